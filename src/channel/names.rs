@@ -1,0 +1,50 @@
+//! Channel names: the localpart shared by `name@mix-domain` and
+//! `name@muc-domain`.
+
+use rand::Rng;
+use xmpp_parsers::jid::NodePart;
+
+use crate::error::{Error, Result};
+
+/// Checks and normalises a requested channel name (JID localpart rules,
+/// nodeprep). `#` is refused because proxy JIDs use it as the separator.
+pub fn normalise(raw: &str) -> Result<String> {
+    if raw.is_empty() {
+        return Err(Error::bad_request("channel name is empty"));
+    }
+    if raw.contains('#') {
+        return Err(Error::bad_request("channel name must not contain '#'"));
+    }
+    let node = NodePart::new(raw).map_err(|e| Error::bad_request(format!("invalid channel name: {e}")))?;
+    Ok(node.as_str().to_string())
+}
+
+/// A fresh name for an ad-hoc channel: 12 characters of lower-case base32.
+pub fn adhoc() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut rng = rand::rng();
+    (0..12).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case() {
+        assert_eq!(normalise("Coven").unwrap(), "coven");
+    }
+
+    #[test]
+    fn refuses_bad_names() {
+        for bad in ["", "a#b", "a@b", "a/b", "a b", "x\"y"] {
+            assert!(normalise(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn adhoc_names_are_valid() {
+        let n = adhoc();
+        assert_eq!(normalise(&n).unwrap(), n);
+    }
+}

@@ -1,0 +1,374 @@
+//! Configuration: a TOML file plus `MIXMUC_`-prefixed environment variables
+//! (`__` separates nesting levels, e.g. `MIXMUC_STORE__URL`), checked before
+//! anything starts. Unknown keys and invalid values are errors naming the key.
+
+use std::fmt;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+use xmpp_parsers::jid::BareJid;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The XMPP server mixmuc attaches to as an external component (XEP-0114).
+    pub server: ServerConfig,
+    /// The MIX domain.
+    pub mix: DomainConfig,
+    /// The mirrored MUC domain.
+    pub muc: DomainConfig,
+    /// Where channels, participants and the archive live.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Who may do what.
+    #[serde(default)]
+    pub service: ServiceConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[server]`: the XMPP server's component port.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Host name or address of the XMPP server.
+    #[serde(default = "default_host")]
+    pub host: String,
+    /// The server's component port (XEP-0114).
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Seconds of silence on a link before mixmuc pings through it.
+    #[serde(default = "default_keepalive")]
+    pub keepalive_secs: u64,
+    /// Upper bound, in seconds, of the delay between reconnection attempts.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_secs: u64,
+}
+
+/// `[mix]` and `[muc]`: one component domain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainConfig {
+    /// The component's domain, e.g. `mix.example.org`.
+    pub domain: String,
+    /// The component secret shared with the server.
+    pub secret: Secret,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://path` (file and folder created when missing) or `postgres://…`.
+    #[serde(default = "default_store_url")]
+    pub url: String,
+    /// PostgreSQL schema to use (created when missing); ignored for SQLite.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Maximum number of pooled database connections.
+    #[serde(default = "default_pool")]
+    pub max_connections: u32,
+}
+
+/// `[service]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Bare JIDs with every right on every channel.
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Who may create channels: `"anyone"`, `"local"` (users of `local_domains`),
+    /// or a list of bare JIDs. Service admins always may.
+    #[serde(default)]
+    pub create_channels: CreatePolicy,
+    /// Domains whose users count as local for `create_channels = "local"`.
+    #[serde(default)]
+    pub local_domains: Vec<String>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `mixmuc=debug,info`.
+    #[serde(default = "default_log_filter")]
+    pub filter: String,
+}
+
+/// Who may create channels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreatePolicy {
+    Anyone,
+    Local,
+    Listed(Vec<BareJid>),
+}
+
+/// A secret: never printed.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Default for CreatePolicy {
+    fn default() -> Self {
+        CreatePolicy::Anyone
+    }
+}
+
+impl<'de> Deserialize<'de> for CreatePolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            List(Vec<String>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "anyone" => Ok(CreatePolicy::Anyone),
+            Raw::Word(w) if w == "local" => Ok(CreatePolicy::Local),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "expected \"anyone\", \"local\" or a list of bare JIDs, found \"{w}\""
+            ))),
+            Raw::List(l) => l
+                .iter()
+                .map(|s| parse_bare(s).map_err(serde::de::Error::custom))
+                .collect::<Result<_, _>>()
+                .map(CreatePolicy::Listed),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            url: default_store_url(),
+            schema: None,
+            max_connections: default_pool(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: default_log_filter(),
+        }
+    }
+}
+
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_port() -> u16 {
+    5347
+}
+fn default_keepalive() -> u64 {
+    60
+}
+fn default_max_backoff() -> u64 {
+    30
+}
+fn default_store_url() -> String {
+    "sqlite://data/mixmuc.db".into()
+}
+fn default_pool() -> u32 {
+    8
+}
+fn default_log_filter() -> String {
+    "info".into()
+}
+
+fn parse_bare(s: &str) -> Result<BareJid, String> {
+    BareJid::new(s).map_err(|e| format!("\"{s}\" is not a bare JID: {e}"))
+}
+
+/// A configuration error, with the offending key where known.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the file (which must exist) and the environment, then checks.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        if !path.exists() {
+            return Err(ConfigError(format!(
+                "configuration file {} not found (see config/mixmuc.example.toml)",
+                path.display()
+            )));
+        }
+        Self::from_figment(
+            Figment::new()
+                .merge(Toml::file(path))
+                .merge(Env::prefixed("MIXMUC_").split("__")),
+        )
+    }
+
+    /// Parses a TOML text alone (tests, examples).
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        Self::from_figment(Figment::new().merge(Toml::string(text)))
+    }
+
+    fn from_figment(f: Figment) -> Result<Config, ConfigError> {
+        let cfg: Config = f.extract().map_err(|e| {
+            ConfigError(
+                e.into_iter()
+                    .map(|e| {
+                        let key = e.path.join(".");
+                        if key.is_empty() {
+                            format!("configuration: {}", e.kind)
+                        } else {
+                            format!("configuration key `{key}`: {}", e.kind)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let err = |k: &str, m: String| Err(ConfigError(format!("configuration key `{k}`: {m}")));
+        for (key, d) in [("mix.domain", &self.mix), ("muc.domain", &self.muc)] {
+            match BareJid::new(&d.domain) {
+                Ok(j) if j.node().is_none() => {}
+                _ => return err(key, format!("\"{}\" is not a domain name", d.domain)),
+            }
+            if d.secret.0.is_empty() {
+                return err(&key.replace("domain", "secret"), "must not be empty".into());
+            }
+        }
+        if self.mix.domain == self.muc.domain {
+            return err("muc.domain", "must differ from mix.domain".into());
+        }
+        if self.server.port == 0 {
+            return err("server.port", "must not be 0".into());
+        }
+        if self.server.keepalive_secs == 0 {
+            return err("server.keepalive_secs", "must be at least 1".into());
+        }
+        if self.server.max_backoff_secs == 0 {
+            return err("server.max_backoff_secs", "must be at least 1".into());
+        }
+        if !(self.store.url.starts_with("sqlite:") || self.store.url.starts_with("postgres://")
+            || self.store.url.starts_with("postgresql://"))
+        {
+            return err("store.url", format!("\"{}\" is neither sqlite: nor postgres://", redact_url(&self.store.url)));
+        }
+        if self.store.max_connections == 0 {
+            return err("store.max_connections", "must be at least 1".into());
+        }
+        if let Some(s) = &self.store.schema {
+            if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return err("store.schema", "letters, digits and _ only".into());
+            }
+        }
+        for a in &self.service.admins {
+            if let Err(m) = parse_bare(a) {
+                return err("service.admins", m);
+            }
+        }
+        if self.service.create_channels == CreatePolicy::Local && self.service.local_domains.is_empty() {
+            return err("service.local_domains", "must list at least one domain when create_channels = \"local\"".into());
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            return err("log.filter", e.to_string());
+        }
+        Ok(())
+    }
+
+    /// Service admins as JIDs (checked at load).
+    pub fn admins(&self) -> Vec<BareJid> {
+        self.service.admins.iter().filter_map(|a| BareJid::new(a).ok()).collect()
+    }
+}
+
+/// The store URL without a password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = r#"
+        [server]
+        port = 5347
+        [mix]
+        domain = "mix.example"
+        secret = "s1"
+        [muc]
+        domain = "muc.example"
+        secret = "s2"
+    "#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::from_toml(MIN).unwrap();
+        assert_eq!(c.store.url, "sqlite://data/mixmuc.db");
+        assert_eq!(c.service.create_channels, CreatePolicy::Anyone);
+        assert_eq!(c.server.host, "127.0.0.1");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::from_toml(&format!("{MIN}\n[store]\nurll = \"x\"\n")).unwrap_err();
+        assert!(e.to_string().contains("urll"), "{e}");
+    }
+
+    #[test]
+    fn invalid_policy_is_named() {
+        let e = Config::from_toml(&format!("{MIN}\n[service]\ncreate_channels = \"everyone\"\n")).unwrap_err();
+        assert!(e.to_string().contains("create_channels"), "{e}");
+        let c = Config::from_toml(&format!("{MIN}\n[service]\ncreate_channels = [\"a@b.example\"]\n")).unwrap();
+        assert_eq!(c.service.create_channels, CreatePolicy::Listed(vec![BareJid::new("a@b.example").unwrap()]));
+    }
+
+    #[test]
+    fn secret_is_not_printed() {
+        let c = Config::from_toml(MIN).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s1") && !shown.contains("s2"), "{shown}");
+    }
+
+    #[test]
+    fn password_in_url_is_redacted() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn same_domains_rejected() {
+        let e = Config::from_toml(&MIN.replace("muc.example", "mix.example")).unwrap_err();
+        assert!(e.to_string().contains("muc.domain"), "{e}");
+    }
+}

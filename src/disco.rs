@@ -1,0 +1,72 @@
+//! XEP-0030 service discovery on the two service domains: identities,
+//! features and the XEP-0408 / XEP-0369 mirror forms; the channel list.
+
+use xmpp_parsers::disco::{DiscoInfoResult, DiscoItemsResult, Identity, Item};
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::minidom::Element;
+
+use crate::error::{Error, Result};
+use crate::service::{Service, View};
+use crate::xmpp::{form, ns};
+
+/// disco#info on a service domain. The create-channel feature is shown only
+/// to a requester who may create channels (XEP-0369).
+pub fn service_info(svc: &Service, view: View, requester: &BareJid, node: Option<&str>) -> Result<Element> {
+    if node.is_some() {
+        return Err(Error::item_not_found());
+    }
+    let mut features = vec![ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING];
+    let (identity, extensions) = match view {
+        View::Mix => {
+            features.extend([ns::MIX_CORE, ns::MIX_SEARCHABLE]);
+            if svc.channels.rights().may_create(requester) {
+                features.push(ns::MIX_CREATE_CHANNEL);
+            }
+            let muc = svc.muc_domain.as_str();
+            (
+                Identity::new("conference", "mix", "en", "mixmuc MIX service"),
+                vec![
+                    form::jid_form(ns::MUC_MIRROR_FORM, "muc-mirror", "Location of MUC mirror service", muc),
+                    form::jid_form(ns::MIX_SERVICEINFO, "muc-mirror", "Location of MUC mirror service", muc),
+                ],
+            )
+        }
+        View::Muc => {
+            features.push(ns::MUC);
+            let mix = svc.mix_domain.as_str();
+            (
+                Identity::new("conference", "text", "en", "mixmuc MUC service"),
+                vec![
+                    form::jid_form(ns::MIX_MIRROR_FORM, "mix-mirror", "Location of MIX mirror service", mix),
+                    form::jid_form(ns::MIX_SERVICEINFO, "mix-mirror", "Location of MIX mirror service", mix),
+                ],
+            )
+        }
+    };
+    Ok(DiscoInfoResult {
+        node: None,
+        identities: vec![identity],
+        features: features.into_iter().map(str::to_string).collect(),
+        extensions,
+    }
+    .into())
+}
+
+/// disco#items on a service domain: every channel, as a JID of that domain.
+pub async fn service_items(svc: &Service, view: View, node: Option<&str>) -> Result<Element> {
+    if node.is_some() {
+        return Err(Error::item_not_found());
+    }
+    let items = svc
+        .channels
+        .list()
+        .await?
+        .into_iter()
+        .map(|c| Item {
+            jid: Jid::from(svc.channel_jid(view, &c.name)),
+            node: None,
+            name: (!c.title.is_empty()).then(|| c.title.clone()),
+        })
+        .collect();
+    Ok(DiscoItemsResult { node: None, items, rsm: None }.into())
+}

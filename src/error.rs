@@ -1,0 +1,93 @@
+//! The one error type handlers return. A `Stanza` error is shown to the
+//! sender as the given condition; an `Internal` error is logged with its
+//! context and shown only as `internal-server-error`.
+
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error the sender is meant to see.
+    #[error("{condition:?}{}", text.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]
+    Stanza {
+        type_: ErrorType,
+        condition: DefinedCondition,
+        text: Option<String>,
+        /// An application-specific condition element.
+        app: Option<Element>,
+    },
+    /// A failure of ours: never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(type_: ErrorType, condition: DefinedCondition, text: impl Into<Option<String>>) -> Self {
+        Error::Stanza { type_, condition, text: text.into(), app: None }
+    }
+    pub fn bad_request(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Modify, DefinedCondition::BadRequest, Some(text.into()))
+    }
+    pub fn forbidden(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Auth, DefinedCondition::Forbidden, Some(text.into()))
+    }
+    pub fn conflict(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Cancel, DefinedCondition::Conflict, Some(text.into()))
+    }
+    pub fn item_not_found() -> Self {
+        Self::new(ErrorType::Cancel, DefinedCondition::ItemNotFound, None)
+    }
+    pub fn service_unavailable() -> Self {
+        Self::new(ErrorType::Cancel, DefinedCondition::ServiceUnavailable, None)
+    }
+    pub fn feature_not_implemented(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Cancel, DefinedCondition::FeatureNotImplemented, Some(text.into()))
+    }
+    pub fn not_acceptable(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Modify, DefinedCondition::NotAcceptable, Some(text.into()))
+    }
+    pub fn jid_malformed(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Modify, DefinedCondition::JidMalformed, Some(text.into()))
+    }
+    pub fn not_allowed(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Cancel, DefinedCondition::NotAllowed, Some(text.into()))
+    }
+    pub fn internal(context: impl Into<String>) -> Self {
+        Error::Internal(context.into())
+    }
+
+    /// The `<error/>` element shown to the sender, `by` the entity that refused.
+    pub fn to_stanza_error(&self) -> StanzaError {
+        match self {
+            Error::Stanza { type_, condition, text, app } => {
+                let mut e = match text {
+                    Some(t) => StanzaError::new(type_.clone(), condition.clone(), "en", t.clone()),
+                    None => StanzaError {
+                        type_: type_.clone(),
+                        by: None,
+                        defined_condition: condition.clone(),
+                        texts: Default::default(),
+                        other: None,
+                    },
+                };
+                e.other = app.clone();
+                e
+            }
+            Error::Internal(_) => StanzaError {
+                type_: ErrorType::Wait,
+                by: None,
+                defined_condition: DefinedCondition::InternalServerError,
+                texts: Default::default(),
+                other: None,
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(format!("store: {e}"))
+    }
+}

@@ -1,0 +1,139 @@
+//! The component link (XEP-0114): one TCP connection per domain to the XMPP
+//! server. Authenticates with the handshake, pumps stanzas both ways, keeps
+//! an idle link alive with pings, survives malformed stanzas, and reconnects
+//! with capped exponential backoff when the link drops.
+
+mod session;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use tokio::io::BufStream;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_xmpp::xmlstream::{initiate_stream, ReadError, StreamHeader, Timeouts, XmppStream, XmppStreamElement};
+use tokio_xmpp::xmlstream::FallibleStreamElement;
+use xmpp_parsers::component::Handshake;
+use xmpp_parsers::stanza::Stanza;
+
+use crate::config::Secret;
+
+/// How to reach the server for one domain.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    pub host: String,
+    pub port: u16,
+    pub domain: String,
+    pub secret: Secret,
+    pub keepalive: Duration,
+    pub max_backoff: Duration,
+}
+
+/// Why a link stopped for good.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("the server at {host}:{port} refused the component secret for {domain} ({reason}); check [{section}] secret in the configuration and the server's component_secret")]
+    Auth { domain: String, host: String, port: u16, section: &'static str, reason: String },
+}
+
+/// Failure of one connection attempt.
+#[derive(Debug, thiserror::Error)]
+enum AttemptError {
+    #[error("authentication refused: {0}")]
+    Auth(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+pub type Stream = XmppStream<BufStream<TcpStream>>;
+
+/// Runs the link until `shutdown` turns true. Incoming stanzas go to
+/// `inbound`; stanzas from `outbound` are sent (queued while disconnected).
+/// Returns an error only for a refused secret on the very first attempt: a
+/// configuration mistake, not a passing fault.
+pub async fn run(
+    cfg: LinkConfig,
+    section: &'static str,
+    inbound: mpsc::Sender<Stanza>,
+    mut outbound: mpsc::Receiver<Stanza>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), LinkError> {
+    let mut backoff = Duration::from_secs(1);
+    let mut ever_up = false;
+    let mut attempt: u32 = 0;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        attempt += 1;
+        tracing::info!(domain = %cfg.domain, host = %cfg.host, port = cfg.port, attempt, "connecting");
+        let connected = tokio::select! {
+            r = connect(&cfg) => r,
+            _ = shutdown.changed() => return Ok(()),
+        };
+        match connected {
+            Ok(stream) => {
+                tracing::info!(domain = %cfg.domain, "link up");
+                ever_up = true;
+                attempt = 0;
+                backoff = Duration::from_secs(1);
+                match session::run(&cfg, stream, &inbound, &mut outbound, &mut shutdown).await {
+                    session::End::Shutdown => {
+                        tracing::info!(domain = %cfg.domain, "link closed for shutdown");
+                        return Ok(());
+                    }
+                    session::End::Lost(why) => tracing::warn!(domain = %cfg.domain, reason = %why, "link lost; reconnecting"),
+                }
+            }
+            Err(AttemptError::Auth(reason)) if !ever_up => {
+                return Err(LinkError::Auth { domain: cfg.domain.clone(), host: cfg.host.clone(), port: cfg.port, section, reason });
+            }
+            Err(e) => tracing::warn!(domain = %cfg.domain, error = %e, retry_in = ?backoff, "connection attempt failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+        backoff = (backoff * 2).min(cfg.max_backoff);
+    }
+}
+
+/// Opens the TCP connection, the stream, and performs the handshake.
+async fn connect(cfg: &LinkConfig) -> Result<Stream, AttemptError> {
+    let io_err = |e: std::io::Error| AttemptError::Io(e.to_string());
+    let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect((cfg.host.as_str(), cfg.port)))
+        .await
+        .map_err(|_| AttemptError::Io("connect timed out".into()))?
+        .map_err(io_err)?;
+    tcp.set_nodelay(true).map_err(io_err)?;
+    let timeouts = Timeouts { read_timeout: cfg.keepalive, response_timeout: Duration::from_secs(20) };
+    let header = StreamHeader { to: Some(Cow::Owned(cfg.domain.clone())), from: None, id: None };
+    let mut pending = tokio::time::timeout(Duration::from_secs(10), initiate_stream(BufStream::new(tcp), xmpp_parsers::ns::COMPONENT, header, timeouts))
+        .await
+        .map_err(|_| AttemptError::Io("no stream header from the server".into()))?
+        .map_err(io_err)?;
+    let stream_id = pending
+        .take_header()
+        .id
+        .map(|i| i.into_owned())
+        .ok_or_else(|| AttemptError::Io("the server sent no stream id".into()))?;
+    let mut stream: Stream = pending.skip_features();
+    stream
+        .send(&XmppStreamElement::ComponentHandshake(Handshake::from_stream_id_and_password(stream_id, cfg.secret.expose())))
+        .await
+        .map_err(io_err)?;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(20), stream.next())
+            .await
+            .map_err(|_| AttemptError::Io("no answer to the handshake".into()))?;
+        match next {
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::ComponentHandshake(_)))) => return Ok(stream),
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) => return Err(AttemptError::Auth(e.0.to_string())),
+            Some(Ok(other)) => return Err(AttemptError::Io(format!("unexpected answer to the handshake: {other:?}"))),
+            Some(Err(ReadError::SoftTimeout)) => continue,
+            Some(Err(ReadError::StreamFooterReceived)) | None => return Err(AttemptError::Auth("the server closed the stream".into())),
+            Some(Err(e)) => return Err(AttemptError::Io(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The `mixmuc` command: serve, migrate, check-config.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mixmuc::config::Config;
+
+#[derive(Parser)]
+#[command(name = "mixmuc", version, about = "MIX and mirrored MUC component for XMPP servers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Attach to the XMPP server and serve both domains.
+    Serve {
+        #[arg(long, default_value = "config/mixmuc.toml")]
+        config: PathBuf,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[arg(long, default_value = "config/mixmuc.toml")]
+        config: PathBuf,
+    },
+    /// Check the configuration and exit.
+    CheckConfig {
+        #[arg(long, default_value = "config/mixmuc.toml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let path = match &cli.command {
+        Command::Serve { config } | Command::Migrate { config } | Command::CheckConfig { config } => config.clone(),
+    };
+    let cfg = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mixmuc: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cfg.log.filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mixmuc: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), String> = rt.block_on(async {
+        match cli.command {
+            Command::CheckConfig { .. } => {
+                println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
+                Ok(())
+            }
+            Command::Migrate { .. } => {
+                let store = mixmuc::store::Store::connect(&cfg.store).await.map_err(|e| e.to_string())?;
+                let report = store.migrate().await.map_err(|e| e.to_string())?;
+                println!("schema version {} (was {})", report.after, report.before.map(|v| v.to_string()).unwrap_or_else(|| "empty".into()));
+                store.close().await;
+                Ok(())
+            }
+            Command::Serve { .. } => mixmuc::app::serve(cfg).await.map_err(|e| e.to_string()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("mixmuc: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! `<create/>` to the MIX service: create a named or ad-hoc channel
+//! (XEP-0369 "Creating a Channel").
+
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::minidom::Element;
+
+use crate::error::{Error, Result};
+use crate::service::Service;
+use crate::xmpp::mix::Create;
+
+pub async fn handle(svc: &Service, from: &Jid, payload: &Element) -> Result<Element> {
+    let req = Create::try_from(payload.clone()).map_err(|e| Error::bad_request(format!("malformed <create/>: {e}")))?;
+    let name = svc.channels.create(req.channel.as_deref(), &from.to_bare()).await?;
+    Ok(Create { channel: Some(name), form: None }.into())
+}

@@ -1,0 +1,113 @@
+//! The router: one exhaustive match from (view, target, stanza kind,
+//! payload) to a handler, and the one place where a handler's error becomes
+//! an error stanza.
+
+use tracing::Instrument;
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::presence::Type as PresenceType;
+use xmpp_parsers::stanza::Stanza;
+
+use crate::error::{Error, Result};
+use crate::service::{Service, View};
+use crate::xmpp::{ns, reply};
+use crate::{disco, mix};
+
+/// What a stanza is addressed to within a view.
+#[derive(Debug)]
+enum Target<'a> {
+    /// The service domain itself.
+    Service,
+    /// `channel@domain`.
+    Channel(&'a str),
+    /// `channel@domain/resource` (MIX participant or MUC occupant).
+    #[allow(dead_code)]
+    Member(&'a str, &'a str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IqKind {
+    Get,
+    Set,
+}
+
+impl Service {
+    /// Handles one incoming stanza; returns every stanza to send in answer.
+    pub async fn handle(&self, stanza: Stanza) -> Vec<Stanza> {
+        let (kind, id, from, to) = header(&stanza);
+        let span = tracing::info_span!("stanza", kind, id = id.unwrap_or(""), from = from.map(|j| j.to_string()).unwrap_or_default(), to = to.map(|j| j.to_string()).unwrap_or_default());
+        async {
+            match self.dispatch(&stanza).await {
+                Ok(out) => out,
+                Err(err) => {
+                    match &err {
+                        Error::Internal(ctx) => tracing::error!(error = %ctx, "request failed"),
+                        e => tracing::debug!(error = %e, "request refused"),
+                    }
+                    reply::error_reply(&stanza, &err).into_iter().collect()
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn dispatch(&self, stanza: &Stanza) -> Result<Vec<Stanza>> {
+        let (_, _, from, to) = header(stanza);
+        let Some(from) = from else {
+            return Err(Error::bad_request("stanza without a sender"));
+        };
+        let to = to.ok_or_else(|| Error::bad_request("stanza without a recipient"))?;
+        let view = self.view_of(to.domain().as_str()).ok_or_else(Error::service_unavailable)?;
+        let target = match (to.node(), to.resource()) {
+            (None, _) => Target::Service,
+            (Some(n), None) => Target::Channel(n.as_str()),
+            (Some(n), Some(r)) => Target::Member(n.as_str(), r.as_str()),
+        };
+        if let Target::Channel(name) | Target::Member(name, _) = target {
+            if self.channels.get(name).await?.is_none() {
+                return Err(Error::item_not_found());
+            }
+        }
+        match stanza {
+            Stanza::Iq(Iq::Get { id, payload, .. }) => {
+                let result = self.iq(view, &target, IqKind::Get, from, payload).await?;
+                Ok(vec![reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, result)])
+            }
+            Stanza::Iq(Iq::Set { id, payload, .. }) => {
+                let result = self.iq(view, &target, IqKind::Set, from, payload).await?;
+                Ok(vec![reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, result)])
+            }
+            // Answers to our keepalive pings and anything else we asked.
+            Stanza::Iq(Iq::Result { .. }) | Stanza::Iq(Iq::Error { .. }) => Ok(vec![]),
+            Stanza::Message(m) if m.type_ == xmpp_parsers::message::MessageType::Error => Ok(vec![]),
+            Stanza::Message(_) => Err(Error::service_unavailable()),
+            Stanza::Presence(p) if matches!(p.type_, PresenceType::Error | PresenceType::Unavailable) => Ok(vec![]),
+            Stanza::Presence(_) => Err(Error::service_unavailable()),
+        }
+    }
+
+    /// IQ get/set: returns the result payload.
+    async fn iq(&self, view: View, target: &Target<'_>, kind: IqKind, from: &Jid, payload: &Element) -> Result<Option<Element>> {
+        let node = payload.attr("node");
+        match (view, target, kind, payload.ns().as_str(), payload.name()) {
+            (_, Target::Service, IqKind::Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Some),
+            (_, Target::Service, IqKind::Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Some),
+            (_, _, IqKind::Get, ns::PING, "ping") => Ok(None),
+            (View::Mix, Target::Service, IqKind::Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await.map(Some),
+            _ => Err(Error::service_unavailable()),
+        }
+    }
+}
+
+/// (kind, id, from, to) of any stanza.
+fn header(stanza: &Stanza) -> (&'static str, Option<&str>, Option<&Jid>, Option<&Jid>) {
+    match stanza {
+        Stanza::Iq(Iq::Get { from, to, id, .. } | Iq::Set { from, to, id, .. } | Iq::Result { from, to, id, .. } | Iq::Error { from, to, id, .. }) => {
+            ("iq", Some(id.as_str()), from.as_ref(), to.as_ref())
+        }
+        Stanza::Message(m) => ("message", m.id.as_ref().map(|i| i.0.as_str()), m.from.as_ref(), m.to.as_ref()),
+        Stanza::Presence(p) => ("presence", p.id.as_deref(), p.from.as_ref(), p.to.as_ref()),
+    }
+}

@@ -1,0 +1,61 @@
+//! The service: what both protocol front ends share (domains, the channel
+//! service, the store), passed explicitly to every handler.
+
+use std::sync::Arc;
+
+use xmpp_parsers::jid::BareJid;
+
+use crate::channel::rights::Rights;
+use crate::channel::Channels;
+use crate::config::Config;
+use crate::store::Store;
+
+/// Which protocol view a stanza addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Mix,
+    Muc,
+}
+
+pub struct Service {
+    pub mix_domain: BareJid,
+    pub muc_domain: BareJid,
+    pub store: Store,
+    pub channels: Channels,
+}
+
+impl Service {
+    pub fn new(cfg: &Config, store: Store) -> Arc<Service> {
+        let rights = Arc::new(Rights::from_config(cfg));
+        Arc::new(Service {
+            mix_domain: BareJid::new(&cfg.mix.domain).expect("checked at load"),
+            muc_domain: BareJid::new(&cfg.muc.domain).expect("checked at load"),
+            channels: Channels::new(store.clone(), rights),
+            store,
+        })
+    }
+
+    /// The domain of a view.
+    pub fn domain(&self, view: View) -> &BareJid {
+        match view {
+            View::Mix => &self.mix_domain,
+            View::Muc => &self.muc_domain,
+        }
+    }
+
+    /// The view a domain belongs to, if it is one of ours.
+    pub fn view_of(&self, domain: &str) -> Option<View> {
+        if domain == self.mix_domain.as_str() {
+            Some(View::Mix)
+        } else if domain == self.muc_domain.as_str() {
+            Some(View::Muc)
+        } else {
+            None
+        }
+    }
+
+    /// `name@<domain of view>`.
+    pub fn channel_jid(&self, view: View, name: &str) -> BareJid {
+        BareJid::new(&format!("{name}@{}", self.domain(view))).expect("channel names are valid localparts")
+    }
+}

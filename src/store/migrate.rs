@@ -1,0 +1,75 @@
+//! Versioned migrations, embedded in the binary, one set per backend.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+
+use super::{Backend, Store};
+
+/// (version, description, SQLite text, PostgreSQL text)
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+)];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store URL {0} is neither sqlite: nor postgres://")]
+    Url(String),
+    #[error("cannot open the store at {0}: {1}")]
+    Connect(String, String),
+    #[error("the database has schema version {found}, newer than this mixmuc knows (up to {known}); run a newer mixmuc or restore a matching backup")]
+    TooNew { found: i64, known: i64 },
+    #[error("migration failed: {0}")]
+    Migrate(String),
+}
+
+/// What `migrate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateReport {
+    pub before: Option<i64>,
+    pub after: i64,
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(v, d, lite, pg)| {
+                let sql = match backend {
+                    Backend::Sqlite => *lite,
+                    Backend::Postgres => *pg,
+                };
+                Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(sql), false)
+            })
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Applies pending migrations; refuses a database newer than the code.
+    pub async fn migrate(&self) -> Result<MigrateReport, StoreError> {
+        let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        let before = self.schema_version().await;
+        if let Some(found) = before {
+            if found > known {
+                return Err(StoreError::TooNew { found, known });
+            }
+        }
+        migrator(self.backend).run(&self.pool).await.map_err(|e| match e {
+            MigrateError::VersionMissing(found) | MigrateError::VersionTooNew(found, _) => StoreError::TooNew { found, known },
+            other => StoreError::Migrate(other.to_string()),
+        })?;
+        Ok(MigrateReport { before, after: known })
+    }
+
+    /// The newest applied migration, if any has been applied.
+    pub async fn schema_version(&self) -> Option<i64> {
+        sqlx::query_scalar::<_, i64>("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_one(&self.pool)
+            .await
+            .ok()
+    }
+}

@@ -1,0 +1,127 @@
+//! The store: all SQL lives here, grouped by aggregate (channels,
+//! participants, archive). SQLite by default, PostgreSQL when the URL says
+//! `postgres://`; one code path through sqlx's `Any` driver, runtime queries
+//! only, and versioned migrations per backend applied at start.
+
+mod channels;
+mod migrate;
+
+pub use channels::ChannelRow;
+pub use migrate::{MigrateReport, StoreError};
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Executor};
+
+use crate::config::{redact_url, StoreConfig};
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects and applies pending migrations.
+    pub async fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        let store = Self::connect(cfg).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = prepare_url(&cfg.url)?;
+        let shown = redact_url(&cfg.url);
+        if let (Backend::Postgres, Some(schema)) = (backend, &cfg.schema) {
+            // The schema must exist before connections put it on their search path.
+            let mut c = <AnyConnection as sqlx::Connection>::connect(&url)
+                .await
+                .map_err(|e| StoreError::Connect(shown.clone(), e.to_string()))?;
+            c.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+                .await
+                .map_err(|e| StoreError::Connect(shown.clone(), e.to_string()))?;
+        }
+        let schema = cfg.schema.clone();
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { cfg.max_connections.max(1) } else { cfg.max_connections })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await?;
+                        }
+                        Backend::Postgres => {
+                            if let Some(s) = schema {
+                                conn.execute(sqlx::AssertSqlSafe(format!("SET search_path TO {s}"))).await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Connect(shown, e.to_string()))?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Picks the backend and, for SQLite, creates the file's folder and asks for
+/// the file to be created when missing.
+fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| StoreError::Url(redact_url(url)))?;
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect(url.to_string(), format!("creating {}: {e}", dir.display())))?;
+            }
+        }
+    }
+    let query = match query {
+        Some(q) if q.contains("mode=") => q.to_string(),
+        Some(q) => format!("{q}&mode=rwc"),
+        None => "mode=rwc".to_string(),
+    };
+    Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

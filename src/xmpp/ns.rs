@@ -1,0 +1,30 @@
+//! Namespaces, each with the specification that defines it.
+
+/// XEP-0369 MIX core, current wire namespace (DESIGN.md: namespace decision).
+pub const MIX_CORE: &str = "urn:xmpp:mix:core:1";
+/// XEP-0369: the service lets the requester create channels.
+pub const MIX_CREATE_CHANNEL: &str = "urn:xmpp:mix:core:1#create-channel";
+/// XEP-0369: the service's channels can be listed.
+pub const MIX_SEARCHABLE: &str = "urn:xmpp:mix:core:1#searchable";
+/// XEP-0369 seed (0.9.6) service info form type, advertised beside XEP-0408's.
+pub const MIX_SERVICEINFO: &str = "urn:xmpp:mix:1#serviceinfo";
+/// XEP-0408: form type on the MIX domain naming its MUC mirror.
+pub const MUC_MIRROR_FORM: &str = "urn:xmpp:mix:muc:0#muc-mirror";
+/// XEP-0408: form type on the MUC domain naming its MIX mirror.
+pub const MIX_MIRROR_FORM: &str = "urn:xmpp:mix:muc:0#mix-mirror";
+/// XEP-0403 MIX-PRESENCE.
+pub const MIX_PRESENCE: &str = "urn:xmpp:mix:presence:0";
+/// XEP-0404 MIX-ANON.
+pub const MIX_ANON: &str = "urn:xmpp:mix:anon:0";
+/// XEP-0045 MUC.
+pub const MUC: &str = "http://jabber.org/protocol/muc";
+/// XEP-0030 disco#info.
+pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
+/// XEP-0030 disco#items.
+pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
+/// XEP-0199 ping.
+pub const PING: &str = "urn:xmpp:ping";
+/// XEP-0004 data forms.
+pub const DATA_FORMS: &str = "jabber:x:data";
+/// RFC 6120 stanza errors.
+pub const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";

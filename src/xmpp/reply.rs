@@ -1,0 +1,91 @@
+//! The one place that turns an error into an error stanza addressed back to
+//! the sender, and builds IQ results.
+
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+use xmpp_parsers::stanza::Stanza;
+use xmpp_parsers::stanza_error::StanzaError;
+
+use crate::error::Error;
+
+/// The result of an IQ get/set: swaps the addresses, keeps the id.
+pub fn iq_result(from: &Option<Jid>, to: &Option<Jid>, id: &str, payload: Option<Element>) -> Stanza {
+    Stanza::Iq(Iq::Result { from: to.clone(), to: from.clone(), id: id.to_string(), payload })
+}
+
+/// The error reply to a stanza, or `None` when none may be sent (an error
+/// must not answer an error; a stanza without a sender cannot be answered).
+pub fn error_reply(stanza: &Stanza, err: &Error) -> Option<Stanza> {
+    let mut e: StanzaError = err.to_stanza_error();
+    match stanza {
+        Stanza::Iq(Iq::Get { from, to, id, .. }) | Stanza::Iq(Iq::Set { from, to, id, .. }) => {
+            from.as_ref()?;
+            e.by = to.clone();
+            Some(Stanza::Iq(Iq::Error { from: to.clone(), to: from.clone(), id: id.clone(), error: e, payload: None }))
+        }
+        Stanza::Iq(_) => None,
+        Stanza::Message(m) => {
+            if m.type_ == MessageType::Error || m.from.is_none() {
+                return None;
+            }
+            e.by = m.to.clone();
+            let mut r = Message::new_with_type(MessageType::Error, m.from.clone());
+            r.from = m.to.clone();
+            r.id = m.id.clone();
+            r.payloads.push(e.into());
+            Some(Stanza::Message(r))
+        }
+        Stanza::Presence(p) => {
+            if p.type_ == PresenceType::Error || p.from.is_none() {
+                return None;
+            }
+            e.by = p.to.clone();
+            let mut r = Presence::new(PresenceType::Error);
+            r.from = p.to.clone();
+            r.to = p.from.clone();
+            r.id = p.id.clone();
+            r.payloads.push(e.into());
+            Some(Stanza::Presence(r))
+        }
+    }
+}
+
+/// An error stanza for a stanza that failed to parse, from its raw header.
+pub fn raw_error_reply(kind: &str, from: Option<&str>, to: Option<&str>, id: Option<&str>, type_: Option<&str>, err: &Error) -> Option<Stanza> {
+    if type_ == Some("error") {
+        return None;
+    }
+    let sender: Jid = from?.parse().ok()?;
+    let us: Option<Jid> = to.and_then(|t| t.parse().ok());
+    let mut e = err.to_stanza_error();
+    e.by = us.clone();
+    match kind {
+        "iq" => Some(Stanza::Iq(Iq::Error { from: us, to: Some(sender), id: id?.to_string(), error: e, payload: None })),
+        "message" => {
+            let mut r = Message::new_with_type(MessageType::Error, Some(sender));
+            r.from = us;
+            r.id = id.map(|i| xmpp_parsers::message::Id(i.to_string()));
+            r.payloads.push(e.into());
+            Some(Stanza::Message(r))
+        }
+        "presence" => {
+            let mut r = Presence::new(PresenceType::Error);
+            r.from = us;
+            r.to = Some(sender);
+            r.id = id.map(str::to_string);
+            r.payloads.push(e.into());
+            Some(Stanza::Presence(r))
+        }
+        _ => None,
+    }
+}
+
+/// The sender of an IQ.
+pub fn iq_from(iq: &Iq) -> Option<&Jid> {
+    match iq {
+        Iq::Get { from, .. } | Iq::Set { from, .. } | Iq::Result { from, .. } | Iq::Error { from, .. } => from.as_ref(),
+    }
+}
