@@ -88,6 +88,10 @@ pub struct ServiceConfig {
     /// Domains whose users count as local for `create_channels = "local"`.
     #[serde(default)]
     pub local_domains: Vec<String>,
+    /// Keep the archive of a destroyed channel in the store (it is no longer
+    /// reachable through XMPP; an operator can export it). Default: removed.
+    #[serde(default)]
+    pub keep_archive_on_destroy: bool,
 }
 
 /// `[log]`.

@@ -54,6 +54,13 @@ impl Error {
     pub fn not_allowed(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Cancel, DefinedCondition::NotAllowed, Some(text.into()))
     }
+    /// The same error with a human-readable text.
+    pub fn with_text(mut self, t: impl Into<String>) -> Self {
+        if let Error::Stanza { text, .. } = &mut self {
+            *text = Some(t.into());
+        }
+        self
+    }
     pub fn internal(context: impl Into<String>) -> Self {
         Error::Internal(context.into())
     }

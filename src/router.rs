@@ -6,9 +6,11 @@ use tracing::Instrument;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
+use xmpp_parsers::message::MessageType;
 use xmpp_parsers::presence::Type as PresenceType;
 use xmpp_parsers::stanza::Stanza;
 
+use crate::channel::event::Event;
 use crate::error::{Error, Result};
 use crate::service::{Service, View};
 use crate::xmpp::{ns, reply};
@@ -24,6 +26,27 @@ enum Target<'a> {
     /// `channel@domain/resource` (MIX participant or MUC occupant).
     #[allow(dead_code)]
     Member(&'a str, &'a str),
+}
+
+/// What a handler answers: an IQ result payload (for IQs), stanzas to send
+/// before it (MAM results), and domain events to render after it.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub payload: Option<Element>,
+    pub before: Vec<Stanza>,
+    pub events: Vec<Event>,
+}
+
+impl Reply {
+    pub fn none() -> Self {
+        Reply::default()
+    }
+    pub fn payload(p: Element) -> Self {
+        Reply { payload: Some(p), ..Default::default() }
+    }
+    pub fn events(payload: Option<Element>, events: Vec<Event>) -> Self {
+        Reply { payload, before: vec![], events }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,32 +93,54 @@ impl Service {
                 return Err(Error::item_not_found());
             }
         }
-        match stanza {
-            Stanza::Iq(Iq::Get { id, payload, .. }) => {
-                let result = self.iq(view, &target, IqKind::Get, from, payload).await?;
-                Ok(vec![reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, result)])
-            }
-            Stanza::Iq(Iq::Set { id, payload, .. }) => {
-                let result = self.iq(view, &target, IqKind::Set, from, payload).await?;
-                Ok(vec![reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, result)])
-            }
+        let (reply, iq_id) = match stanza {
+            Stanza::Iq(Iq::Get { id, payload, .. }) => (self.iq(view, &target, IqKind::Get, from, payload).await?, Some(id)),
+            Stanza::Iq(Iq::Set { id, payload, .. }) => (self.iq(view, &target, IqKind::Set, from, payload).await?, Some(id)),
             // Answers to our keepalive pings and anything else we asked.
-            Stanza::Iq(Iq::Result { .. }) | Stanza::Iq(Iq::Error { .. }) => Ok(vec![]),
-            Stanza::Message(m) if m.type_ == xmpp_parsers::message::MessageType::Error => Ok(vec![]),
-            Stanza::Message(_) => Err(Error::service_unavailable()),
-            Stanza::Presence(p) if matches!(p.type_, PresenceType::Error | PresenceType::Unavailable) => Ok(vec![]),
-            Stanza::Presence(_) => Err(Error::service_unavailable()),
+            Stanza::Iq(Iq::Result { .. }) | Stanza::Iq(Iq::Error { .. }) => return Ok(vec![]),
+            Stanza::Message(m) if m.type_ == MessageType::Error => return Ok(vec![]),
+            Stanza::Message(m) => match (view, &target) {
+                (View::Mix, Target::Channel(name)) => (mix::message::handle(self, name, m).await?, None),
+                _ => return Err(Error::service_unavailable()),
+            },
+            Stanza::Presence(p) if matches!(p.type_, PresenceType::Error | PresenceType::Unavailable) => return Ok(vec![]),
+            Stanza::Presence(_) => return Err(Error::service_unavailable()),
+        };
+        let mut out = reply.before;
+        if let Some(id) = iq_id {
+            out.push(reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, reply.payload));
         }
+        for ev in &reply.events {
+            out.extend(self.render(ev).await?);
+        }
+        Ok(out)
     }
 
-    /// IQ get/set: returns the result payload.
-    async fn iq(&self, view: View, target: &Target<'_>, kind: IqKind, from: &Jid, payload: &Element) -> Result<Option<Element>> {
+    /// Renders a domain event for every audience.
+    async fn render(&self, ev: &Event) -> Result<Vec<Stanza>> {
+        mix::render::event(self, ev).await
+    }
+
+    /// IQ get/set: returns the handler's reply.
+    async fn iq(&self, view: View, target: &Target<'_>, kind: IqKind, from: &Jid, payload: &Element) -> Result<Reply> {
+        use IqKind::{Get, Set};
+        use Target::{Channel, Service};
         let node = payload.attr("node");
         match (view, target, kind, payload.ns().as_str(), payload.name()) {
-            (_, Target::Service, IqKind::Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Some),
-            (_, Target::Service, IqKind::Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Some),
-            (_, _, IqKind::Get, ns::PING, "ping") => Ok(None),
-            (View::Mix, Target::Service, IqKind::Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await.map(Some),
+            (_, Service, Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Reply::payload),
+            (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Reply::payload),
+            (_, _, Get, ns::PING, "ping") => Ok(Reply::none()),
+            (View::Mix, Service, Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await,
+            (View::Mix, Service, Set, ns::MIX_CORE, "destroy") => mix::destroy::handle(self, from, payload).await,
+            (View::Mix, Channel(c), Set, ns::MIX_CORE, "join") => mix::join::handle(self, c, from, payload).await,
+            (View::Mix, Channel(c), Set, ns::MIX_CORE, "leave") => mix::leave::handle(self, c, from, payload).await,
+            (View::Mix, Channel(c), Set, ns::MIX_CORE, "setnick") => mix::setnick::handle(self, c, from, payload).await,
+            (View::Mix, Channel(c), Set, ns::MIX_CORE, "update-subscription") => mix::subscription::handle(self, c, from, payload).await,
+            (View::Mix, Channel(_), Get, ns::MAM, "query") => Ok(mix::mam::form()),
+            (View::Mix, Channel(c), Set, ns::MAM, "query") => mix::mam::query(self, c, from, payload).await,
+            (View::Mix, Channel(c), Get, ns::DISCO_INFO, "query") => mix::disco::info(self, c, node).await,
+            (View::Mix, Channel(c), Get, ns::DISCO_ITEMS, "query") => mix::disco::items(self, c, node).await,
+            (View::Mix, Channel(c), Get, ns::PUBSUB, "pubsub") => mix::pubsub::items(self, c, from, payload).await,
             _ => Err(Error::service_unavailable()),
         }
     }

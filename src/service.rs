@@ -22,16 +22,21 @@ pub struct Service {
     pub muc_domain: BareJid,
     pub store: Store,
     pub channels: Channels,
+    /// Keep a destroyed channel's archive (`[service] keep_archive_on_destroy`).
+    pub keep_archive: bool,
 }
 
 impl Service {
     pub fn new(cfg: &Config, store: Store) -> Arc<Service> {
         let rights = Arc::new(Rights::from_config(cfg));
+        let mix_domain = BareJid::new(&cfg.mix.domain).expect("checked at load");
+        let muc_domain = BareJid::new(&cfg.muc.domain).expect("checked at load");
         Arc::new(Service {
-            mix_domain: BareJid::new(&cfg.mix.domain).expect("checked at load"),
-            muc_domain: BareJid::new(&cfg.muc.domain).expect("checked at load"),
-            channels: Channels::new(store.clone(), rights),
+            channels: Channels::new(store.clone(), rights, mix_domain.clone(), muc_domain.clone()),
+            mix_domain,
+            muc_domain,
             store,
+            keep_archive: cfg.service.keep_archive_on_destroy,
         })
     }
 
@@ -56,6 +61,9 @@ impl Service {
 
     /// `name@<domain of view>`.
     pub fn channel_jid(&self, view: View, name: &str) -> BareJid {
-        BareJid::new(&format!("{name}@{}", self.domain(view))).expect("channel names are valid localparts")
+        match view {
+            View::Mix => self.channels.mix_jid(name),
+            View::Muc => self.channels.muc_jid(name),
+        }
     }
 }

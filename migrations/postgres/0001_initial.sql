@@ -7,7 +7,9 @@ CREATE TABLE channels (
     title           TEXT NOT NULL DEFAULT '',
     description     TEXT NOT NULL DEFAULT '',
     subject         TEXT NOT NULL DEFAULT '',
-    subject_by      TEXT NOT NULL DEFAULT ''
+    subject_by      TEXT NOT NULL DEFAULT '',
+    -- XEP-0404 JID visibility: visible | hidden (MUC: non-anonymous | semi-anonymous)
+    jid_visibility  TEXT NOT NULL DEFAULT 'visible'
 );
 
 -- Owners, admins, members and outcasts (MIX: config Owner/Administrator,

@@ -2,7 +2,13 @@
 //! protocol that asked for them. Knows the store and the rights model; knows
 //! nothing of MIX or MUC wire formats.
 
+pub mod event;
+pub mod history;
+pub mod ids;
+pub mod membership;
 pub mod names;
+pub mod nick;
+pub mod post;
 pub mod rights;
 
 use std::sync::Arc;
@@ -12,7 +18,8 @@ use moka::future::Cache;
 use xmpp_parsers::jid::BareJid;
 
 use crate::error::{Error, Result};
-use crate::store::{now_ms, ChannelRow, Store};
+use crate::store::{now_ms, ChannelRow, ParticipantRow, Store};
+use event::Event;
 use rights::Rights;
 
 /// Channel operations with a read cache in front of the store.
@@ -21,15 +28,31 @@ pub struct Channels {
     store: Store,
     rights: Arc<Rights>,
     cache: Cache<String, Option<Arc<ChannelRow>>>,
+    participants: Cache<String, Arc<Vec<ParticipantRow>>>,
+    mix_domain: BareJid,
+    muc_domain: BareJid,
 }
 
 impl Channels {
-    pub fn new(store: Store, rights: Arc<Rights>) -> Self {
+    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid) -> Self {
         Channels {
             store,
             rights,
             cache: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
+            participants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
+            mix_domain,
+            muc_domain,
         }
+    }
+
+    /// `name@mix-domain`.
+    pub fn mix_jid(&self, name: &str) -> BareJid {
+        BareJid::new(&format!("{name}@{}", self.mix_domain)).expect("channel names are valid localparts")
+    }
+
+    /// `name@muc-domain`.
+    pub fn muc_jid(&self, name: &str) -> BareJid {
+        BareJid::new(&format!("{name}@{}", self.muc_domain)).expect("channel names are valid localparts")
     }
 
     pub fn rights(&self) -> &Rights {
@@ -73,6 +96,23 @@ impl Channels {
     /// Every channel.
     pub async fn list(&self) -> Result<Vec<ChannelRow>> {
         self.store.list_channels().await
+    }
+
+    /// Destroys a channel: owners and service admins only. The archive goes
+    /// with it unless `keep_archive`.
+    #[tracing::instrument(skip(self), fields(by = %by), level = "info")]
+    pub async fn destroy(&self, name: &str, by: &BareJid, keep_archive: bool) -> Result<Event> {
+        let channel = self.require(name).await?;
+        let owner = self.store.get_affiliation(name, by.as_str()).await?.as_deref() == Some("owner");
+        if !owner && !self.rights.is_admin(by) {
+            return Err(Error::forbidden("only an owner may destroy this channel"));
+        }
+        let participants = self.participants(name).await?;
+        self.store.delete_channel(name, !keep_archive).await?;
+        self.cache.invalidate(name).await;
+        self.forget_participants(name).await;
+        tracing::info!(channel = %name, "channel destroyed");
+        Ok(Event::Destroyed { channel, participants })
     }
 
     /// Forgets what the cache holds for a channel after a write elsewhere.

@@ -1,7 +1,6 @@
 //! Channel names: the localpart shared by `name@mix-domain` and
 //! `name@muc-domain`.
 
-use rand::Rng;
 use xmpp_parsers::jid::NodePart;
 
 use crate::error::{Error, Result};
@@ -21,9 +20,7 @@ pub fn normalise(raw: &str) -> Result<String> {
 
 /// A fresh name for an ad-hoc channel: 12 characters of lower-case base32.
 pub fn adhoc() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut rng = rand::rng();
-    (0..12).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    super::ids::channel_name()
 }
 
 #[cfg(test)]

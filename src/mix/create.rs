@@ -4,12 +4,13 @@
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::router::Reply;
 use crate::service::Service;
 use crate::xmpp::mix::Create;
 
-pub async fn handle(svc: &Service, from: &Jid, payload: &Element) -> Result<Element> {
-    let req = Create::try_from(payload.clone()).map_err(|e| Error::bad_request(format!("malformed <create/>: {e}")))?;
+pub async fn handle(svc: &Service, from: &Jid, payload: &Element) -> Result<Reply> {
+    let req: Create = super::parse(payload)?;
     let name = svc.channels.create(req.channel.as_deref(), &from.to_bare()).await?;
-    Ok(Create { channel: Some(name), form: None }.into())
+    Ok(Reply::payload(Create { channel: Some(name), form: None }.into()))
 }

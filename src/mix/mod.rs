@@ -1,4 +1,27 @@
 //! The MIX front end (XEP-0369 and family): one file per operation; each
-//! parses its request, calls the channel service, renders the answer.
+//! parses its request, calls the channel service, and returns the answer
+//! and the domain events to render.
 
 pub mod create;
+pub mod destroy;
+pub mod disco;
+pub mod join;
+pub mod leave;
+pub mod mam;
+pub mod message;
+pub mod pubsub;
+pub mod render;
+pub mod setnick;
+pub mod subscription;
+
+use xmpp_parsers::minidom::Element;
+
+use crate::error::{Error, Result};
+
+/// Parses a payload into a wire type, or `bad-request` naming the element.
+pub fn parse<T: TryFrom<Element>>(payload: &Element) -> Result<T>
+where
+    T::Error: std::fmt::Display,
+{
+    T::try_from(payload.clone()).map_err(|e| Error::bad_request(format!("malformed <{}/>: {e}", payload.name())))
+}

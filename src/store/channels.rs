@@ -17,6 +17,8 @@ pub struct ChannelRow {
     pub description: String,
     pub subject: String,
     pub subject_by: String,
+    /// Real JIDs shown to every participant (MIX jid-visible, MUC non-anonymous).
+    pub jid_visible: bool,
 }
 
 impl<'r> FromRow<'r, AnyRow> for ChannelRow {
@@ -30,11 +32,12 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             description: r.try_get("description")?,
             subject: r.try_get("subject")?,
             subject_by: r.try_get("subject_by")?,
+            jid_visible: r.try_get::<String, _>("jid_visibility")? == "visible",
         })
     }
 }
 
-const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by";
+const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, jid_visibility";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the

@@ -3,10 +3,14 @@
 //! `postgres://`; one code path through sqlx's `Any` driver, runtime queries
 //! only, and versioned migrations per backend applied at start.
 
+mod archive;
 mod channels;
+mod participants;
 mod migrate;
 
+pub use archive::{ArchiveQuery, ArchiveRow};
 pub use channels::ChannelRow;
+pub use participants::ParticipantRow;
 pub use migrate::{MigrateReport, StoreError};
 
 use std::time::Duration;

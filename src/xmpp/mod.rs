@@ -1,6 +1,33 @@
 //! Wire types and helpers that xmpp-parsers lacks. No I/O here.
 
+pub mod content;
+pub mod form;
+pub mod mam;
+pub mod mix;
 pub mod ns;
 pub mod reply;
-pub mod form;
-pub mod mix;
+
+use xmpp_parsers::minidom::rxml::{Namespace, NcName};
+use xmpp_parsers::minidom::Element;
+
+/// Sets an unqualified attribute.
+pub fn set_attr(e: &mut Element, name: &str, value: impl Into<String>) {
+    let n = NcName::try_from(name).expect("attribute names used here are valid");
+    e.set_attr(Namespace::NONE, n, value.into());
+}
+
+/// `<name xmlns=ns>text</name>`.
+pub fn text_el(name: &str, ns: &str, text: impl Into<String>) -> Element {
+    let mut e = Element::bare(name, ns);
+    e.append_text(text.into());
+    e
+}
+
+/// An element with unqualified attributes.
+pub fn el(name: &str, ns: &str, attrs: &[(&str, &str)]) -> Element {
+    let mut e = Element::bare(name, ns);
+    for (k, v) in attrs {
+        set_attr(&mut e, k, *v);
+    }
+    e
+}

@@ -28,3 +28,23 @@ pub const PING: &str = "urn:xmpp:ping";
 pub const DATA_FORMS: &str = "jabber:x:data";
 /// RFC 6120 stanza errors.
 pub const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+/// XEP-0045 MUC user data.
+pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
+/// XEP-0359 unique and stable stanza ids.
+pub const SID: &str = "urn:xmpp:sid:0";
+/// XEP-0421 occupant ids.
+pub const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
+/// XEP-0313 MAM.
+pub const MAM: &str = "urn:xmpp:mam:2";
+/// XEP-0313 extended MAM (before-id / after-id / ids).
+pub const MAM_EXTENDED: &str = "urn:xmpp:mam:2#extended";
+/// XEP-0059 result set management.
+pub const RSM: &str = "http://jabber.org/protocol/rsm";
+/// XEP-0297 forwarding.
+pub const FORWARD: &str = "urn:xmpp:forward:0";
+/// XEP-0203 delayed delivery.
+pub const DELAY: &str = "urn:xmpp:delay";
+/// XEP-0060 PubSub.
+pub const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
+/// XEP-0060 PubSub events.
+pub const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";

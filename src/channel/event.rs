@@ -1,0 +1,38 @@
+//! Domain events: what happened in a channel, for the front ends to render
+//! to their audiences. Neither front end calls the other; both render these.
+
+use std::sync::Arc;
+
+use xmpp_parsers::message::Message;
+
+use crate::store::{ChannelRow, ParticipantRow};
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A user became a participant (first join, not a repeated one).
+    Joined { channel: Arc<ChannelRow>, participant: ParticipantRow },
+    /// A participant's nick was set or changed.
+    NickChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, old: Option<String> },
+    /// A participant left (or was removed).
+    Left { channel: Arc<ChannelRow>, participant: ParticipantRow },
+    /// A message was archived and must be reflected.
+    Posted(Arc<Posted>),
+    /// The channel was destroyed; these were its participants.
+    Destroyed { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>> },
+}
+
+/// An archived message, ready for rendering.
+#[derive(Debug)]
+pub struct Posted {
+    pub channel: Arc<ChannelRow>,
+    /// The archive id: MIX message id and stanza-id in both views.
+    pub id: String,
+    pub ts: i64,
+    pub sender: ParticipantRow,
+    pub nick: String,
+    /// The id the sender gave its message.
+    pub submission_id: Option<String>,
+    /// The message's content: bodies, subjects, thread and every payload the
+    /// sender sent that the service passes through. No addresses, no id.
+    pub content: Message,
+}

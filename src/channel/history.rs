@@ -1,0 +1,65 @@
+//! Reading the archive: one paging engine for MAM on both views.
+
+use super::Channels;
+use crate::error::{Error, Result};
+use crate::store::{ArchiveQuery, ArchiveRow};
+use crate::xmpp::mam::MamRequest;
+
+/// Most results in one page, whatever the client asks.
+pub const MAX_PAGE: usize = 250;
+/// Page size when the client names none.
+pub const DEFAULT_PAGE: usize = 50;
+
+/// Whom `with` names, as the view understood it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum With {
+    Jid(String),
+    ParticipantId(String),
+    Nick(String),
+}
+
+/// One page of results, oldest first (unless flipped).
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<ArchiveRow>,
+    pub complete: bool,
+    pub count: i64,
+}
+
+impl Channels {
+    /// Runs a MAM query on a channel's archive.
+    pub async fn history(&self, name: &str, req: &MamRequest, with: Option<With>) -> Result<Page> {
+        let mut q = ArchiveQuery { channel: name.to_string(), start: req.start, end: req.end, ids: req.ids.clone(), ..Default::default() };
+        match with {
+            Some(With::Jid(j)) => q.sender_jid = Some(j),
+            Some(With::ParticipantId(p)) => q.participant_id = Some(p),
+            Some(With::Nick(n)) => q.nick = Some(n),
+            None => {}
+        }
+        let count = self.store.count_archive(&q).await?;
+        for (id, after) in [(&req.after_id, true), (&req.after, true), (&req.before_id, false), (&req.before, false)] {
+            let Some(id) = id.as_deref().filter(|i| !i.is_empty()) else { continue };
+            let seq = self.store.archive_seq(name, id).await?.ok_or_else(|| Error::item_not_found().with_text(format!("no message with id {id} in this archive")))?;
+            if after {
+                q.after_seq = Some(q.after_seq.map_or(seq, |s| s.max(seq)));
+            } else {
+                q.before_seq = Some(q.before_seq.map_or(seq, |s| s.min(seq)));
+            }
+        }
+        let max = req.max.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
+        let from_end = req.before.is_some();
+        let mut rows = self.store.query_archive(&q, max as i64 + 1, from_end).await?;
+        let more = rows.len() > max;
+        if more {
+            if from_end {
+                rows.remove(0);
+            } else {
+                rows.pop();
+            }
+        }
+        if req.flip {
+            rows.reverse();
+        }
+        Ok(Page { rows, complete: !more, count })
+    }
+}

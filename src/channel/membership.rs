@@ -1,0 +1,141 @@
+//! Joining, leaving, nicks and subscriptions: the participant side of a
+//! channel, shared by both views.
+
+use std::sync::Arc;
+
+use xmpp_parsers::jid::BareJid;
+
+use super::event::Event;
+use super::{ids, nick, Channels};
+use crate::error::{Error, Result};
+use crate::store::{now_ms, ParticipantRow};
+
+/// XEP-0369 nodes a participant may subscribe to.
+pub const NODE_MESSAGES: &str = "urn:xmpp:mix:nodes:messages";
+pub const NODE_PARTICIPANTS: &str = "urn:xmpp:mix:nodes:participants";
+pub const NODE_INFO: &str = "urn:xmpp:mix:nodes:info";
+pub const NODES: &[&str] = &[NODE_MESSAGES, NODE_PARTICIPANTS, NODE_INFO];
+
+/// The result of a join.
+#[derive(Debug)]
+pub struct Joined {
+    pub participant: ParticipantRow,
+    /// The requested nodes that were subscribed, in request order.
+    pub nodes: Vec<String>,
+}
+
+impl Channels {
+    /// Makes `jid` a participant subscribed to the requested nodes (those
+    /// that exist), with `nick` when given. A repeated join updates the
+    /// subscriptions and keeps the participant id.
+    #[tracing::instrument(skip(self, requested), level = "info")]
+    pub async fn join(&self, name: &str, jid: &BareJid, requested: &[String], nick: Option<&str>) -> Result<(Joined, Vec<Event>)> {
+        let channel = self.require(name).await?;
+        self.check_not_banned(name, jid).await?;
+        let granted: Vec<String> = requested.iter().filter(|n| NODES.contains(&n.as_str())).cloned().collect();
+        if !requested.is_empty() && granted.is_empty() {
+            return Err(Error::item_not_found().with_text(format!("no such node: {}", requested[0])));
+        }
+        let normalised = nick.map(nick::normalise).transpose()?;
+        let existing = self.store.get_participant(name, jid.as_str()).await?;
+        let mut participant = self.store.upsert_participant(name, jid.as_str(), &ids::participant_id(), &granted, now_ms()).await?;
+        let mut events = Vec::new();
+        if existing.is_none() {
+            events.push(Event::Joined { channel: channel.clone(), participant: participant.clone() });
+        }
+        if let Some((nick, key)) = normalised {
+            if participant.nick.as_deref() != Some(nick.as_str()) {
+                if let Err(e) = self.store.set_nick(name, jid.as_str(), &nick, &key).await {
+                    if existing.is_none() {
+                        self.store.remove_participant(name, jid.as_str()).await?;
+                    }
+                    self.forget_participants(name).await;
+                    return Err(e);
+                }
+                let old = participant.nick.replace(nick);
+                events.push(Event::NickChanged { channel, participant: participant.clone(), old });
+            }
+        }
+        self.forget_participants(name).await;
+        Ok((Joined { participant, nodes: granted }, events))
+    }
+
+    /// Removes `jid` from the channel. Leaving a channel one is not in succeeds
+    /// and changes nothing.
+    #[tracing::instrument(skip(self), level = "info")]
+    pub async fn leave(&self, name: &str, jid: &BareJid) -> Result<Vec<Event>> {
+        let channel = self.require(name).await?;
+        let Some(participant) = self.store.get_participant(name, jid.as_str()).await? else {
+            return Ok(vec![]);
+        };
+        self.store.remove_participant(name, jid.as_str()).await?;
+        self.forget_participants(name).await;
+        Ok(vec![Event::Left { channel, participant }])
+    }
+
+    /// Sets the nick of a participant; returns the nick in use.
+    #[tracing::instrument(skip(self), level = "info")]
+    pub async fn set_nick(&self, name: &str, jid: &BareJid, raw: &str) -> Result<(String, Vec<Event>)> {
+        let channel = self.require(name).await?;
+        let mut participant = self.require_participant(name, jid).await?;
+        let (nick, key) = nick::normalise(raw)?;
+        if participant.nick.as_deref() == Some(nick.as_str()) {
+            return Ok((nick, vec![]));
+        }
+        self.store.set_nick(name, jid.as_str(), &nick, &key).await?;
+        self.forget_participants(name).await;
+        let old = participant.nick.replace(nick.clone());
+        Ok((nick, vec![Event::NickChanged { channel, participant, old }]))
+    }
+
+    /// Adds and removes node subscriptions; returns the nodes now subscribed
+    /// among those asked for, and those unsubscribed.
+    pub async fn update_subscription(&self, name: &str, jid: &BareJid, subscribe: &[String], unsubscribe: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+        let participant = self.require_participant(name, jid).await?;
+        let added: Vec<String> = subscribe.iter().filter(|n| NODES.contains(&n.as_str())).cloned().collect();
+        if !subscribe.is_empty() && added.is_empty() {
+            return Err(Error::item_not_found().with_text(format!("no such node: {}", subscribe[0])));
+        }
+        let mut nodes: Vec<String> = participant.nodes.into_iter().filter(|n| !unsubscribe.contains(n)).collect();
+        for n in &added {
+            if !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
+        }
+        self.store.set_nodes(name, jid.as_str(), &nodes).await?;
+        self.forget_participants(name).await;
+        let removed = unsubscribe.iter().filter(|n| NODES.contains(&n.as_str())).cloned().collect();
+        Ok((added, removed))
+    }
+
+    /// The participant, or `forbidden` for a user who is not one.
+    pub async fn require_participant(&self, name: &str, jid: &BareJid) -> Result<ParticipantRow> {
+        self.participants(name)
+            .await?
+            .iter()
+            .find(|p| p.jid == jid.as_str())
+            .cloned()
+            .ok_or_else(|| Error::forbidden("you are not a participant of this channel"))
+    }
+
+    /// Every participant of a channel (cached; invalidated on every change).
+    pub async fn participants(&self, name: &str) -> Result<Arc<Vec<ParticipantRow>>> {
+        if let Some(hit) = self.participants.get(name).await {
+            return Ok(hit);
+        }
+        let list = Arc::new(self.store.list_participants(name).await?);
+        self.participants.insert(name.to_string(), list.clone()).await;
+        Ok(list)
+    }
+
+    pub(crate) async fn forget_participants(&self, name: &str) {
+        self.participants.invalidate(name).await;
+    }
+
+    async fn check_not_banned(&self, name: &str, jid: &BareJid) -> Result<()> {
+        match self.store.get_affiliation(name, jid.as_str()).await?.as_deref() {
+            Some("outcast") => Err(Error::forbidden("you are banned from this channel")),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! disco#info and disco#items on a channel (node='mix', XEP-0369).
+
+use xmpp_parsers::disco::{DiscoInfoResult, DiscoItemsResult, Identity, Item};
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::minidom::Element;
+
+use crate::channel::membership::NODES;
+use crate::error::{Error, Result};
+use crate::router::Reply;
+use crate::service::{Service, View};
+use crate::xmpp::ns;
+
+pub async fn info(svc: &Service, channel: &str, node: Option<&str>) -> Result<Reply> {
+    if node.is_some_and(|n| n != "mix") {
+        return Err(Error::item_not_found());
+    }
+    let ch = svc.channels.require(channel).await?;
+    let name = if ch.title.is_empty() { ch.name.clone() } else { ch.title.clone() };
+    let features = [ns::MIX_CORE, ns::MAM, ns::MAM_EXTENDED, ns::DISCO_INFO, ns::DISCO_ITEMS, ns::SID];
+    let info = DiscoInfoResult {
+        node: node.map(str::to_string),
+        identities: vec![Identity::new("conference", "mix", "en", name)],
+        features: features.into_iter().map(str::to_string).collect(),
+        extensions: vec![],
+    };
+    Ok(Reply::payload(info.into()))
+}
+
+pub async fn items(svc: &Service, channel: &str, node: Option<&str>) -> Result<Reply> {
+    if node.is_some_and(|n| n != "mix") {
+        return Err(Error::item_not_found());
+    }
+    let jid = Jid::from(svc.channel_jid(View::Mix, channel));
+    let items = NODES.iter().map(|n| Item { jid: jid.clone(), node: Some(n.to_string()), name: None }).collect();
+    let result: Element = DiscoItemsResult { node: node.map(str::to_string), items, rsm: None }.into();
+    Ok(Reply::payload(result))
+}

@@ -1,0 +1,26 @@
+//! `<join/>` to a channel, from the participant's server (the user's bare
+//! JID, XEP-0405) or straight from a client (its bare JID is used).
+
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::minidom::Element;
+
+use super::render::proxy_jid;
+use crate::error::Result;
+use crate::router::Reply;
+use crate::service::Service;
+use crate::xmpp::mix::{Join, Subscribe};
+
+pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element) -> Result<Reply> {
+    let req: Join = super::parse(payload)?;
+    let requested: Vec<String> = req.subscribe.into_iter().map(|s| s.node).collect();
+    let (joined, events) = svc.channels.join(channel, &from.to_bare(), &requested, req.nick.as_deref()).await?;
+    let id = joined.participant.participant_id.clone();
+    let result = Join {
+        jid: Some(proxy_jid(svc, channel, &id)),
+        id: Some(id),
+        channel: None,
+        subscribe: joined.nodes.into_iter().map(|node| Subscribe { node }).collect(),
+        nick: joined.participant.nick,
+    };
+    Ok(Reply::events(Some(result.into()), events))
+}

@@ -1,0 +1,140 @@
+//! Events → MIX stanzas, to participants' bare JIDs. Per-message work is
+//! done once; per recipient only the address (and, for the sender, the
+//! submission id) changes.
+
+use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::message::{Id, Message, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza::Stanza;
+
+use crate::channel::event::{Event, Posted};
+use crate::channel::ids;
+use crate::channel::membership::{NODE_MESSAGES, NODE_PARTICIPANTS};
+use crate::error::Result;
+use crate::service::{Service, View};
+use crate::store::{ArchiveRow, ChannelRow, ParticipantRow};
+use crate::xmpp::mix::{Mix, Participant};
+use crate::xmpp::{content, el, ns};
+
+/// `channel@mix/participant-id`: where a participant's messages come from.
+pub fn participant_jid(svc: &Service, channel: &str, participant_id: &str) -> Jid {
+    let bare = svc.channel_jid(View::Mix, channel);
+    Jid::from(FullJid::from_parts(bare.node(), bare.domain(), &xmpp_parsers::jid::ResourcePart::new(participant_id).expect("participant ids are valid resources")))
+}
+
+/// The seed's proxy JID: `participant-id#channel@mix`.
+pub fn proxy_jid(svc: &Service, channel: &str, participant_id: &str) -> String {
+    format!("{participant_id}#{channel}@{}", svc.mix_domain)
+}
+
+/// Renders an event for the MIX participants it concerns.
+pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
+    match ev {
+        Event::Posted(p) => posted(svc, p).await,
+        Event::Joined { channel, participant } | Event::NickChanged { channel, participant, .. } => {
+            let item = participant_item(svc, channel, participant);
+            notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(item.clone())).await
+        }
+        Event::Left { channel, participant } => {
+            let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &participant.participant_id))]);
+            notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(retract.clone())).await
+        }
+        Event::Destroyed { channel, participants } => {
+            // Each former participant is told that their own item is gone.
+            Ok(participants
+                .iter()
+                .map(|p| {
+                    let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
+                    event_message(svc, &channel.name, &p.jid, NODE_PARTICIPANTS, retract)
+                })
+                .collect())
+        }
+    }
+}
+
+/// A participants node item: the participant's nick and, where JIDs are
+/// visible, real JID; named by the proxy JID as in the seed.
+fn participant_item(svc: &Service, channel: &ChannelRow, p: &ParticipantRow) -> Element {
+    let payload = Participant { jid: channel.jid_visible.then(|| p.jid.clone()), nick: p.nick.clone() };
+    let mut item = el("item", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
+    item.append_child(payload.into());
+    item
+}
+
+/// The participants node items for a PubSub items request.
+pub fn participant_items(svc: &Service, channel: &ChannelRow, participants: &[ParticipantRow]) -> Vec<Element> {
+    participants
+        .iter()
+        .map(|p| {
+            let payload = Participant { jid: channel.jid_visible.then(|| p.jid.clone()), nick: p.nick.clone() };
+            let mut item = el("item", ns::PUBSUB, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
+            item.append_child(payload.into());
+            item
+        })
+        .collect()
+}
+
+fn event_message(svc: &Service, channel: &str, to: &str, node: &str, child: Element) -> Stanza {
+    let mut items = el("items", ns::PUBSUB_EVENT, &[("node", node)]);
+    items.append_child(child);
+    let mut event = Element::bare("event", ns::PUBSUB_EVENT);
+    event.append_child(items);
+    let mut m = Message::new_with_type(MessageType::Headline, BareJid::new(to).ok().map(Jid::from));
+    m.from = Some(Jid::from(svc.channel_jid(View::Mix, channel)));
+    m.id = Some(Id(ids::archive_id()));
+    m.payloads.push(event);
+    Stanza::Message(m)
+}
+
+/// A PubSub event to every participant subscribed to `node` (but `skip`).
+async fn notify(svc: &Service, channel: &ChannelRow, node: &str, skip: Option<&str>, child: impl Fn(&ParticipantRow) -> Option<Element>) -> Result<Vec<Stanza>> {
+    let participants = svc.channels.participants(&channel.name).await?;
+    Ok(participants
+        .iter()
+        .filter(|p| p.subscribed(node) && Some(p.jid.as_str()) != skip)
+        .filter_map(|p| child(p).map(|c| event_message(svc, &channel.name, &p.jid, node, c)))
+        .collect())
+}
+
+/// The `<mix/>` element of a message.
+fn mix_element(channel: &ChannelRow, sender_jid: &str, nick: &str, submission_id: Option<String>) -> Element {
+    Mix { nick: Some(nick.to_string()), jid: channel.jid_visible.then(|| sender_jid.to_string()), submission_id }.into()
+}
+
+fn stanza_id(svc: &Service, channel: &str, id: &str) -> Element {
+    el("stanza-id", ns::SID, &[("id", id), ("by", svc.channel_jid(View::Mix, channel).as_str())])
+}
+
+/// A message to every participant subscribed to the messages node.
+async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Stanza>> {
+    let participants = svc.channels.participants(&p.channel.name).await?;
+    let mut base = p.content.clone();
+    base.from = Some(participant_jid(svc, &p.channel.name, &p.sender.participant_id));
+    base.id = Some(Id(p.id.clone()));
+    base.type_ = MessageType::Groupchat;
+    base.payloads.push(mix_element(&p.channel, &p.sender.jid, &p.nick, None));
+    base.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
+    let mut out = Vec::with_capacity(participants.len());
+    for r in participants.iter().filter(|r| r.subscribed(NODE_MESSAGES)) {
+        let mut m = base.clone();
+        m.to = BareJid::new(&r.jid).ok().map(Jid::from);
+        if r.jid == p.sender.jid {
+            if let Some(mix) = m.payloads.iter_mut().find(|e| e.is("mix", ns::MIX_CORE)) {
+                *mix = mix_element(&p.channel, &p.sender.jid, &p.nick, p.submission_id.clone());
+            }
+        }
+        out.push(Stanza::Message(m));
+    }
+    Ok(out)
+}
+
+/// An archived message as MIX renders it inside a MAM result (jabber:client).
+pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option<Element> {
+    let mut m = content::from_archive_xml(&row.payload)?;
+    crate::xmpp::set_attr(&mut m, "from", participant_jid(svc, &row.channel, &row.participant_id).to_string());
+    crate::xmpp::set_attr(&mut m, "id", row.id.as_str());
+    crate::xmpp::set_attr(&mut m, "type", "groupchat");
+    m.append_child(mix_element(channel, &row.sender_jid, &row.nick, None));
+    m.append_child(stanza_id(svc, &row.channel, &row.id));
+    Some(m)
+}

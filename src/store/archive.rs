@@ -1,0 +1,177 @@
+//! The archive: one row per message, whichever view it came from. The
+//! archive id is the MIX message id and the `stanza-id` in both views.
+
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::Store;
+use crate::error::Result;
+
+/// A message as archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveRow {
+    pub seq: i64,
+    pub channel: String,
+    pub id: String,
+    pub ts: i64,
+    pub sender_jid: String,
+    pub participant_id: String,
+    pub nick: String,
+    pub submission_id: Option<String>,
+    /// `<message xmlns='jabber:client'>` with the message's children.
+    pub payload: String,
+}
+
+impl<'r> FromRow<'r, AnyRow> for ArchiveRow {
+    fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
+        Ok(ArchiveRow {
+            seq: r.try_get("seq")?,
+            channel: r.try_get("channel")?,
+            id: r.try_get("id")?,
+            ts: r.try_get("ts")?,
+            sender_jid: r.try_get("sender_jid")?,
+            participant_id: r.try_get("participant_id")?,
+            nick: r.try_get("nick")?,
+            submission_id: r.try_get("submission_id")?,
+            payload: r.try_get("payload")?,
+        })
+    }
+}
+
+/// A filter on one channel's archive (XEP-0313 fields, XEP-0059 paging).
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveQuery {
+    pub channel: String,
+    /// Milliseconds, inclusive.
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub sender_jid: Option<String>,
+    pub participant_id: Option<String>,
+    pub nick: Option<String>,
+    /// Exclusive bounds on `seq`.
+    pub after_seq: Option<i64>,
+    pub before_seq: Option<i64>,
+    /// Only these archive ids.
+    pub ids: Vec<String>,
+}
+
+enum Bind {
+    I(i64),
+    S(String),
+}
+
+impl ArchiveQuery {
+    /// `WHERE …` with its bind values, numbered from $1.
+    fn filter(&self) -> (String, Vec<Bind>) {
+        let mut sql = String::from("channel = $1");
+        let mut binds = vec![Bind::S(self.channel.clone())];
+        let mut add = |cond: &str, b: Bind, binds: &mut Vec<Bind>| {
+            binds.push(b);
+            sql.push_str(&format!(" AND {cond} ${}", binds.len()));
+        };
+        if let Some(v) = self.start {
+            add("ts >=", Bind::I(v), &mut binds);
+        }
+        if let Some(v) = self.end {
+            add("ts <=", Bind::I(v), &mut binds);
+        }
+        if let Some(v) = &self.sender_jid {
+            add("sender_jid =", Bind::S(v.clone()), &mut binds);
+        }
+        if let Some(v) = &self.participant_id {
+            add("participant_id =", Bind::S(v.clone()), &mut binds);
+        }
+        if let Some(v) = &self.nick {
+            add("nick =", Bind::S(v.clone()), &mut binds);
+        }
+        if let Some(v) = self.after_seq {
+            add("seq >", Bind::I(v), &mut binds);
+        }
+        if let Some(v) = self.before_seq {
+            add("seq <", Bind::I(v), &mut binds);
+        }
+        if !self.ids.is_empty() {
+            let start = binds.len() + 1;
+            let list: Vec<String> = (0..self.ids.len()).map(|i| format!("${}", start + i)).collect();
+            sql.push_str(&format!(" AND id IN ({})", list.join(", ")));
+            binds.extend(self.ids.iter().cloned().map(Bind::S));
+        }
+        (sql, binds)
+    }
+}
+
+fn bind_all<'q>(mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, binds: Vec<Bind>) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for b in binds {
+        q = match b {
+            Bind::I(i) => q.bind(i),
+            Bind::S(s) => q.bind(s),
+        };
+    }
+    q
+}
+
+const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
+
+impl Store {
+    /// Archives a message; returns its sequence number. Durable when this returns.
+    #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip(self, payload), level = "debug")]
+    pub async fn append_message(
+        &self,
+        channel: &str,
+        id: &str,
+        ts: i64,
+        sender_jid: &str,
+        participant_id: &str,
+        nick: &str,
+        submission_id: Option<&str>,
+        payload: &str,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+        )
+        .bind(channel)
+        .bind(id)
+        .bind(ts)
+        .bind(sender_jid)
+        .bind(participant_id)
+        .bind(nick)
+        .bind(submission_id)
+        .bind(payload)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The sequence number of an archive id in a channel.
+    pub async fn archive_seq(&self, channel: &str, id: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT seq FROM archive WHERE channel = $1 AND id = $2")
+            .bind(channel)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Up to `limit` matching messages: the oldest first when `from_end` is
+    /// false, else the newest (still returned oldest first).
+    pub async fn query_archive(&self, q: &ArchiveQuery, limit: i64, from_end: bool) -> Result<Vec<ArchiveRow>> {
+        let (filter, mut binds) = q.filter();
+        binds.push(Bind::I(limit));
+        let order = if from_end { "DESC" } else { "ASC" };
+        let sql = format!("SELECT {COLUMNS} FROM archive WHERE {filter} ORDER BY seq {order} LIMIT ${}", binds.len());
+        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(&self.pool).await?;
+        let mut out = rows.iter().map(ArchiveRow::from_row).collect::<sqlx::Result<Vec<_>>>()?;
+        if from_end {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// How many messages match (paging bounds included).
+    pub async fn count_archive(&self, q: &ArchiveQuery) -> Result<i64> {
+        let (filter, binds) = q.filter();
+        let sql = format!("SELECT COUNT(*) AS n FROM archive WHERE {filter}");
+        let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+}
