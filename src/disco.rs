@@ -52,7 +52,8 @@ pub fn service_info(svc: &Service, view: View, requester: &BareJid, node: Option
     .into())
 }
 
-/// disco#items on a service domain: every channel, as a JID of that domain.
+/// disco#items on a service domain: every channel but ad-hoc ones, as a
+/// JID of that domain.
 pub async fn service_items(svc: &Service, view: View, node: Option<&str>) -> Result<Element> {
     if node.is_some() {
         return Err(Error::item_not_found());
@@ -62,6 +63,8 @@ pub async fn service_items(svc: &Service, view: View, node: Option<&str>) -> Res
         .list()
         .await?
         .into_iter()
+        // XEP-0369: ad-hoc channels are not discoverable.
+        .filter(|c| !c.adhoc)
         .map(|c| Item {
             jid: Jid::from(svc.channel_jid(view, &c.name)),
             node: None,

@@ -14,7 +14,7 @@ use crate::channel::event::Event;
 use crate::error::{Error, Result};
 use crate::service::{Service, View};
 use crate::xmpp::{ns, reply};
-use crate::{disco, mix};
+use crate::{disco, mix, muc};
 
 /// What a stanza is addressed to within a view.
 #[derive(Debug)]
@@ -24,7 +24,6 @@ enum Target<'a> {
     /// `channel@domain`.
     Channel(&'a str),
     /// `channel@domain/resource` (MIX participant or MUC occupant).
-    #[allow(dead_code)]
     Member(&'a str, &'a str),
 }
 
@@ -35,6 +34,8 @@ pub struct Reply {
     pub payload: Option<Element>,
     pub before: Vec<Stanza>,
     pub events: Vec<Event>,
+    /// Stanzas to send after the rendered events (MUC history on entering).
+    pub after: Vec<Stanza>,
 }
 
 impl Reply {
@@ -45,7 +46,7 @@ impl Reply {
         Reply { payload: Some(p), ..Default::default() }
     }
     pub fn events(payload: Option<Element>, events: Vec<Event>) -> Self {
-        Reply { payload, before: vec![], events }
+        Reply { payload, events, ..Default::default() }
     }
 }
 
@@ -88,8 +89,10 @@ impl Service {
             (Some(n), None) => Target::Channel(n.as_str()),
             (Some(n), Some(r)) => Target::Member(n.as_str(), r.as_str()),
         };
+        // A presence to room/nick may create the room; everything else needs it.
+        let may_create = matches!((view, &target, stanza), (View::Muc, Target::Member(..), Stanza::Presence(_)));
         if let Target::Channel(name) | Target::Member(name, _) = target {
-            if self.channels.get(name).await?.is_none() {
+            if !may_create && self.channels.get(name).await?.is_none() {
                 return Err(Error::item_not_found());
             }
         }
@@ -101,10 +104,16 @@ impl Service {
             Stanza::Message(m) if m.type_ == MessageType::Error => return Ok(vec![]),
             Stanza::Message(m) => match (view, &target) {
                 (View::Mix, Target::Channel(name)) => (mix::message::handle(self, name, m).await?, None),
+                (View::Muc, Target::Channel(name)) => (muc::message::handle(self, name, None, m).await?, None),
+                (View::Muc, Target::Member(name, nick)) => (muc::message::handle(self, name, Some(nick), m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
-            Stanza::Presence(p) if matches!(p.type_, PresenceType::Error | PresenceType::Unavailable) => return Ok(vec![]),
-            Stanza::Presence(_) => return Err(Error::service_unavailable()),
+            Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(vec![]),
+            Stanza::Presence(p) => match (view, &target) {
+                (View::Muc, Target::Member(name, nick)) => (muc::presence::handle(self, name, nick, p).await?, None),
+                _ if p.type_ == PresenceType::Unavailable => return Ok(vec![]),
+                _ => return Err(Error::service_unavailable()),
+            },
         };
         let mut out = reply.before;
         if let Some(id) = iq_id {
@@ -113,12 +122,15 @@ impl Service {
         for ev in &reply.events {
             out.extend(self.render(ev).await?);
         }
+        out.extend(reply.after);
         Ok(out)
     }
 
     /// Renders a domain event for every audience.
     async fn render(&self, ev: &Event) -> Result<Vec<Stanza>> {
-        mix::render::event(self, ev).await
+        let mut out = mix::render::event(self, ev).await?;
+        out.extend(muc::render::event(self, ev).await?);
+        Ok(out)
     }
 
     /// IQ get/set: returns the handler's reply.
@@ -129,6 +141,7 @@ impl Service {
         match (view, target, kind, payload.ns().as_str(), payload.name()) {
             (_, Service, Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Reply::payload),
             (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Reply::payload),
+            (View::Muc, Target::Member(room, _), Get, ns::PING, "ping") => muc_self_ping(self, room, from).await,
             (_, _, Get, ns::PING, "ping") => Ok(Reply::none()),
             (View::Mix, Service, Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "destroy") => mix::destroy::handle(self, from, payload).await,
@@ -136,13 +149,24 @@ impl Service {
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "leave") => mix::leave::handle(self, c, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "setnick") => mix::setnick::handle(self, c, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "update-subscription") => mix::subscription::handle(self, c, from, payload).await,
-            (View::Mix, Channel(_), Get, ns::MAM, "query") => Ok(mix::mam::form()),
+            (_, Channel(_), Get, ns::MAM, "query") => Ok(crate::mam::form()),
             (View::Mix, Channel(c), Set, ns::MAM, "query") => mix::mam::query(self, c, from, payload).await,
             (View::Mix, Channel(c), Get, ns::DISCO_INFO, "query") => mix::disco::info(self, c, node).await,
             (View::Mix, Channel(c), Get, ns::DISCO_ITEMS, "query") => mix::disco::items(self, c, node).await,
             (View::Mix, Channel(c), Get, ns::PUBSUB, "pubsub") => mix::pubsub::items(self, c, from, payload).await,
+            (View::Muc, Channel(c), Get, ns::DISCO_INFO, "query") => muc::disco::info(self, c, node).await,
+            (View::Muc, Channel(_), Get, ns::DISCO_ITEMS, "query") => muc::disco::items(node),
+            (View::Muc, Channel(c), Set, ns::MAM, "query") => muc::mam::query(self, c, from, payload).await,
             _ => Err(Error::service_unavailable()),
         }
+    }
+}
+
+/// XEP-0410 self-ping: answered for a session in the room, refused otherwise.
+async fn muc_self_ping(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
+    match svc.channels.occupant(room, &from.to_string()).await? {
+        Some(_) => Ok(Reply::none()),
+        None => Err(Error::not_acceptable("you are not in this room")),
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use xmpp_parsers::message::Message;
 
-use crate::store::{ChannelRow, ParticipantRow};
+use crate::store::{ChannelRow, OccupantRow, ParticipantRow};
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -15,10 +15,14 @@ pub enum Event {
     NickChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, old: Option<String> },
     /// A participant left (or was removed).
     Left { channel: Arc<ChannelRow>, participant: ParticipantRow },
+    /// A MUC session entered the room (after its participant, if new, joined).
+    Entered { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, first_session: bool, created: bool },
+    /// A MUC session left the room; `last_session` when the user has no other.
+    Exited { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, last_session: bool },
     /// A message was archived and must be reflected.
     Posted(Arc<Posted>),
     /// The channel was destroyed; these were its participants.
-    Destroyed { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>> },
+    Destroyed { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>>, occupants: Arc<Vec<OccupantRow>> },
 }
 
 /// An archived message, ready for rendering.

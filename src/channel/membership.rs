@@ -132,7 +132,7 @@ impl Channels {
         self.participants.invalidate(name).await;
     }
 
-    async fn check_not_banned(&self, name: &str, jid: &BareJid) -> Result<()> {
+    pub(crate) async fn check_not_banned(&self, name: &str, jid: &BareJid) -> Result<()> {
         match self.store.get_affiliation(name, jid.as_str()).await?.as_deref() {
             Some("outcast") => Err(Error::forbidden("you are banned from this channel")),
             _ => Ok(()),

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod membership;
 pub mod names;
 pub mod nick;
+pub mod occupancy;
 pub mod post;
 pub mod rights;
 
@@ -18,7 +19,7 @@ use moka::future::Cache;
 use xmpp_parsers::jid::BareJid;
 
 use crate::error::{Error, Result};
-use crate::store::{now_ms, ChannelRow, ParticipantRow, Store};
+use crate::store::{now_ms, ChannelRow, OccupantRow, ParticipantRow, Store};
 use event::Event;
 use rights::Rights;
 
@@ -29,6 +30,7 @@ pub struct Channels {
     rights: Arc<Rights>,
     cache: Cache<String, Option<Arc<ChannelRow>>>,
     participants: Cache<String, Arc<Vec<ParticipantRow>>>,
+    occupants: Cache<String, Arc<Vec<OccupantRow>>>,
     mix_domain: BareJid,
     muc_domain: BareJid,
 }
@@ -40,6 +42,7 @@ impl Channels {
             rights,
             cache: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
             participants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
+            occupants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
             mix_domain,
             muc_domain,
         }
@@ -108,11 +111,20 @@ impl Channels {
             return Err(Error::forbidden("only an owner may destroy this channel"));
         }
         let participants = self.participants(name).await?;
+        let occupants = self.occupants(name).await?;
         self.store.delete_channel(name, !keep_archive).await?;
         self.cache.invalidate(name).await;
         self.forget_participants(name).await;
+        self.forget_occupants(name).await;
         tracing::info!(channel = %name, "channel destroyed");
-        Ok(Event::Destroyed { channel, participants })
+        Ok(Event::Destroyed { channel, participants, occupants })
+    }
+
+    /// Sets the subject of a channel.
+    pub async fn set_subject(&self, name: &str, by: &BareJid, subject: &str) -> Result<()> {
+        self.store.set_subject(name, subject, by.as_str()).await?;
+        self.cache.invalidate(name).await;
+        Ok(())
     }
 
     /// Forgets what the cache holds for a channel after a write elsewhere.

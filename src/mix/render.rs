@@ -31,6 +31,8 @@ pub fn proxy_jid(svc: &Service, channel: &str, participant_id: &str) -> String {
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     match ev {
         Event::Posted(p) => posted(svc, p).await,
+        // MUC sessions are a MUC matter; their users appear through Joined/Left.
+        Event::Entered { .. } | Event::Exited { .. } => Ok(vec![]),
         Event::Joined { channel, participant } | Event::NickChanged { channel, participant, .. } => {
             let item = participant_item(svc, channel, participant);
             notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(item.clone())).await
@@ -39,7 +41,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &participant.participant_id))]);
             notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(retract.clone())).await
         }
-        Event::Destroyed { channel, participants } => {
+        Event::Destroyed { channel, participants, .. } => {
             // Each former participant is told that their own item is gone.
             Ok(participants
                 .iter()

@@ -87,7 +87,7 @@ impl Store {
     #[tracing::instrument(skip(self), level = "debug")]
     pub async fn delete_channel(&self, name: &str, drop_archive: bool) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        for table in ["participants", "affiliations"] {
+        for table in ["occupants", "participants", "affiliations"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE channel = $1")))
                 .bind(name)
                 .execute(&mut *tx)
@@ -99,5 +99,13 @@ impl Store {
         let gone = sqlx::query("DELETE FROM channels WHERE name = $1").bind(name).execute(&mut *tx).await?.rows_affected() == 1;
         tx.commit().await?;
         Ok(gone)
+    }
+}
+
+impl Store {
+    /// Sets the subject (shown in both views).
+    pub async fn set_subject(&self, name: &str, subject: &str, by: &str) -> Result<()> {
+        sqlx::query("UPDATE channels SET subject = $1, subject_by = $2 WHERE name = $3").bind(subject).bind(by).bind(name).execute(&self.pool).await?;
+        Ok(())
     }
 }

@@ -7,12 +7,10 @@ use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 use super::{Backend, Store};
 
 /// (version, description, SQLite text, PostgreSQL text)
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"), include_str!("../../migrations/postgres/0001_initial.sql")),
+    (2, "occupants", include_str!("../../migrations/sqlite/0002_occupants.sql"), include_str!("../../migrations/postgres/0002_occupants.sql")),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -5,11 +5,13 @@
 
 mod archive;
 mod channels;
+mod occupants;
 mod participants;
 mod migrate;
 
 pub use archive::{ArchiveQuery, ArchiveRow};
 pub use channels::ChannelRow;
+pub use occupants::OccupantRow;
 pub use participants::ParticipantRow;
 pub use migrate::{MigrateReport, StoreError};
 

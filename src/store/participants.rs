@@ -19,6 +19,8 @@ pub struct ParticipantRow {
     /// Subscribed MIX nodes.
     pub nodes: Vec<String>,
     pub joined_at: i64,
+    /// Joined through MIX (persists) rather than only present as a MUC occupant.
+    pub via_mix: bool,
 }
 
 impl ParticipantRow {
@@ -37,11 +39,12 @@ impl<'r> FromRow<'r, AnyRow> for ParticipantRow {
             nick: r.try_get("nick")?,
             nodes: nodes.split_whitespace().map(str::to_string).collect(),
             joined_at: r.try_get("joined_at")?,
+            via_mix: r.try_get::<i64, _>("via_mix")? != 0,
         })
     }
 }
 
-const COLUMNS: &str = "channel, jid, participant_id, nick, nodes, joined_at";
+const COLUMNS: &str = "channel, jid, participant_id, nick, nodes, joined_at, via_mix";
 
 /// Is this a violation of a unique constraint (a nick taken)?
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -59,7 +62,7 @@ impl Store {
         let nodes = nodes.join(" ");
         sqlx::query(
             "INSERT INTO participants (channel, jid, participant_id, nodes, joined_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (channel, jid) DO UPDATE SET nodes = excluded.nodes",
+             ON CONFLICT (channel, jid) DO UPDATE SET nodes = excluded.nodes, via_mix = 1",
         )
         .bind(channel)
         .bind(jid)
@@ -69,6 +72,26 @@ impl Store {
         .execute(&self.pool)
         .await?;
         self.get_participant(channel, jid).await?.ok_or_else(|| Error::internal("participant vanished after upsert"))
+    }
+
+    /// Makes a MUC occupant's user a participant (not through MIX, no
+    /// subscriptions) unless it is one already. Returns the row and whether
+    /// it was created.
+    pub async fn ensure_occupant_participant(&self, channel: &str, jid: &str, new_id: &str, now: i64) -> Result<(ParticipantRow, bool)> {
+        let created = sqlx::query(
+            "INSERT INTO participants (channel, jid, participant_id, nodes, joined_at, via_mix) VALUES ($1, $2, $3, '', $4, 0)
+             ON CONFLICT (channel, jid) DO NOTHING",
+        )
+        .bind(channel)
+        .bind(jid)
+        .bind(new_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = self.get_participant(channel, jid).await?.ok_or_else(|| Error::internal("participant vanished after insert"))?;
+        Ok((row, created))
     }
 
     /// The participant of that real bare JID, if any.
@@ -139,5 +162,13 @@ impl Store {
             .bind(jid)
             .fetch_optional(&self.pool)
             .await?)
+    }
+}
+
+impl Store {
+    /// Every (JID, affiliation) of a channel.
+    pub async fn list_affiliations(&self, channel: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT jid, affiliation FROM affiliations WHERE channel = $1").bind(channel).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get("jid")?, r.try_get("affiliation")?))).collect::<sqlx::Result<_>>().map_err(Into::into)
     }
 }

@@ -9,7 +9,7 @@ use super::ns;
 /// `<create/>`: create a channel (XEP-0369 "Creating a Channel"); without a
 /// name the service picks one (ad-hoc channel). The result echoes the name.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
-#[xml(namespace = ns::MIX_CORE, name = "create")]
+#[xml(namespace = ns::MIX_CORE, name = "create", on_unknown_child = Fail)]
 pub struct Create {
     #[xml(attribute(default))]
     pub channel: Option<String>,
@@ -38,7 +38,7 @@ pub struct Unsubscribe {
 /// the result carries the participant id (`id`, current XEP-0369) and the
 /// proxy JID (`jid`, the 0.9.6 seed), the nodes subscribed and the nick.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
-#[xml(namespace = ns::MIX_CORE, name = "join")]
+#[xml(namespace = ns::MIX_CORE, name = "join", on_unknown_child = Fail)]
 pub struct Join {
     #[xml(attribute(default))]
     pub id: Option<String>,
@@ -55,7 +55,7 @@ pub struct Join {
 
 /// `<leave/>`.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
-#[xml(namespace = ns::MIX_CORE, name = "leave")]
+#[xml(namespace = ns::MIX_CORE, name = "leave", on_unknown_child = Fail)]
 pub struct Leave {
     #[xml(attribute(default))]
     pub channel: Option<String>,
@@ -63,7 +63,7 @@ pub struct Leave {
 
 /// `<setnick><nick/></setnick>`.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
-#[xml(namespace = ns::MIX_CORE, name = "setnick")]
+#[xml(namespace = ns::MIX_CORE, name = "setnick", on_unknown_child = Fail)]
 pub struct SetNick {
     #[xml(extract(default, fields(text(type_ = String))))]
     pub nick: Option<String>,
@@ -71,7 +71,7 @@ pub struct SetNick {
 
 /// `<update-subscription/>`.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
-#[xml(namespace = ns::MIX_CORE, name = "update-subscription")]
+#[xml(namespace = ns::MIX_CORE, name = "update-subscription", on_unknown_child = Fail)]
 pub struct UpdateSubscription {
     #[xml(attribute(default))]
     pub jid: Option<String>,
@@ -83,7 +83,7 @@ pub struct UpdateSubscription {
 
 /// `<destroy channel='…'/>` to the service.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
-#[xml(namespace = ns::MIX_CORE, name = "destroy")]
+#[xml(namespace = ns::MIX_CORE, name = "destroy", on_unknown_child = Fail)]
 pub struct Destroy {
     #[xml(attribute)]
     pub channel: String,

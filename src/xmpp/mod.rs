@@ -4,6 +4,7 @@ pub mod content;
 pub mod form;
 pub mod mam;
 pub mod mix;
+pub mod muc;
 pub mod ns;
 pub mod reply;
 

@@ -1,0 +1,89 @@
+//! MUC sessions in a room: entering (which makes the user a participant
+//! when needed, in the one nick namespace), leaving, and the occupant list.
+
+use std::sync::Arc;
+
+use xmpp_parsers::jid::FullJid;
+
+use super::event::Event;
+use super::{ids, nick, Channels};
+use crate::error::{Error, Result};
+use crate::store::{now_ms, OccupantRow};
+
+impl Channels {
+    /// A MUC session enters room `name` as `raw_nick`.
+    #[tracing::instrument(skip(self), fields(session = %full), level = "info")]
+    pub async fn enter(&self, name: &str, full: &FullJid, raw_nick: &str, created: bool) -> Result<Vec<Event>> {
+        let channel = self.require(name).await?;
+        let bare = full.to_bare();
+        self.check_not_banned(name, &bare).await?;
+        let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
+        let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid != full.to_string()).count();
+        let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &ids::participant_id(), now_ms()).await?;
+        let mut events = Vec::new();
+        if created_participant {
+            events.push(Event::Joined { channel: channel.clone(), participant: participant.clone() });
+        }
+        if participant.nick.as_deref() != Some(nick.as_str()) {
+            if sessions > 0 {
+                return Err(Error::conflict("your other sessions in this room use another nick"));
+            }
+            if let Err(e) = self.store.set_nick(name, bare.as_str(), &nick, &key).await {
+                if created_participant {
+                    self.store.remove_participant(name, bare.as_str()).await?;
+                }
+                self.forget_participants(name).await;
+                return Err(e);
+            }
+            let old = participant.nick.replace(nick);
+            events.push(Event::NickChanged { channel: channel.clone(), participant: participant.clone(), old });
+        }
+        self.store.add_occupant(name, &full.to_string(), bare.as_str(), now_ms()).await?;
+        self.forget_participants(name).await;
+        self.forget_occupants(name).await;
+        events.push(Event::Entered { channel, participant, full_jid: full.to_string(), first_session: sessions == 0, created });
+        Ok(events)
+    }
+
+    /// A MUC session leaves room `name`. Its user stops being a participant
+    /// with its last session, unless it joined through MIX.
+    #[tracing::instrument(skip(self), fields(session = %full), level = "info")]
+    pub async fn exit(&self, name: &str, full: &FullJid) -> Result<Vec<Event>> {
+        let channel = self.require(name).await?;
+        if !self.store.remove_occupant(name, &full.to_string()).await? {
+            return Ok(vec![]);
+        }
+        self.forget_occupants(name).await;
+        let bare = full.to_bare();
+        let Some(participant) = self.store.get_participant(name, bare.as_str()).await? else {
+            return Ok(vec![]);
+        };
+        let last_session = !self.occupants(name).await?.iter().any(|o| o.jid == bare.as_str());
+        let mut events = vec![Event::Exited { channel: channel.clone(), participant: participant.clone(), full_jid: full.to_string(), last_session }];
+        if last_session && !participant.via_mix {
+            self.store.remove_participant(name, bare.as_str()).await?;
+            self.forget_participants(name).await;
+            events.push(Event::Left { channel, participant });
+        }
+        Ok(events)
+    }
+
+    /// Is this session in the room?
+    pub async fn occupant(&self, name: &str, full: &str) -> Result<Option<OccupantRow>> {
+        Ok(self.occupants(name).await?.iter().find(|o| o.full_jid == full).cloned())
+    }
+
+    /// Every MUC session present in a room (cached).
+    pub async fn occupants(&self, name: &str) -> Result<Arc<Vec<OccupantRow>>> {
+        if let Some(hit) = self.occupants.get(name).await {
+            return Ok(hit);
+        }
+        let list = Arc::new(self.store.list_occupants(name).await?);
+        self.occupants.insert(name.to_string(), list.clone()).await;
+        Ok(list)
+    }
+
+    pub(crate) async fn forget_occupants(&self, name: &str) {
+        self.occupants.invalidate(name).await;
+    }
+}

@@ -1,0 +1,54 @@
+//! XEP-0313 on a channel's archive, shared by both views: parse the query,
+//! check access, page through the one archive, render each message in the
+//! asking view's form.
+
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::message::{Id, Message, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza::Stanza;
+
+use crate::channel::history::With;
+use crate::channel::ids;
+use crate::error::Result;
+use crate::router::Reply;
+use crate::service::{Service, View};
+use crate::store::{ArchiveRow, ChannelRow};
+use crate::xmpp::mam;
+
+/// IQ get: the query form.
+pub fn form() -> Reply {
+    Reply::payload(mam::query_form())
+}
+
+/// IQ set: a query by a participant. `with` maps the view's `with` field
+/// to a filter; `render` gives the forwarded message in `jabber:client`.
+pub async fn query(
+    svc: &Service,
+    view: View,
+    channel: &str,
+    from: &Jid,
+    payload: &Element,
+    with: impl Fn(&str) -> With,
+    render: impl Fn(&ChannelRow, &ArchiveRow) -> Option<Element>,
+) -> Result<Reply> {
+    let req = mam::parse(payload)?;
+    let ch = svc.channels.require(channel).await?;
+    svc.channels.require_participant(channel, &from.to_bare()).await?;
+    let page = svc.channels.history(channel, &req, req.with.as_deref().map(&with)).await?;
+    let me = Jid::from(svc.channel_jid(view, channel));
+    let mut before = Vec::with_capacity(page.rows.len());
+    for row in &page.rows {
+        let Some(inner) = render(&ch, row) else {
+            tracing::error!(id = %row.id, "archived message unreadable; skipped");
+            continue;
+        };
+        let mut m = Message::new_with_type(MessageType::Normal, Some(from.clone()));
+        m.from = Some(me.clone());
+        m.id = Some(Id(ids::archive_id()));
+        m.payloads.push(mam::result_element(req.queryid.as_deref(), &row.id, &mam::stamp(row.ts), inner));
+        before.push(Stanza::Message(m));
+    }
+    let (first, last) = (page.rows.first().map(|r| r.id.as_str()), page.rows.last().map(|r| r.id.as_str()));
+    let fin = mam::fin(page.complete, first, last, Some(page.count));
+    Ok(Reply { payload: Some(fin), before, ..Default::default() })
+}

@@ -1,0 +1,55 @@
+//! History and subject sent to a session entering a room (XEP-0045 §7.2.14,
+//! 7.2.15), from the shared archive, with XEP-0203 delay.
+
+use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::presence::Presence;
+use xmpp_parsers::stanza::Stanza;
+
+use crate::error::Result;
+use crate::service::{Service, View};
+use crate::store::{now_ms, ArchiveQuery};
+use crate::xmpp::{content, el, mam, ns};
+
+/// Messages of history sent when the client does not say.
+pub const DEFAULT_HISTORY: i64 = 20;
+
+pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Result<Vec<Stanza>> {
+    let channel = svc.channels.require(room).await?;
+    let history = p.payloads.iter().find(|e| e.is("x", ns::MUC)).and_then(|x| x.get_child("history", ns::MUC));
+    let num = |a: &str| history.and_then(|h| h.attr(a)).and_then(|v| v.parse::<i64>().ok());
+    let mut max = num("maxstanzas").unwrap_or(DEFAULT_HISTORY).clamp(0, 1000);
+    let maxchars = num("maxchars");
+    if maxchars == Some(0) {
+        max = 0;
+    }
+    let mut q = ArchiveQuery { channel: room.to_string(), ..Default::default() };
+    if let Some(s) = num("seconds") {
+        q.start = Some(now_ms() - s.max(0) * 1000);
+    }
+    if let Some(since) = history.and_then(|h| h.attr("since")).and_then(|v| v.parse::<xmpp_parsers::date::DateTime>().ok()) {
+        q.start = Some(q.start.unwrap_or(i64::MIN).max(since.0.timestamp_millis()));
+    }
+    let mut out = Vec::new();
+    let room_jid = svc.channel_jid(View::Muc, room);
+    if max > 0 {
+        let mut budget = maxchars.unwrap_or(i64::MAX);
+        for row in svc.store.query_archive(&q, max, true).await? {
+            let Some(mut e) = super::render::archived(svc, &channel, &row) else { continue };
+            e.append_child(el("delay", ns::DELAY, &[("stamp", &mam::stamp(row.ts)), ("from", room_jid.as_str())]));
+            crate::xmpp::set_attr(&mut e, "to", to);
+            budget -= String::from(&e).len() as i64;
+            if budget < 0 {
+                break;
+            }
+            match Message::try_from(content::to_component_ns(e)) {
+                Ok(m) => out.push(Stanza::Message(m)),
+                Err(err) => tracing::error!(id = %row.id, %err, "archived message unreadable; skipped"),
+            }
+        }
+    }
+    let mut subject = Message::new_with_type(MessageType::Groupchat, to.parse().ok());
+    subject.from = Some(room_jid.into());
+    subject.subjects.insert(Default::default(), channel.subject.clone());
+    out.push(Stanza::Message(subject));
+    Ok(out)
+}

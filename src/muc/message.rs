@@ -1,0 +1,29 @@
+//! Messages to a room (XEP-0045 §7.4): groupchat from an occupant is
+//! archived once and reflected to both views. A groupchat carrying only a
+//! subject also changes the room's subject.
+
+use xmpp_parsers::message::{Message, MessageType};
+
+use crate::error::{Error, Result};
+use crate::router::Reply;
+use crate::service::Service;
+
+pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Message) -> Result<Reply> {
+    let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
+    match (to_nick, &m.type_) {
+        (_, MessageType::Error) => Ok(Reply::none()),
+        (Some(_), _) => Err(Error::not_acceptable("private messages are not offered in this room")),
+        (None, MessageType::Groupchat) => {
+            if svc.channels.occupant(room, &from.to_string()).await?.is_none() {
+                return Err(Error::not_acceptable("you are not in this room"));
+            }
+            if m.bodies.is_empty() && !m.subjects.is_empty() {
+                let subject = m.subjects.values().next().cloned().unwrap_or_default();
+                svc.channels.set_subject(room, &from.to_bare(), &subject).await?;
+            }
+            let event = svc.channels.post(room, &from.to_bare(), m).await?;
+            Ok(Reply::events(None, vec![event]))
+        }
+        (None, _) => Err(Error::bad_request("only groupchat messages are accepted by the room")),
+    }
+}

@@ -1,0 +1,27 @@
+//! The MUC front end (XEP-0045) over the same channels: one file per
+//! operation, and `render.rs` for events → MUC stanzas to occupants' full
+//! JIDs.
+
+pub mod disco;
+pub mod history;
+pub mod mam;
+pub mod message;
+pub mod presence;
+pub mod render;
+
+use crate::store::{ChannelRow, ParticipantRow};
+
+/// (affiliation, role) of a participant in the MUC view.
+pub fn affiliation_role(affiliation: Option<&str>) -> (&'static str, &'static str) {
+    match affiliation {
+        Some("owner") => ("owner", "moderator"),
+        Some("admin") => ("admin", "moderator"),
+        _ => ("member", "participant"),
+    }
+}
+
+/// The JID shown in an occupant's item: real JIDs only in non-anonymous
+/// (JID-visible) rooms.
+pub fn shown_jid<'a>(channel: &ChannelRow, p: &'a ParticipantRow, session: Option<&'a str>) -> Option<&'a str> {
+    channel.jid_visible.then(|| session.unwrap_or(p.jid.as_str()))
+}

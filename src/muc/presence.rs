@@ -1,0 +1,43 @@
+//! Presence to `room/nick` (XEP-0045): entering (creating the room when it
+//! does not exist and the user may create channels), changing nick,
+//! leaving.
+
+use xmpp_parsers::jid::FullJid;
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+
+use crate::error::{Error, Result};
+use crate::router::Reply;
+use crate::service::Service;
+
+pub async fn handle(svc: &Service, room: &str, nick: &str, p: &Presence) -> Result<Reply> {
+    let from = p.from.as_ref().ok_or_else(|| Error::bad_request("presence without a sender"))?;
+    let full: FullJid = from.clone().try_into_full().map_err(|_| Error::jid_malformed("presence to a room must come from a full JID"))?;
+    match p.type_ {
+        PresenceType::Unavailable => Ok(Reply::events(None, svc.channels.exit(room, &full).await?)),
+        PresenceType::None => available(svc, room, nick, &full, p).await,
+        // Subscriptions, probes and errors are not addressed to rooms.
+        _ => Ok(Reply::none()),
+    }
+}
+
+async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Presence) -> Result<Reply> {
+    let bare = full.to_bare();
+    let mut created = false;
+    if svc.channels.get(room).await?.is_none() {
+        svc.channels.create(Some(room), &bare).await.map_err(|e| match e {
+            Error::Stanza { .. } if matches!(e.to_stanza_error().defined_condition, xmpp_parsers::stanza_error::DefinedCondition::Forbidden) => {
+                Error::not_allowed("you may not create rooms on this service")
+            }
+            other => other,
+        })?;
+        created = true;
+    }
+    if svc.channels.occupant(room, &full.to_string()).await?.is_some() {
+        // Already in: a nick change (303), or a presence update.
+        let (_, events) = svc.channels.set_nick(room, &bare, nick).await?;
+        return Ok(Reply::events(None, events));
+    }
+    let events = svc.channels.enter(room, full, nick, created).await?;
+    let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
+    Ok(Reply { events, after, ..Default::default() })
+}

@@ -1,0 +1,174 @@
+//! Events → MUC stanzas to occupants' sessions. MIX participants with a
+//! nick appear as occupants (DESIGN.md mapping; docs/muc.md).
+
+use std::collections::HashMap;
+
+use xmpp_parsers::jid::{FullJid, Jid, ResourcePart};
+use xmpp_parsers::message::{Id, Message, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::presence::{Presence, Type as PresenceType};
+use xmpp_parsers::stanza::Stanza;
+
+use super::{affiliation_role, shown_jid};
+use crate::channel::event::{Event, Posted};
+use crate::error::Result;
+use crate::service::{Service, View};
+use crate::store::{ArchiveRow, ChannelRow, OccupantRow, ParticipantRow};
+use crate::xmpp::muc::{occupant_id, UserX};
+use crate::xmpp::{content, el, ns};
+
+/// `room@muc/nick`.
+pub fn occupant_jid(svc: &Service, channel: &str, nick: &str) -> Option<Jid> {
+    let bare = svc.channel_jid(View::Muc, channel);
+    let res = ResourcePart::new(nick).ok()?;
+    Some(Jid::from(FullJid::from_parts(bare.node(), bare.domain(), &res)))
+}
+
+struct Ctx<'a> {
+    svc: &'a Service,
+    channel: &'a ChannelRow,
+    occupants: &'a [OccupantRow],
+    affiliations: HashMap<String, String>,
+}
+
+impl Ctx<'_> {
+    /// A presence from `p`'s occupant JID.
+    fn presence(&self, p: &ParticipantRow, to: &str, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, destroy: Option<Element>) -> Option<Stanza> {
+        let (affiliation, role) = affiliation_role(self.affiliations.get(&p.jid).map(String::as_str));
+        let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
+        let session = self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str());
+        let x = UserX { affiliation, role, jid: shown_jid(self.channel, p, session), nick: new_nick, statuses, destroy }.build();
+        let mut pr = Presence::new(type_);
+        pr.from = occupant_jid(self.svc, &self.channel.name, nick);
+        pr.to = Some(to.parse().ok()?);
+        pr.payloads.push(x);
+        pr.payloads.push(occupant_id(&p.participant_id));
+        pr.from.as_ref()?;
+        Some(Stanza::Presence(pr))
+    }
+
+    /// One presence to every session, with 110 added for the user's own.
+    fn to_all(&self, p: &ParticipantRow, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, skip_own: bool) -> Vec<Stanza> {
+        self.occupants
+            .iter()
+            .filter(|o| !(skip_own && o.jid == p.jid))
+            .filter_map(|o| {
+                let mut codes = statuses.to_vec();
+                if o.jid == p.jid {
+                    codes.push(110);
+                }
+                self.presence(p, &o.full_jid, type_.clone(), nick, &codes, new_nick, None)
+            })
+            .collect()
+    }
+}
+
+/// Renders an event for the room's occupants.
+pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
+    let (channel, occupants) = match ev {
+        Event::Destroyed { channel, occupants, .. } => (channel.clone(), occupants.clone()),
+        Event::Joined { channel, .. } | Event::NickChanged { channel, .. } | Event::Left { channel, .. } | Event::Entered { channel, .. } | Event::Exited { channel, .. } => {
+            (channel.clone(), svc.channels.occupants(&channel.name).await?)
+        }
+        Event::Posted(p) => (p.channel.clone(), svc.channels.occupants(&p.channel.name).await?),
+    };
+    if occupants.is_empty() && !matches!(ev, Event::Exited { .. }) {
+        return Ok(vec![]);
+    }
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect() };
+    Ok(match ev {
+        Event::Posted(p) => posted(&ctx, p),
+        Event::Joined { .. } => vec![],
+        Event::NickChanged { participant, old: None, .. } if participant.via_mix => {
+            participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::None, n, &[], None, false)).unwrap_or_default()
+        }
+        Event::NickChanged { old: None, .. } => vec![],
+        Event::NickChanged { participant, old: Some(old), .. } => {
+            let Some(new) = participant.nick.as_deref() else { return Ok(vec![]) };
+            let mut out = ctx.to_all(participant, PresenceType::Unavailable, old, &[303], Some(new), false);
+            out.extend(ctx.to_all(participant, PresenceType::None, new, &[], None, false));
+            out
+        }
+        Event::Left { participant, .. } if participant.via_mix => {
+            participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::Unavailable, n, &[], None, false)).unwrap_or_default()
+        }
+        Event::Left { .. } => vec![],
+        Event::Entered { participant, full_jid, first_session, created, .. } => entered(&ctx, participant, full_jid, *first_session, *created).await?,
+        Event::Exited { participant, full_jid, last_session, .. } => {
+            let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
+            let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
+            if *last_session {
+                out.extend(ctx.to_all(participant, PresenceType::Unavailable, nick, &[], None, true));
+            }
+            out
+        }
+        Event::Destroyed { participants, .. } => occupants
+            .iter()
+            .filter_map(|o| {
+                let p = participants.iter().find(|p| p.jid == o.jid)?;
+                ctx.presence(p, &o.full_jid, PresenceType::Unavailable, p.nick.as_deref()?, &[110], None, Some(crate::xmpp::muc::destroy(None, Some("The room was destroyed"))))
+            })
+            .collect(),
+    })
+}
+
+/// To the entering session: every other present nick, then its own
+/// presence (110, 100 when JIDs are visible, 201 on creation). To the
+/// others, when this is the user's first session: the newcomer.
+async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool) -> Result<Vec<Stanza>> {
+    let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
+    let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
+    let mut out = Vec::new();
+    for p in participants.iter().filter(|p| p.jid != me.jid) {
+        if let Some(n) = p.nick.as_deref() {
+            out.extend(ctx.presence(p, full_jid, PresenceType::None, n, &[], None, None));
+        }
+    }
+    let mut codes = vec![110];
+    if ctx.channel.jid_visible {
+        codes.push(100);
+    }
+    if created {
+        codes.push(201);
+    }
+    out.extend(ctx.presence(me, full_jid, PresenceType::None, my_nick, &codes, None, None));
+    if first_session {
+        out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, &o.full_jid, PresenceType::None, my_nick, &[], None, None)));
+    }
+    Ok(out)
+}
+
+fn stanza_id(svc: &Service, channel: &str, id: &str) -> Element {
+    el("stanza-id", ns::SID, &[("id", id), ("by", svc.channel_jid(View::Muc, channel).as_str())])
+}
+
+/// A message to every session in the room; the sender's echo keeps its id.
+fn posted(ctx: &Ctx<'_>, p: &Posted) -> Vec<Stanza> {
+    let Some(from) = occupant_jid(ctx.svc, &p.channel.name, &p.nick) else { return vec![] };
+    let mut base = p.content.clone();
+    base.from = Some(from);
+    base.type_ = MessageType::Groupchat;
+    base.id = Some(Id(p.submission_id.clone().unwrap_or_else(|| p.id.clone())));
+    base.payloads.push(stanza_id(ctx.svc, &p.channel.name, &p.id));
+    base.payloads.push(occupant_id(&p.sender.participant_id));
+    ctx.occupants
+        .iter()
+        .filter_map(|o| {
+            let mut m: Message = base.clone();
+            m.to = Some(o.full_jid.parse().ok()?);
+            Some(Stanza::Message(m))
+        })
+        .collect()
+}
+
+/// An archived message as the MUC view shows it (history, MAM): from
+/// `room/nick`, in `jabber:client`.
+pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option<Element> {
+    let mut m = content::from_archive_xml(&row.payload)?;
+    crate::xmpp::set_attr(&mut m, "from", occupant_jid(svc, &channel.name, &row.nick)?.to_string());
+    crate::xmpp::set_attr(&mut m, "id", row.submission_id.clone().unwrap_or_else(|| row.id.clone()));
+    crate::xmpp::set_attr(&mut m, "type", "groupchat");
+    m.append_child(stanza_id(svc, &row.channel, &row.id));
+    m.append_child(occupant_id(&row.participant_id));
+    Some(m)
+}

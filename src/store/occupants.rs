@@ -1,0 +1,56 @@
+//! MUC occupants: the sessions (full JIDs) present in a room.
+
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::Store;
+use crate::error::Result;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OccupantRow {
+    pub channel: String,
+    pub full_jid: String,
+    /// The session's bare JID (its participant).
+    pub jid: String,
+    pub joined_at: i64,
+}
+
+impl<'r> FromRow<'r, AnyRow> for OccupantRow {
+    fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
+        Ok(OccupantRow { channel: r.try_get("channel")?, full_jid: r.try_get("full_jid")?, jid: r.try_get("jid")?, joined_at: r.try_get("joined_at")? })
+    }
+}
+
+impl Store {
+    /// Records a session as present. Returns false when it already was.
+    pub async fn add_occupant(&self, channel: &str, full_jid: &str, jid: &str, now: i64) -> Result<bool> {
+        Ok(sqlx::query("INSERT INTO occupants (channel, full_jid, jid, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT (channel, full_jid) DO NOTHING")
+            .bind(channel)
+            .bind(full_jid)
+            .bind(jid)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Removes a session. Returns false when it was not present.
+    pub async fn remove_occupant(&self, channel: &str, full_jid: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM occupants WHERE channel = $1 AND full_jid = $2")
+            .bind(channel)
+            .bind(full_jid)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Every session present in a room.
+    pub async fn list_occupants(&self, channel: &str) -> Result<Vec<OccupantRow>> {
+        Ok(sqlx::query_as::<_, OccupantRow>("SELECT channel, full_jid, jid, joined_at FROM occupants WHERE channel = $1 ORDER BY joined_at, full_jid")
+            .bind(channel)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}

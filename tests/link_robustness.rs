@@ -1,0 +1,627 @@
+//! The component link (`mixmuc::link::run`) against a fake XMPP server: a
+//! tokio `TcpListener` on 127.0.0.1 speaking the server side of XEP-0114 as
+//! raw text (stream header with an id, handshake checked against
+//! SHA-1(id + secret) computed here, `<handshake/>` or a stream error).
+//!
+//! What a long-running component must survive: malformed stanzas, a server
+//! that drops the connection, an idle link; what it must report: a wrong
+//! secret; how it must stop: on the shutdown signal. Every wait is bounded.
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use common::{assert_xml, element, to_element};
+use mixmuc::config::Secret;
+use mixmuc::link::{self, LinkConfig, LinkError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza::Stanza;
+
+const DOMAIN: &str = "mix.example";
+const SECRET: &str = "s3cr3t";
+/// Longest any single step may take before the test fails.
+const STEP: Duration = Duration::from_secs(10);
+
+async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(STEP, f).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out: {what}"),
+    }
+}
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+// ---------------------------------------------------------------- the fake server
+
+struct FakeServer {
+    listener: TcpListener,
+    port: u16,
+    /// The secret the server expects.
+    secret: String,
+}
+
+impl FakeServer {
+    async fn start() -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        FakeServer { listener, port, secret: SECRET.into() }
+    }
+
+    /// The configuration of a link to this server.
+    fn link_config(&self, secret: &str, keepalive: Duration) -> LinkConfig {
+        LinkConfig {
+            host: "127.0.0.1".into(),
+            port: self.port,
+            domain: DOMAIN.into(),
+            secret: Secret::new(secret),
+            keepalive,
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+
+    async fn accept(&self) -> Conn {
+        let (tcp, _) = within("the link connecting", self.listener.accept()).await.expect("accept");
+        Conn { tcp, buf: Vec::new() }
+    }
+
+    /// Accepts a connection and runs the server side of XEP-0114 up to the
+    /// handshake; returns the connection and whether the handshake was right
+    /// (when wrong, a stream error has been sent and the stream closed).
+    async fn accept_handshake(&self, stream_id: &str) -> (Conn, bool) {
+        let mut c = self.accept().await;
+        let header = c.read_stream_header().await;
+        assert!(header.contains("jabber:component:accept"), "stream namespace: {header}");
+        assert!(header.contains(&format!("to='{DOMAIN}'")) || header.contains(&format!("to=\"{DOMAIN}\"")), "stream to: {header}");
+        c.send(&format!(
+            "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' \
+             xmlns='jabber:component:accept' from='{DOMAIN}' id='{stream_id}'>"
+        ))
+        .await;
+        let hs = c.read_element().await;
+        assert_eq!(hs.name(), "handshake", "expected the handshake, got {hs:?}");
+        let expected = hex(&sha1(format!("{stream_id}{}", self.secret).as_bytes()));
+        let ok = hs.text().trim().eq_ignore_ascii_case(&expected);
+        if ok {
+            c.send("<handshake/>").await;
+        } else {
+            c.send(
+                "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>",
+            )
+            .await;
+            let _ = c.tcp.shutdown().await;
+        }
+        (c, ok)
+    }
+
+    /// Accepts and authenticates; panics if the secret was wrong.
+    async fn accept_ok(&self, stream_id: &str) -> Conn {
+        let (c, ok) = self.accept_handshake(stream_id).await;
+        assert!(ok, "the link sent a wrong handshake");
+        c
+    }
+}
+
+/// One accepted connection, read as raw text.
+struct Conn {
+    tcp: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn send(&mut self, text: &str) {
+        within("writing to the link", self.tcp.write_all(text.as_bytes())).await.expect("write");
+    }
+
+    /// Reads more bytes; false at end of stream.
+    async fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        let n = self.tcp.read(&mut chunk).await.unwrap_or(0);
+        self.buf.extend_from_slice(&chunk[..n]);
+        n > 0
+    }
+
+    /// The component's stream header (the start tag), consumed.
+    async fn read_stream_header(&mut self) -> String {
+        within("the stream header", async {
+            loop {
+                if let Some((tag, end)) = scan_start_tag(&self.buf) {
+                    self.buf.drain(..end);
+                    return tag;
+                }
+                assert!(self.fill().await, "connection closed before the stream header");
+            }
+        })
+        .await
+    }
+
+    /// The next top-level element the component sent, consumed.
+    async fn read_element(&mut self) -> Element {
+        within("an element from the link", self.next_element()).await.unwrap_or_else(|| panic!("connection closed; pending {:?}", self.text()))
+    }
+
+    async fn next_element(&mut self) -> Option<Element> {
+        loop {
+            match scan_element(&self.buf) {
+                Scan::Element(start, end) => {
+                    let text = String::from_utf8(self.buf[start..end].to_vec()).expect("UTF-8");
+                    self.buf.drain(..end);
+                    return Some(element(&text));
+                }
+                Scan::StreamEnd(end) => {
+                    self.buf.drain(..end);
+                    return None;
+                }
+                Scan::Incomplete => {
+                    if !self.fill().await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the component sends nothing (but whitespace) for `wait`.
+    async fn quiet_for(&mut self, wait: Duration) -> Result<(), String> {
+        let _ = tokio::time::timeout(wait, async {
+            loop {
+                if !self.fill().await {
+                    break;
+                }
+            }
+        })
+        .await;
+        let t = self.text();
+        if t.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(t)
+        }
+    }
+
+    /// Reads until the component closes its stream (`</stream:stream>`) or
+    /// the connection; returns every element it sent before.
+    async fn read_to_close(&mut self) -> Vec<Element> {
+        let mut out = Vec::new();
+        while let Some(e) = within("the link closing its stream", self.next_element()).await {
+            out.push(e);
+        }
+        out
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf).into_owned()
+    }
+}
+
+enum Scan {
+    Element(usize, usize),
+    StreamEnd(usize),
+    Incomplete,
+}
+
+/// Tags of `buf` from `from`: (start, end, kind) with kind one of
+/// `b'?'` (declaration), `b'/'` (end tag), `b'e'` (empty element), `b's'` (start tag).
+fn next_tag(buf: &[u8], from: usize) -> Option<(usize, usize, u8)> {
+    let start = from + buf[from..].iter().position(|&b| b == b'<')?;
+    let mut quote = None;
+    for (i, &b) in buf.iter().enumerate().skip(start + 1) {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'\'' | b'"') => quote = Some(b),
+            (None, b'>') => {
+                let kind = match (buf[start + 1], buf[i - 1]) {
+                    (b'?', _) => b'?',
+                    (b'/', _) => b'/',
+                    (_, b'/') => b'e',
+                    _ => b's',
+                };
+                return Some((start, i + 1, kind));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first start tag (after any XML declaration) and where it ends.
+fn scan_start_tag(buf: &[u8]) -> Option<(String, usize)> {
+    let mut at = 0;
+    loop {
+        let (s, e, kind) = next_tag(buf, at)?;
+        if kind == b's' {
+            return Some((String::from_utf8_lossy(&buf[s..e]).into_owned(), e));
+        }
+        at = e;
+    }
+}
+
+/// Finds one complete top-level element in `buf`.
+fn scan_element(buf: &[u8]) -> Scan {
+    let mut depth = 0usize;
+    let mut first = None;
+    let mut at = 0;
+    while let Some((s, e, kind)) = next_tag(buf, at) {
+        at = e;
+        match kind {
+            b'?' => {}
+            b'/' if depth == 0 => return Scan::StreamEnd(e),
+            b'/' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Scan::Element(first.unwrap(), e);
+                }
+            }
+            b'e' if depth == 0 => return Scan::Element(s, e),
+            b'e' => {}
+            _ => {
+                if depth == 0 {
+                    first = Some(s);
+                }
+                depth += 1;
+            }
+        }
+    }
+    Scan::Incomplete
+}
+
+// ---------------------------------------------------------------- SHA-1 (FIPS 180-4), for the handshake check
+
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_be_bytes());
+    for block in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for (i, word) in block.chunks(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, x) in h.iter().enumerate() {
+        out[i * 4..i * 4 + 4].copy_from_slice(&x.to_be_bytes());
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn sha1_known_answers() {
+    assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    assert_eq!(hex(&sha1(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_eq!(
+        hex(&sha1(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+        "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+    );
+    // And it agrees with what the component computes.
+    let theirs = xmpp_parsers::component::Handshake::from_stream_id_and_password("abc123".into(), SECRET);
+    assert_eq!(theirs.data.unwrap(), sha1(format!("abc123{SECRET}").as_bytes()));
+}
+
+// ---------------------------------------------------------------- running a link
+
+struct Link {
+    inbound: mpsc::Receiver<Stanza>,
+    outbound: mpsc::Sender<Stanza>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<Result<(), LinkError>>,
+}
+
+impl Link {
+    fn start(cfg: LinkConfig) -> Link {
+        init_tracing();
+        let (in_tx, inbound) = mpsc::channel(16);
+        let (outbound, out_rx) = mpsc::channel(16);
+        let (shutdown, sd_rx) = watch::channel(false);
+        let task = tokio::spawn(link::run(cfg, "mix", in_tx, out_rx, sd_rx));
+        Link { inbound, outbound, shutdown, task }
+    }
+
+    async fn recv(&mut self) -> Element {
+        let s = within("a stanza on the inbound channel", self.inbound.recv()).await.expect("inbound channel closed");
+        to_element(&s)
+    }
+
+    async fn stop(self) -> Result<(), LinkError> {
+        let _ = self.shutdown.send(true);
+        within("run() ending after shutdown", self.task).await.expect("link task panicked")
+    }
+}
+
+fn ping_from_romeo(id: &str) -> String {
+    format!("<iq type='get' id='{id}' from='romeo@example/orchard' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>")
+}
+
+fn expect_ping_from_romeo(actual: &Element, id: &str) {
+    assert_xml(
+        actual,
+        &format!("<iq type='get' id='{id}' from='romeo@example/orchard' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>"),
+    );
+}
+
+// ---------------------------------------------------------------- (a) malformed stanzas
+
+/// Stanzas xmpp-parsers rejects do not end the link: those with an id and a
+/// sender get a bad-request error, the others are dropped, and the next
+/// valid stanza is delivered.
+#[tokio::test]
+async fn malformed_stanzas_do_not_end_the_link() {
+    let server = FakeServer::start().await;
+    let mut link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    let mut c = server.accept_ok("id-a").await;
+
+    // An IQ get must have exactly one payload: none here.
+    c.send(&format!("<iq type='get' id='x1' from='romeo@example' to='{DOMAIN}'/>")).await;
+    assert_xml(
+        &c.read_element().await,
+        &format!(
+            "<iq type='error' id='x1' from='{DOMAIN}' to='romeo@example'>
+               <error type='modify' by='{DOMAIN}'>
+                 <bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
+                 <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>{{*}}</text>
+               </error>
+             </iq>"
+        ),
+    );
+
+    // No id: cannot be answered, must not hurt.
+    c.send(&format!("<iq type='get' from='romeo@example' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>")).await;
+    // An unparsable sender: cannot be answered either.
+    c.send(&format!("<iq type='get' id='x2' from='@@bad@@' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>")).await;
+    // An error must never answer an error, however broken.
+    c.send(&format!("<iq type='error' id='x3' from='romeo@example' to='{DOMAIN}'/>")).await;
+
+    c.send(&ping_from_romeo("v1")).await;
+    expect_ping_from_romeo(&link.recv().await, "v1");
+    c.quiet_for(Duration::from_millis(300)).await.unwrap_or_else(|t| panic!("unexpected answer to an unanswerable stanza: {t}"));
+
+    // A message and a presence of an unknown type, with id and sender.
+    c.send(&format!("<message type='bogus' id='m1' from='romeo@example/orchard' to='{DOMAIN}'><body>hi</body></message>")).await;
+    assert_xml(
+        &c.read_element().await,
+        &format!(
+            "<message type='error' id='m1' from='{DOMAIN}' to='romeo@example/orchard'>
+               <error type='modify' by='{DOMAIN}'>
+                 <bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
+                 <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>{{*}}</text>
+               </error>
+             </message>"
+        ),
+    );
+    // (xmpp-parsers 0.23 always serialises <priority/>, hence the
+    // <priority>0</priority> below: harmless, known upstream.)
+    c.send(&format!("<presence type='bogus' id='p1' from='romeo@example/orchard' to='{DOMAIN}'/>")).await;
+    assert_xml(
+        &c.read_element().await,
+        &format!(
+            "<presence type='error' id='p1' from='{DOMAIN}' to='romeo@example/orchard'>
+               <priority>0</priority>
+               <error type='modify' by='{DOMAIN}'>
+                 <bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
+                 <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>{{*}}</text>
+               </error>
+             </presence>"
+        ),
+    );
+
+    // Still up, both ways.
+    c.send(&ping_from_romeo("v2")).await;
+    expect_ping_from_romeo(&link.recv().await, "v2");
+    link.outbound.send(common::stanza(&format!("<iq type='result' id='v2' from='{DOMAIN}' to='romeo@example/orchard'/>"))).await.unwrap();
+    assert_xml(&c.read_element().await, &format!("<iq type='result' id='v2' from='{DOMAIN}' to='romeo@example/orchard'/>"));
+    assert!(!link.task.is_finished());
+    assert!(link.stop().await.is_ok());
+}
+
+
+// ---------------------------------------------------------------- (b) reconnection
+
+/// The server drops the connection: the link connects again, authenticates
+/// and works; a stanza queued meanwhile is delivered.
+#[tokio::test]
+async fn link_reconnects_after_the_server_closes() {
+    let server = FakeServer::start().await;
+    let mut link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    let mut c = server.accept_ok("id-b1").await;
+    c.send(&ping_from_romeo("before")).await;
+    expect_ping_from_romeo(&link.recv().await, "before");
+    drop(c);
+
+    // The second connection: queue a stanza before the handshake is done.
+    let mut c2 = server.accept().await;
+    link.outbound.send(common::stanza(&format!("<iq type='result' id='queued' from='{DOMAIN}' to='romeo@example/orchard'/>"))).await.unwrap();
+    let header = c2.read_stream_header().await;
+    assert!(header.contains(DOMAIN), "{header}");
+    c2.send(&format!(
+        "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' from='{DOMAIN}' id='id-b2'>"
+    ))
+    .await;
+    let hs = c2.read_element().await;
+    assert_eq!(hs.text().trim(), hex(&sha1(format!("id-b2{SECRET}").as_bytes())), "handshake on the new stream id");
+    c2.send("<handshake/>").await;
+    assert_xml(&c2.read_element().await, &format!("<iq type='result' id='queued' from='{DOMAIN}' to='romeo@example/orchard'/>"));
+    c2.send(&ping_from_romeo("after")).await;
+    expect_ping_from_romeo(&link.recv().await, "after");
+
+    // A stream end (rather than a dropped socket) is a reason to reconnect too.
+    c2.send("</stream:stream>").await;
+    let mut c3 = server.accept_ok("id-b3").await;
+    c3.send(&ping_from_romeo("third")).await;
+    expect_ping_from_romeo(&link.recv().await, "third");
+    assert!(link.stop().await.is_ok());
+}
+
+/// A refused handshake after the link has been up once is a passing fault
+/// (the server may be restarting with a new configuration): keep trying.
+#[tokio::test]
+async fn auth_failure_after_being_up_is_retried() {
+    let mut server = FakeServer::start().await;
+    let mut link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    let c = server.accept_ok("id-r1").await;
+    drop(c);
+    server.secret = "rotated".into();
+    let (_c, ok) = server.accept_handshake("id-r2").await;
+    assert!(!ok);
+    server.secret = SECRET.into();
+    let mut c3 = server.accept_ok("id-r3").await;
+    assert!(!link.task.is_finished(), "run() ended after a later auth failure");
+    c3.send(&ping_from_romeo("back")).await;
+    expect_ping_from_romeo(&link.recv().await, "back");
+    assert!(link.stop().await.is_ok());
+}
+
+// ---------------------------------------------------------------- (c) wrong secret
+
+/// A wrong secret on the first attempt is a configuration mistake: `run`
+/// returns `LinkError::Auth` naming the domain.
+#[tokio::test]
+async fn wrong_secret_on_first_attempt_is_an_error_naming_the_domain() {
+    let server = FakeServer::start().await;
+    let link = Link::start(server.link_config("not-the-secret", Duration::from_secs(30)));
+    let (_c, ok) = server.accept_handshake("id-c").await;
+    assert!(!ok, "the fake server accepted a wrong secret");
+    let result = within("run() returning after a refused secret", link.task).await.expect("link task panicked");
+    match result {
+        Err(e @ LinkError::Auth { .. }) => {
+            let LinkError::Auth { domain, port, section, .. } = &e;
+            assert_eq!(domain, DOMAIN);
+            assert_eq!(*port, server.port);
+            assert_eq!(*section, "mix");
+            let shown = e.to_string();
+            assert!(shown.contains(DOMAIN), "message does not name the domain: {shown}");
+            assert!(!shown.contains("not-the-secret"), "message shows the secret: {shown}");
+        }
+        Ok(()) => panic!("run() returned Ok after a refused secret"),
+    }
+}
+
+// ---------------------------------------------------------------- (d) keepalive
+
+/// An idle link pings through the server; answered, it stays up and pings
+/// again at the next idle period.
+#[tokio::test]
+async fn idle_link_sends_pings() {
+    let server = FakeServer::start().await;
+    let mut link = Link::start(server.link_config(SECRET, Duration::from_secs(1)));
+    let mut c = server.accept_ok("id-d").await;
+    let started = tokio::time::Instant::now();
+    let ping = c.read_element().await;
+    assert!(started.elapsed() >= Duration::from_millis(500), "pinged before the link was idle");
+    let caps = assert_xml(&ping, &format!("<iq type='get' id='{{*id}}' from='{DOMAIN}' to='{{*to}}'><ping xmlns='urn:xmpp:ping'/></iq>"));
+    assert!(!caps.named("to").is_empty());
+    c.send(&format!("<iq type='result' id='{}' from='{}' to='{DOMAIN}'/>", caps.named("id"), caps.named("to"))).await;
+    // The answer is handed on like any stanza (the service ignores results).
+    let answer = link.recv().await;
+    assert_eq!(answer.attr("id"), Some(caps.named("id")));
+
+    let again = c.read_element().await;
+    let caps2 = assert_xml(&again, &format!("<iq type='get' id='{{*id}}' from='{DOMAIN}' to='{{*}}'><ping xmlns='urn:xmpp:ping'/></iq>"));
+    assert_ne!(caps2.named("id"), caps.named("id"), "ping ids are reused");
+    assert!(!link.task.is_finished());
+    assert!(link.stop().await.is_ok());
+}
+
+// ---------------------------------------------------------------- (e) shutdown
+
+/// Shutdown while connected: queued stanzas are written, the stream is
+/// closed politely, `run` returns Ok.
+#[tokio::test]
+async fn shutdown_while_connected_flushes_and_closes() {
+    let server = FakeServer::start().await;
+    let mut link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    let mut c = server.accept_ok("id-e1").await;
+    // One round trip, so that the link is past its handshake.
+    c.send(&ping_from_romeo("up")).await;
+    expect_ping_from_romeo(&link.recv().await, "up");
+    link.outbound.send(common::stanza(&format!("<message id='last' from='{DOMAIN}' to='romeo@example'><body>bye</body></message>"))).await.unwrap();
+    let Link { shutdown, task, .. } = link;
+    shutdown.send(true).unwrap();
+    let sent = c.read_to_close().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_xml(&sent[0], &format!("<message id='last' from='{DOMAIN}' to='romeo@example'><body>bye</body></message>"));
+    let r = within("run() ending after shutdown", task).await.expect("link task panicked");
+    assert!(r.is_ok(), "{r:?}");
+}
+
+/// Shutdown while waiting to reconnect ends `run` with Ok too.
+#[tokio::test]
+async fn shutdown_while_disconnected_ends_run() {
+    let server = FakeServer::start().await;
+    let cfg = server.link_config(SECRET, Duration::from_secs(30));
+    let link = Link::start(cfg);
+    let c = server.accept_ok("id-e2").await;
+    // Server gone for good: the link is between attempts.
+    drop(c);
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!link.task.is_finished());
+    let r = link.stop().await;
+    assert!(r.is_ok(), "{r:?}");
+}
+
+/// Shutdown before the server ever answered ends `run` with Ok.
+#[tokio::test]
+async fn shutdown_during_connect_ends_run() {
+    let server = FakeServer::start().await;
+    let link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    // Accept, read the header, never answer.
+    let mut c = server.accept().await;
+    c.read_stream_header().await;
+    let r = link.stop().await;
+    assert!(r.is_ok(), "{r:?}");
+}
+
+// ---------------------------------------------------------------- the scanner used above
+
+#[test]
+fn scanner_finds_elements() {
+    let b = b"<?xml version='1.0'?><stream:stream xmlns='x' to='a>b'><iq id='1'><q a='>'/></iq><handshake/></stream:stream>";
+    let (tag, end) = scan_start_tag(b).unwrap();
+    assert!(tag.starts_with("<stream:stream") && tag.ends_with("'a>b'>"), "{tag}");
+    let rest = &b[end..];
+    match scan_element(rest) {
+        Scan::Element(s, e) => assert_eq!(&rest[s..e], b"<iq id='1'><q a='>'/></iq>"),
+        _ => panic!("no element"),
+    }
+    assert!(matches!(scan_element(b"<iq id='1'><q/>"), Scan::Incomplete));
+    assert!(matches!(scan_element(b"</stream:stream>"), Scan::StreamEnd(_)));
+}
