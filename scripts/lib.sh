@@ -1,0 +1,384 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/demo, scripts/test and scripts/bed.
+#
+# Source it from bash (set -euo pipefail friendly). It provides:
+#   mm_install            install what is missing (Debian prosody, .venv with slixmpp + pytest)
+#   mm_build [ARGS]       cargo build (dev profile) with ARGS
+#   mm_bed_init DIR       create a test bed folder (ports, domains, secrets in DIR/bed.env)
+#   mm_bed_up DIR         init + start Prosody + start the "main" mixmuc instance
+#   mm_bed_down DIR       stop every process of the bed, by PID
+#   mm_prosody_start DIR / mm_prosody_stop DIR
+#   mm_mixmuc_config DIR NAME / mm_mixmuc_start DIR NAME / mm_mixmuc_stop DIR NAME
+#   mm_mixmuc_wait_link DIR NAME OFFSET   wait for "link up" of both domains after byte OFFSET
+#
+# A bed is one folder: DIR/bed.env (settings), DIR/prosody/ (config, data, empty certs,
+# prosody.log, pid), DIR/mixmuc-NAME/ (mixmuc.toml, mixmuc.db, mixmuc.log, pid).
+# Every process is started in the background with its PID in a file, and stopped by that PID.
+#
+# Settings (environment, read by mm_bed_init; the values land in DIR/bed.env):
+#   MM_C2S_PORT (25222)  MM_COMPONENT_PORT (25347)  MM_PROSODY_LOG_LEVEL (info)
+#   MM_BIN (target/debug/mixmuc): the mixmuc binary
+# For mm_mixmuc_config (per instance, when the config is written):
+#   MM_CREATE_CHANNELS ('"anyone"', a TOML value)  MM_ADMINS ('[]')
+#   MM_LOCAL_DOMAINS ('["localhost"]')  MM_STORE_URL (sqlite file in the instance folder)
+#   MM_LOG_FILTER ('info')
+#
+# Test accounts on VirtualHost "localhost", all with password "pass":
+#   alice bob carol dave eve admin
+
+MM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MM_VENV="${MM_VENV:-$MM_ROOT/.venv}"
+MM_ACCOUNTS="alice bob carol dave eve admin"
+MM_PASSWORD="pass"
+
+mm_log() { printf '[mixmuc] %s\n' "$*" >&2; }
+mm_die() { printf '[mixmuc] ERROR: %s\n' "$*" >&2; return 1; }
+
+# ---------------------------------------------------------------- install
+
+# Install Debian packages without letting their services start.
+mm_apt_install() {
+	local created_policy=0 rc=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# temporary, from mixmuc scripts/lib.sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		created_policy=1
+	fi
+	mm_log "apt-get install $*"
+	{ DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; } || rc=$?
+	if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+	return "$rc"
+}
+
+# A system Prosody may have been started by the package; we never use it.
+mm_stop_system_prosody() {
+	local pid
+	pid="$(cat /run/prosody/prosody.pid 2>/dev/null || true)"
+	if [ -n "$pid" ] && mm_pid_alive "$pid" && grep -qa prosody "/proc/$pid/cmdline" 2>/dev/null; then
+		mm_log "stopping the system Prosody (pid $pid); the tests run a private one"
+		mm_kill_pid "$pid" prosody
+	fi
+}
+
+mm_install() {
+	local pkgs=()
+	command -v prosody >/dev/null 2>&1 && command -v prosodyctl >/dev/null 2>&1 || pkgs+=(prosody)
+	if ! command -v python3 >/dev/null 2>&1; then
+		pkgs+=(python3 python3-venv)
+	elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+		pkgs+=(python3-venv)
+	fi
+	if [ "${#pkgs[@]}" -gt 0 ]; then
+		[ "$(id -u)" = 0 ] || mm_die "missing ${pkgs[*]}; run as root or install them" || return 1
+		mm_apt_install "${pkgs[@]}" || return 1
+		mm_stop_system_prosody
+	fi
+	mm_venv
+}
+
+# .venv with the pinned Python requirements; re-run pip only when they change.
+mm_venv() {
+	local req="$MM_ROOT/tests/interop/requirements.txt" stamp="$MM_VENV/.requirements.sha256" sum
+	sum="$(sha256sum "$req" | cut -d' ' -f1)"
+	if [ -x "$MM_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
+		return 0
+	fi
+	mm_log "creating $MM_VENV (slixmpp, pytest)"
+	[ -x "$MM_VENV/bin/python" ] || python3 -m venv "$MM_VENV" || return 1
+	"$MM_VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req" || return 1
+	echo "$sum" >"$stamp"
+}
+
+# cargo's target folder, absolute (CARGO_TARGET_DIR is relative to the repo root here).
+mm_target_dir() {
+	local dir="${CARGO_TARGET_DIR:-$MM_ROOT/target}"
+	case "$dir" in /*) ;; *) dir="$MM_ROOT/$dir" ;; esac
+	printf '%s\n' "$dir"
+}
+
+mm_build() {
+	mm_log "cargo build $*"
+	(cd "$MM_ROOT" && cargo build "$@")
+}
+
+# ---------------------------------------------------------------- processes
+
+mm_pid_alive() {
+	local state
+	[ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 1
+	state="$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# mm_kill_pid PID WHAT: TERM, wait up to 10 s, then KILL. Only if its command line contains
+# WHAT (the config file path of the process we started), so a reused PID is never hit.
+mm_kill_pid() {
+	local pid="$1" what="$2"
+	mm_pid_alive "$pid" || return 0
+	if ! tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$what"; then
+		mm_log "pid $pid is no longer $what; not touching it"
+		return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		mm_pid_alive "$pid" || break
+		sleep 0.1
+	done
+	if mm_pid_alive "$pid"; then
+		mm_log "$what (pid $pid) ignored TERM for 10 s; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+		sleep 0.2
+	fi
+	# Reap it if it is our own child (a no-op otherwise).
+	wait "$pid" 2>/dev/null || true
+}
+
+# mm_stop_pidfile FILE WHAT
+mm_stop_pidfile() {
+	local pid
+	[ -f "$1" ] || return 0
+	pid="$(cat "$1")"
+	mm_kill_pid "$pid" "$2"
+	rm -f "$1"
+}
+
+mm_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# mm_wait_port PORT PID TIMEOUT_S
+mm_wait_port() {
+	local port="$1" pid="$2" deadline=$((SECONDS + $3))
+	until mm_port_open "$port"; do
+		mm_pid_alive "$pid" || return 1
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# ---------------------------------------------------------------- bed
+
+mm_secret() { od -An -tx1 -N12 /dev/urandom | tr -d ' \n'; }
+
+mm_bed_init() {
+	local dir="$1"
+	mkdir -p "$dir"
+	[ -f "$dir/bed.env" ] && return 0
+	cat >"$dir/bed.env" <<-ENV
+		BED_DIR=$(cd "$dir" && pwd)
+		C2S_PORT=${MM_C2S_PORT:-25222}
+		COMPONENT_PORT=${MM_COMPONENT_PORT:-25347}
+		PROSODY_LOG_LEVEL=${MM_PROSODY_LOG_LEVEL:-info}
+		USER_DOMAIN=localhost
+		ACCOUNTS="$MM_ACCOUNTS"
+		PASSWORD=$MM_PASSWORD
+		CONFERENCE_DOMAIN=conference.localhost
+		MAIN_MIX_DOMAIN=mix.localhost
+		MAIN_MUC_DOMAIN=muc.localhost
+		MAIN_MIX_SECRET=$(mm_secret)
+		MAIN_MUC_SECRET=$(mm_secret)
+		ALT_MIX_DOMAIN=mix2.localhost
+		ALT_MUC_DOMAIN=muc2.localhost
+		ALT_MIX_SECRET=$(mm_secret)
+		ALT_MUC_SECRET=$(mm_secret)
+		BINARY=${MM_BIN:-$(mm_target_dir)/debug/mixmuc}
+	ENV
+}
+
+mm_bed_load() {
+	[ -f "$1/bed.env" ] || mm_die "$1 is not a test bed (no bed.env); run mm_bed_init" || return 1
+	# shellcheck disable=SC1091
+	. "$1/bed.env"
+}
+
+mm_prosody_start() {
+	local dir="$1" pdir vhost_modules="" plugin_path pid user
+	mm_bed_load "$dir" || return 1
+	pdir="$BED_DIR/prosody"
+	if [ -f "$pdir/pid" ] && mm_pid_alive "$(cat "$pdir/pid")"; then
+		mm_log "Prosody already running (pid $(cat "$pdir/pid"))"
+		return 0
+	fi
+	for port in "$C2S_PORT" "$COMPONENT_PORT"; do
+		! mm_port_open "$port" || mm_die "port $port on 127.0.0.1 is already taken; set MM_C2S_PORT / MM_COMPONENT_PORT" || return 1
+	done
+	mkdir -p "$pdir/data" "$pdir/certs"
+	plugin_path="$MM_ROOT/contrib/prosody"
+	if [ -f "$plugin_path/mod_mix_pam.lua" ]; then
+		vhost_modules='"mix_pam"'
+	fi
+	sed -e "s|@PROSODY_DIR@|$pdir|g" \
+		-e "s|@PLUGIN_PATH@|$plugin_path|g" \
+		-e "s|@C2S_PORT@|$C2S_PORT|g" \
+		-e "s|@COMPONENT_PORT@|$COMPONENT_PORT|g" \
+		-e "s|@LOG_LEVEL@|$PROSODY_LOG_LEVEL|g" \
+		-e "s|@VHOST_MODULES@|$vhost_modules|g" \
+		-e "s|@MIX_DOMAIN@|$MAIN_MIX_DOMAIN|g" -e "s|@MIX_SECRET@|$MAIN_MIX_SECRET|g" \
+		-e "s|@MUC_DOMAIN@|$MAIN_MUC_DOMAIN|g" -e "s|@MUC_SECRET@|$MAIN_MUC_SECRET|g" \
+		-e "s|@MIX2_DOMAIN@|$ALT_MIX_DOMAIN|g" -e "s|@MIX2_SECRET@|$ALT_MIX_SECRET|g" \
+		-e "s|@MUC2_DOMAIN@|$ALT_MUC_DOMAIN|g" -e "s|@MUC2_SECRET@|$ALT_MUC_SECRET|g" \
+		-e "s|@CONFERENCE_DOMAIN@|$CONFERENCE_DOMAIN|g" \
+		"$MM_ROOT/scripts/prosody/prosody.cfg.lua.in" >"$pdir/prosody.cfg.lua"
+	# Accounts are written to the data folder directly, before the server starts.
+	if [ ! -f "$pdir/accounts.done" ]; then
+		for user in $ACCOUNTS; do
+			prosodyctl --config "$pdir/prosody.cfg.lua" register "$user" "$USER_DOMAIN" "$PASSWORD" \
+				>>"$pdir/prosodyctl.out" 2>&1 ||
+				{ cat "$pdir/prosodyctl.out" >&2; mm_die "prosodyctl register $user failed"; return 1; }
+		done
+		touch "$pdir/accounts.done"
+	fi
+	prosody --config "$pdir/prosody.cfg.lua" -F >>"$pdir/prosody.out" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$pdir/pid"
+	if ! mm_wait_port "$C2S_PORT" "$pid" 20 || ! mm_wait_port "$COMPONENT_PORT" "$pid" 20; then
+		tail -n 30 "$pdir/prosody.out" "$pdir/prosody.log" >&2 2>/dev/null || true
+		mm_stop_pidfile "$pdir/pid" "$pdir/prosody.cfg.lua"
+		mm_die "Prosody did not start listening on 127.0.0.1:$C2S_PORT and :$COMPONENT_PORT"
+		return 1
+	fi
+	mm_log "Prosody up (pid $pid, c2s 127.0.0.1:$C2S_PORT, components 127.0.0.1:$COMPONENT_PORT, log $pdir/prosody.log)"
+}
+
+mm_prosody_stop() {
+	mm_bed_load "$1" || return 1
+	if [ -f "$BED_DIR/prosody/pid" ]; then
+		mm_log "stopping Prosody (pid $(cat "$BED_DIR/prosody/pid"))"
+		mm_stop_pidfile "$BED_DIR/prosody/pid" "$BED_DIR/prosody/prosody.cfg.lua"
+	fi
+}
+
+# mm_mixmuc_domains NAME -> sets MIX_DOMAIN MUC_DOMAIN MIX_SECRET MUC_SECRET
+mm_mixmuc_domains() {
+	case "$1" in
+	main) MIX_DOMAIN=$MAIN_MIX_DOMAIN MUC_DOMAIN=$MAIN_MUC_DOMAIN MIX_SECRET=$MAIN_MIX_SECRET MUC_SECRET=$MAIN_MUC_SECRET ;;
+	alt) MIX_DOMAIN=$ALT_MIX_DOMAIN MUC_DOMAIN=$ALT_MUC_DOMAIN MIX_SECRET=$ALT_MIX_SECRET MUC_SECRET=$ALT_MUC_SECRET ;;
+	*) mm_die "unknown mixmuc instance '$1' (main or alt)"; return 1 ;;
+	esac
+}
+
+# Write DIR/mixmuc-NAME/mixmuc.toml from the MM_* settings (overwrites).
+mm_mixmuc_config() {
+	local dir="$1" name="$2" idir
+	mm_bed_load "$dir" || return 1
+	mm_mixmuc_domains "$name" || return 1
+	idir="$BED_DIR/mixmuc-$name"
+	mkdir -p "$idir"
+	cat >"$idir/mixmuc.toml" <<-TOML
+		# Generated by scripts/lib.sh for the test bed $BED_DIR (instance $name).
+		[server]
+		host = "127.0.0.1"
+		port = $COMPONENT_PORT
+		# Short, so a restarted Prosody is found again quickly in tests.
+		max_backoff_secs = 5
+
+		[mix]
+		domain = "$MIX_DOMAIN"
+		secret = "$MIX_SECRET"
+
+		[muc]
+		domain = "$MUC_DOMAIN"
+		secret = "$MUC_SECRET"
+
+		[store]
+		url = "${MM_STORE_URL:-sqlite://$idir/mixmuc.db}"
+
+		[service]
+		admins = ${MM_ADMINS:-[]}
+		create_channels = ${MM_CREATE_CHANNELS:-\"anyone\"}
+		local_domains = ${MM_LOCAL_DOMAINS:-[\"localhost\"]}
+
+		[log]
+		filter = "${MM_LOG_FILTER:-info}"
+	TOML
+}
+
+# mm_mixmuc_env: sets MM_ENV_ARGS, the `env` arguments that run the binary with the bed's
+# config alone (no MIXMUC_* from the caller's environment) and without colours in the log.
+mm_mixmuc_env() {
+	local var
+	MM_ENV_ARGS=()
+	for var in $(compgen -e); do
+		case "$var" in MIXMUC_*) MM_ENV_ARGS+=(-u "$var") ;; esac
+	done
+	MM_ENV_ARGS+=(NO_COLOR=1)
+}
+
+# mm_mixmuc_wait_link DIR NAME OFFSET [TIMEOUT_S]: both domains logged "link up" after OFFSET.
+mm_mixmuc_wait_link() {
+	local dir="$1" name="$2" offset="$3" timeout="${4:-30}" idir pid deadline d ok
+	mm_bed_load "$dir" || return 1
+	mm_mixmuc_domains "$name" || return 1
+	idir="$BED_DIR/mixmuc-$name"
+	pid="$(cat "$idir/pid" 2>/dev/null || true)"
+	deadline=$((SECONDS + timeout))
+	while :; do
+		ok=1
+		for d in "$MIX_DOMAIN" "$MUC_DOMAIN"; do
+			tail -c "+$((offset + 1))" "$idir/mixmuc.log" 2>/dev/null | grep -a 'link up' | grep -qaF "$d" || ok=0
+		done
+		[ "$ok" = 1 ] && return 0
+		if ! mm_pid_alive "$pid"; then
+			tail -n 30 "$idir/mixmuc.log" >&2 2>/dev/null || true
+			mm_die "mixmuc ($name) exited before both links were up"
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			tail -n 30 "$idir/mixmuc.log" >&2 2>/dev/null || true
+			mm_die "mixmuc ($name): no 'link up' for both $MIX_DOMAIN and $MUC_DOMAIN within ${timeout}s"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+mm_mixmuc_start() {
+	local dir="$1" name="${2:-main}" idir pid offset
+	mm_bed_load "$dir" || return 1
+	mm_mixmuc_domains "$name" || return 1
+	idir="$BED_DIR/mixmuc-$name"
+	[ -x "$BINARY" ] || mm_die "no mixmuc binary at $BINARY (cargo build first)" || return 1
+	if [ -f "$idir/pid" ] && mm_pid_alive "$(cat "$idir/pid")"; then
+		mm_log "mixmuc ($name) already running (pid $(cat "$idir/pid"))"
+		return 0
+	fi
+	[ -f "$idir/mixmuc.toml" ] || mm_mixmuc_config "$dir" "$name" || return 1
+	mm_mixmuc_env
+	if ! env "${MM_ENV_ARGS[@]}" "$BINARY" check-config --config "$idir/mixmuc.toml" >>"$idir/mixmuc.log" 2>&1; then
+		tail -n 20 "$idir/mixmuc.log" >&2
+		mm_die "mixmuc check-config rejected $idir/mixmuc.toml"
+		return 1
+	fi
+	offset="$(stat -c %s "$idir/mixmuc.log" 2>/dev/null || echo 0)"
+	# A simple command in the background: $! is the mixmuc process itself (env execs it).
+	env "${MM_ENV_ARGS[@]}" "$BINARY" serve --config "$idir/mixmuc.toml" >>"$idir/mixmuc.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$idir/pid"
+	if ! mm_mixmuc_wait_link "$dir" "$name" "$offset" "${MM_START_TIMEOUT:-30}"; then
+		mm_stop_pidfile "$idir/pid" "$idir/mixmuc.toml"
+		return 1
+	fi
+	mm_log "mixmuc ($name) up (pid $pid, $MIX_DOMAIN + $MUC_DOMAIN, log $idir/mixmuc.log)"
+}
+
+mm_mixmuc_stop() {
+	local dir="$1" name="${2:-main}"
+	mm_bed_load "$dir" || return 1
+	if [ -f "$BED_DIR/mixmuc-$name/pid" ]; then
+		mm_log "stopping mixmuc ($name, pid $(cat "$BED_DIR/mixmuc-$name/pid"))"
+		mm_stop_pidfile "$BED_DIR/mixmuc-$name/pid" "$BED_DIR/mixmuc-$name/mixmuc.toml"
+	fi
+}
+
+mm_bed_up() {
+	mm_bed_init "$1" && mm_prosody_start "$1" && mm_mixmuc_start "$1" main
+}
+
+mm_bed_down() {
+	local dir="$1" f
+	[ -f "$dir/bed.env" ] || return 0
+	for f in "$dir"/mixmuc-*/pid; do
+		[ -f "$f" ] || continue
+		mm_mixmuc_stop "$dir" "$(basename "$(dirname "$f")" | sed 's/^mixmuc-//')" || true
+	done
+	mm_prosody_stop "$dir" || true
+}

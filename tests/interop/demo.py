@@ -1,0 +1,190 @@
+"""mixmuc demo: a short scripted scenario with real slixmpp clients.
+
+Run by scripts/demo against a running test bed (private Prosody + mixmuc):
+
+    python tests/interop/demo.py BED_DIR
+
+It prints what each client sends and sees, and exits non-zero if any step fails.
+To extend it, add an ``async def`` decorated with ``@scene("...")``: scenes run in
+the order they are defined, share one ``Demo`` object (clients by name, a ``state``
+dict for values such as the channel name), and fail with ``check(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bed import (Bed, Client, FORM_MIX_MIRROR, FORM_MUC_MIRROR, NS_MIX_CORE,  # noqa: E402
+                 NS_MUC)
+
+SCENE_TIMEOUT = 30
+SCENES = []
+
+
+def scene(title: str):
+    def register(func):
+        SCENES.append((title, func))
+        return func
+    return register
+
+
+class DemoFailure(AssertionError):
+    pass
+
+
+class Skip(Exception):
+    """A scene that cannot run on this bed (e.g. no mod_mix_pam): said, not failed."""
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise DemoFailure(what)
+    print(f"      ok: {what}")
+
+
+class Demo:
+    def __init__(self, bed: Bed):
+        self.bed = bed
+        self.clients: dict[str, Client] = {}
+        self.state: dict[str, object] = {}
+
+    async def client(self, user: str) -> Client:
+        """The connected client of USER, connecting it on first use."""
+        if user not in self.clients:
+            client = await self.bed.connect(user, resource="demo")
+            self.clients[user] = client
+            say(f"{client.boundjid} is online")
+        return self.clients[user]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.clients.values()), return_exceptions=True)
+
+
+def say(line: str) -> None:
+    print(f"    {line}")
+
+
+def show_info(domain: str, info) -> None:
+    for category, typ, name in sorted(info.identities, key=str):
+        say(f"identity: {category}/{typ}" + (f" ({name})" if name else ""))
+    interesting = sorted(f for f in info.features if "mix" in f or "muc" in f)
+    say("features: " + ", ".join(interesting))
+    for form_type, fields in info.forms.items():
+        say(f"form {form_type}: " + ", ".join(f"{k}={v}" for k, v in fields.items()))
+
+
+# --------------------------------------------------------------------------
+# The scenario. Later: two MIX clients talking; a MUC client and a MIX client
+# talking in the same channel; history from MAM on both domains.
+
+@scene("alice discovers the MIX domain")
+async def discover_mix(demo: Demo):
+    alice = await demo.client("alice")
+    mix, muc = demo.bed.main.mix, demo.bed.main.muc
+    say(f"alice -> {mix}: disco#info")
+    info = await alice.disco_info(mix)
+    show_info(mix, info)
+    check(NS_MIX_CORE in info.features, f"{mix} speaks MIX ({NS_MIX_CORE})")
+    check(info.forms.get(FORM_MUC_MIRROR, {}).get("muc-mirror") == muc,
+          f"{mix} names its MUC mirror {muc}")
+
+
+@scene("bob, a MUC user, discovers the MUC domain")
+async def discover_muc(demo: Demo):
+    bob = await demo.client("bob")
+    mix, muc = demo.bed.main.mix, demo.bed.main.muc
+    say(f"bob -> {muc}: disco#info")
+    info = await bob.disco_info(muc)
+    show_info(muc, info)
+    check(NS_MUC in info.features, f"{muc} speaks MUC")
+    check(info.forms.get(FORM_MIX_MIRROR, {}).get("mix-mirror") == mix,
+          f"{muc} names its MIX mirror {mix}")
+
+
+@scene("alice creates a channel")
+async def create(demo: Demo):
+    alice = await demo.client("alice")
+    name = "coven"
+    existing = {jid for jid, _ in await alice.disco_items(demo.bed.main.mix)}
+    if f"{name}@{demo.bed.main.mix}" in existing:
+        name = f"coven-{len(existing)}"
+    say(f"alice -> {demo.bed.main.mix}: <create channel='{name}'/>")
+    created = await alice.create_channel(demo.bed.main.mix, name)
+    say(f"{demo.bed.main.mix} -> alice: <create channel='{created}'/>")
+    check(created == name, f"channel {name} created")
+    demo.state["channel"] = name
+    say(f"alice -> {demo.bed.main.mix}: <create/> (ad hoc)")
+    adhoc = await alice.create_channel(demo.bed.main.mix)
+    check(bool(adhoc), f"ad-hoc channel created with the generated name {adhoc!r}")
+    demo.state["adhoc"] = adhoc
+
+
+@scene("the channel is listed on both domains")
+async def listed(demo: Demo):
+    bob = await demo.client("bob")
+    name = demo.state["channel"]
+    for domain in (demo.bed.main.mix, demo.bed.main.muc):
+        say(f"bob -> {domain}: disco#items")
+        items = [jid for jid, _ in await bob.disco_items(domain)]
+        for jid in items:
+            say(f"  {jid}")
+        check(f"{name}@{domain}" in items, f"{name}@{domain} is listed")
+
+
+@scene("alice and bob join the channel through their own server and talk (MIX)")
+async def mix_talk(demo: Demo):
+    if not demo.bed.has_mix_pam:
+        raise Skip("Prosody runs without contrib/prosody/mod_mix_pam.lua")
+    alice, bob = await demo.client("alice"), await demo.client("bob")
+    channel = f"{demo.state['channel']}@{demo.bed.main.mix}"
+    for user, client in (("alice", alice), ("bob", bob)):
+        say(f"{user} -> {demo.bed.user_domain}: <client-join channel='{channel}'><join><nick>{user.capitalize()}</nick>...")
+        await client.mix_join(channel, user.capitalize())
+        say(f"{demo.bed.user_domain} -> {user}: <client-join> result, {user} is a participant")
+    bob.queue("mix_message")
+    say(f"alice -> {channel}: groupchat 'Double, double toil and trouble'")
+    alice.send_message(mto=channel, mbody="Double, double toil and trouble", mtype="groupchat")
+    msg = await bob.next("mix_message")
+    say(f"bob <- {msg['from']}: [{msg['mix']['nick']}] {msg['body']}  (id {msg['id']})")
+    check(msg["body"] == "Double, double toil and trouble", "bob got alice's message")
+    check(msg["mix"]["nick"] == "Alice", "the message names alice's nick")
+
+
+# --------------------------------------------------------------------------
+
+async def run(bed_dir: str) -> int:
+    demo = Demo(Bed(bed_dir))
+    failed = 0
+    try:
+        for number, (title, func) in enumerate(SCENES, 1):
+            print(f"\n[{number}/{len(SCENES)}] {title}")
+            try:
+                await asyncio.wait_for(func(demo), SCENE_TIMEOUT)
+            except Skip as why:
+                print(f"      skipped: {why}")
+            except Exception as exc:  # one failed scene ends the demo
+                failed = 1
+                reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else f"{type(exc).__name__}: {exc}"
+                print(f"      FAILED: {reason}")
+                if not isinstance(exc, (DemoFailure, asyncio.TimeoutError)):
+                    traceback.print_exc()
+                for user, client in demo.clients.items():
+                    print(f"\n--- last stanzas of {user}")
+                    for line in list(client.transcript)[-20:]:
+                        print(line)
+                break
+    finally:
+        await demo.close()
+    print("\ndemo " + ("FAILED" if failed else "passed") + f" (bed: {demo.bed.dir})")
+    return failed
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: {sys.argv[0]} BED_DIR (a bed started by scripts/bed up)")
+    sys.exit(asyncio.run(run(sys.argv[1])))
