@@ -52,3 +52,16 @@ pub async fn query(
     let fin = mam::fin(page.complete, first, last, Some(page.count));
     Ok(Reply { payload: Some(fin), before, ..Default::default() })
 }
+
+/// `with` on a channel's archive: `channel@<view's domain>/<resource>` names a
+/// member (the view says how: `member`), any other JID a real bare JID.
+pub fn with_filter(svc: &Service, view: View, channel: &str, with: &str, member: fn(String) -> With) -> With {
+    match with.parse::<Jid>() {
+        Ok(j) if j.to_bare() == svc.channel_jid(view, channel) => match j.resource() {
+            Some(r) => member(r.to_string()),
+            None => With::Jid(with.to_string()),
+        },
+        Ok(j) => With::Jid(j.to_bare().to_string()),
+        Err(_) => With::Jid(with.to_string()),
+    }
+}

@@ -120,12 +120,7 @@ impl Channels {
 
     /// Every participant of a channel (cached; invalidated on every change).
     pub async fn participants(&self, name: &str) -> Result<Arc<Vec<ParticipantRow>>> {
-        if let Some(hit) = self.participants.get(name).await {
-            return Ok(hit);
-        }
-        let list = Arc::new(self.store.list_participants(name).await?);
-        self.participants.insert(name.to_string(), list.clone()).await;
-        Ok(list)
+        super::cached_list(&self.participants, name, self.store.list_participants(name)).await
     }
 
     pub(crate) async fn forget_participants(&self, name: &str) {

@@ -23,6 +23,20 @@ use crate::store::{now_ms, ChannelRow, OccupantRow, ParticipantRow, Store};
 use event::Event;
 use rights::Rights;
 
+/// The cached list for a channel, loading it from the store on a miss.
+async fn cached_list<T: Send + Sync + 'static>(
+    cache: &Cache<String, Arc<Vec<T>>>,
+    name: &str,
+    load: impl std::future::Future<Output = Result<Vec<T>>>,
+) -> Result<Arc<Vec<T>>> {
+    if let Some(hit) = cache.get(name).await {
+        return Ok(hit);
+    }
+    let list = Arc::new(load.await?);
+    cache.insert(name.to_string(), list.clone()).await;
+    Ok(list)
+}
+
 /// Channel operations with a read cache in front of the store.
 #[derive(Clone)]
 pub struct Channels {

@@ -75,12 +75,7 @@ impl Channels {
 
     /// Every MUC session present in a room (cached).
     pub async fn occupants(&self, name: &str) -> Result<Arc<Vec<OccupantRow>>> {
-        if let Some(hit) = self.occupants.get(name).await {
-            return Ok(hit);
-        }
-        let list = Arc::new(self.store.list_occupants(name).await?);
-        self.occupants.insert(name.to_string(), list.clone()).await;
-        Ok(list)
+        super::cached_list(&self.occupants, name, self.store.list_occupants(name)).await
     }
 
     pub(crate) async fn forget_occupants(&self, name: &str) {
