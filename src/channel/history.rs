@@ -36,16 +36,18 @@ impl Channels {
             Some(With::Nick(n)) => q.nick = Some(n),
             None => {}
         }
-        let count = self.store.count_archive(&q).await?;
-        for (id, after) in [(&req.after_id, true), (&req.after, true), (&req.before_id, false), (&req.before, false)] {
-            let Some(id) = id.as_deref().filter(|i| !i.is_empty()) else { continue };
-            let seq = self.store.archive_seq(name, id).await?.ok_or_else(|| Error::item_not_found().with_text(format!("no message with id {id} in this archive")))?;
-            if after {
-                q.after_seq = Some(q.after_seq.map_or(seq, |s| s.max(seq)));
-            } else {
-                q.before_seq = Some(q.before_seq.map_or(seq, |s| s.min(seq)));
+        for id in &req.ids {
+            if self.store.archive_seq(name, id).await?.is_none() {
+                return Err(Error::item_not_found().with_text(format!("no message with id {id} in this archive")));
             }
         }
+        // The form's after-id / before-id define the result set (and its
+        // count); RSM after / before only page through it.
+        self.bound(name, &mut q, &req.after_id, true).await?;
+        self.bound(name, &mut q, &req.before_id, false).await?;
+        let count = self.store.count_archive(&q).await?;
+        self.bound(name, &mut q, &req.after, true).await?;
+        self.bound(name, &mut q, &req.before, false).await?;
         let max = req.max.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE);
         let from_end = req.before.is_some();
         let mut rows = self.store.query_archive(&q, max as i64 + 1, from_end).await?;
@@ -61,5 +63,17 @@ impl Channels {
             rows.reverse();
         }
         Ok(Page { rows, complete: !more, count })
+    }
+
+    /// Narrows `q` to messages after (or before) the one with this id.
+    async fn bound(&self, name: &str, q: &mut ArchiveQuery, id: &Option<String>, after: bool) -> Result<()> {
+        let Some(id) = id.as_deref().filter(|i| !i.is_empty()) else { return Ok(()) };
+        let seq = self.store.archive_seq(name, id).await?.ok_or_else(|| Error::item_not_found().with_text(format!("no message with id {id} in this archive")))?;
+        if after {
+            q.after_seq = Some(q.after_seq.map_or(seq, |s| s.max(seq)));
+        } else {
+            q.before_seq = Some(q.before_seq.map_or(seq, |s| s.min(seq)));
+        }
+        Ok(())
     }
 }

@@ -38,24 +38,33 @@ impl Channels {
         }
         let normalised = nick.map(nick::normalise).transpose()?;
         let existing = self.store.get_participant(name, jid.as_str()).await?;
-        let mut participant = self.store.upsert_participant(name, jid.as_str(), &ids::participant_id(), &granted, now_ms()).await?;
         let mut events = Vec::new();
-        if existing.is_none() {
-            events.push(Event::Joined { channel: channel.clone(), participant: participant.clone() });
-        }
-        if let Some((nick, key)) = normalised {
-            if participant.nick.as_deref() != Some(nick.as_str()) {
-                if let Err(e) = self.store.set_nick(name, jid.as_str(), &nick, &key).await {
-                    if existing.is_none() {
-                        self.store.remove_participant(name, jid.as_str()).await?;
-                    }
-                    self.forget_participants(name).await;
-                    return Err(e);
+        let participant = match existing {
+            Some(mut p) => {
+                // The nick first: a refused nick leaves everything as it was.
+                if let Some((nick, key)) = normalised.filter(|(n, _)| p.nick.as_deref() != Some(n.as_str())) {
+                    self.store.set_nick(name, jid.as_str(), &nick, &key).await?;
+                    let old = p.nick.replace(nick);
+                    events.push(Event::NickChanged { channel: channel.clone(), participant: p.clone(), old });
                 }
-                let old = participant.nick.replace(nick);
-                events.push(Event::NickChanged { channel, participant: participant.clone(), old });
+                let mut p2 = self.store.upsert_participant(name, jid.as_str(), &p.participant_id, &granted, now_ms()).await?;
+                p2.nick = p.nick;
+                p2
             }
-        }
+            None => {
+                let mut p = self.store.upsert_participant(name, jid.as_str(), &ids::participant_id(), &granted, now_ms()).await?;
+                if let Some((nick, key)) = normalised {
+                    if let Err(e) = self.store.set_nick(name, jid.as_str(), &nick, &key).await {
+                        self.store.remove_participant(name, jid.as_str()).await?;
+                        self.forget_participants(name).await;
+                        return Err(e);
+                    }
+                    p.nick = Some(nick);
+                }
+                events.push(Event::Joined { channel, participant: p.clone() });
+                p
+            }
+        };
         self.forget_participants(name).await;
         Ok((Joined { participant, nodes: granted }, events))
     }

@@ -21,9 +21,6 @@ impl Channels {
         let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid != full.to_string()).count();
         let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &ids::participant_id(), now_ms()).await?;
         let mut events = Vec::new();
-        if created_participant {
-            events.push(Event::Joined { channel: channel.clone(), participant: participant.clone() });
-        }
         if participant.nick.as_deref() != Some(nick.as_str()) {
             if sessions > 0 {
                 return Err(Error::conflict("your other sessions in this room use another nick"));
@@ -36,7 +33,12 @@ impl Channels {
                 return Err(e);
             }
             let old = participant.nick.replace(nick);
-            events.push(Event::NickChanged { channel: channel.clone(), participant: participant.clone(), old });
+            if !created_participant {
+                events.push(Event::NickChanged { channel: channel.clone(), participant: participant.clone(), old });
+            }
+        }
+        if created_participant {
+            events.push(Event::Joined { channel: channel.clone(), participant: participant.clone() });
         }
         self.store.add_occupant(name, &full.to_string(), bare.as_str(), now_ms()).await?;
         self.forget_participants(name).await;

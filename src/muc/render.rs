@@ -78,6 +78,11 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect() };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
+        // A MIX participant who joined with a nick appears as an occupant;
+        // a MUC session's own entry is rendered by `Entered`.
+        Event::Joined { participant, .. } if participant.via_mix => {
+            participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::None, n, &[], None, false)).unwrap_or_default()
+        }
         Event::Joined { .. } => vec![],
         Event::NickChanged { participant, old: None, .. } if participant.via_mix => {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::None, n, &[], None, false)).unwrap_or_default()
