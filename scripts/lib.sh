@@ -17,6 +17,7 @@
 #
 # Settings (environment, read by mm_bed_init; the values land in DIR/bed.env):
 #   MM_C2S_PORT (25222)  MM_COMPONENT_PORT (25347)  MM_PROSODY_LOG_LEVEL (info)
+#   (without MM_*_PORT, a bed takes the next free pair when another bed holds 25222/25347)
 #   MM_BIN (target/debug/mixmuc): the mixmuc binary
 # For mm_mixmuc_config (per instance, when the config is written):
 #   MM_CREATE_CHANNELS ('"anyone"', a TOML value)  MM_ADMINS ('[]')
@@ -159,14 +160,34 @@ mm_wait_port() {
 
 mm_secret() { od -An -tx1 -N12 /dev/urandom | tr -d ' \n'; }
 
+# mm_pick_ports: sets C2S_PORT and COMPONENT_PORT. MM_C2S_PORT / MM_COMPONENT_PORT when
+# given; otherwise 25222 / 25347, or the next free pair (+1, +2, ...) when another bed
+# on this machine already uses them.
+mm_pick_ports() {
+	local n
+	if [ -n "${MM_C2S_PORT:-}" ] || [ -n "${MM_COMPONENT_PORT:-}" ]; then
+		C2S_PORT="${MM_C2S_PORT:-25222}" COMPONENT_PORT="${MM_COMPONENT_PORT:-25347}"
+		return 0
+	fi
+	for n in $(seq 0 99); do
+		C2S_PORT=$((25222 + n)) COMPONENT_PORT=$((25347 + n))
+		if ! mm_port_open "$C2S_PORT" && ! mm_port_open "$COMPONENT_PORT"; then
+			[ "$n" = 0 ] || mm_log "ports 25222/25347 are taken; this bed uses $C2S_PORT/$COMPONENT_PORT"
+			return 0
+		fi
+	done
+	mm_die "no free port pair between 25222/25347 and 25321/25446"
+}
+
 mm_bed_init() {
-	local dir="$1"
+	local dir="$1" C2S_PORT COMPONENT_PORT
 	mkdir -p "$dir"
 	[ -f "$dir/bed.env" ] && return 0
+	mm_pick_ports || return 1
 	cat >"$dir/bed.env" <<-ENV
 		BED_DIR=$(cd "$dir" && pwd)
-		C2S_PORT=${MM_C2S_PORT:-25222}
-		COMPONENT_PORT=${MM_COMPONENT_PORT:-25347}
+		C2S_PORT=$C2S_PORT
+		COMPONENT_PORT=$COMPONENT_PORT
 		PROSODY_LOG_LEVEL=${MM_PROSODY_LOG_LEVEL:-info}
 		USER_DOMAIN=localhost
 		ACCOUNTS="$MM_ACCOUNTS"

@@ -204,6 +204,9 @@ fn parse_bare(s: &str) -> Result<BareJid, String> {
     BareJid::new(s).map_err(|e| format!("\"{s}\" is not a bare JID: {e}"))
 }
 
+/// The top-level sections, the only ones read from the environment.
+const SECTIONS: &[&str] = &["server", "mix", "muc", "store", "service", "log"];
+
 /// A configuration error, with the offending key where known.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -221,7 +224,12 @@ impl Config {
         Self::from_figment(
             Figment::new()
                 .merge(Toml::file(path))
-                .merge(Env::prefixed("MIXMUC_").split("__")),
+                // Only the configuration's sections: other MIXMUC_* variables
+                // (a test's, a script's) are not configuration.
+                .merge(Env::prefixed("MIXMUC_").split("__").filter(|k| {
+                    let section = k.as_str().split(|c| c == '.' || c == '_').next().unwrap_or("").to_ascii_lowercase();
+                    SECTIONS.contains(&section.as_str())
+                })),
         )
     }
 
@@ -368,6 +376,23 @@ mod tests {
     fn password_in_url_is_redacted() {
         assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn environment_outside_the_sections_is_ignored_inside_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.toml");
+        std::fs::write(&path, MIN).unwrap();
+        std::env::set_var("MIXMUC_ZZTEST_PG_URL", "postgres://x");
+        std::env::set_var("MIXMUC_LOG__FILTER", "debug");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.log.filter, "debug");
+        std::env::set_var("MIXMUC_LOG__FILTR", "debug");
+        let e = Config::load(&path).unwrap_err();
+        std::env::remove_var("MIXMUC_LOG__FILTR");
+        std::env::remove_var("MIXMUC_LOG__FILTER");
+        std::env::remove_var("MIXMUC_ZZTEST_PG_URL");
+        assert!(e.to_string().contains("filtr"), "{e}");
     }
 
     #[test]

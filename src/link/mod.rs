@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_xmpp::xmlstream::{initiate_stream, ReadError, StreamHeader, Timeouts, XmppStream, XmppStreamElement};
 use tokio_xmpp::xmlstream::FallibleStreamElement;
 use xmpp_parsers::component::Handshake;
+use xmpp_parsers::stream_error::DefinedCondition;
 use xmpp_parsers::stanza::Stanza;
 
 use crate::config::Secret;
@@ -129,6 +130,11 @@ async fn connect(cfg: &LinkConfig) -> Result<Stream, AttemptError> {
             .map_err(|_| AttemptError::Io("no answer to the handshake".into()))?;
         match next {
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::ComponentHandshake(_)))) => return Ok(stream),
+            // `conflict`: the server still holds an earlier link for this
+            // domain; that passes, so it is retried like a network fault.
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) if e.0.condition == DefinedCondition::Conflict => {
+                return Err(AttemptError::Io(format!("the server still holds a link for this domain: {}", e.0)))
+            }
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) => return Err(AttemptError::Auth(e.0.to_string())),
             Some(Ok(other)) => return Err(AttemptError::Io(format!("unexpected answer to the handshake: {other:?}"))),
             Some(Err(ReadError::SoftTimeout)) => continue,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from slixmpp import JID  # noqa: E402
 from bed import (Bed, Client, FORM_MIX_MIRROR, FORM_MUC_MIRROR, NS_MIX_CORE,  # noqa: E402
                  NS_MUC)
 
@@ -154,6 +155,50 @@ async def mix_talk(demo: Demo):
     check(msg["body"] == "Double, double toil and trouble", "bob got alice's message")
     check(msg["mix"]["nick"] == "Alice", "the message names alice's nick")
 
+
+
+@scene("carol enters the same channel as a MUC room and talks with the MIX users")
+async def muc_and_mix_talk(demo: Demo):
+    if not demo.bed.has_mix_pam:
+        raise Skip("Prosody runs without contrib/prosody/mod_mix_pam.lua")
+    alice, bob = await demo.client("alice"), await demo.client("bob")
+    carol = await demo.client("carol")
+    name = demo.state["channel"]
+    room, channel = f"{name}@{demo.bed.main.muc}", f"{name}@{demo.bed.main.mix}"
+    say(f"carol -> {room}/Carol: <presence><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+    presences = carol.queue("groupchat_presence")
+    await carol.plugin["xep_0045"].join_muc_wait(JID(room), "Carol", timeout=15)
+    seen = []
+    while not presences.empty():
+        p = presences.get_nowait()
+        seen.append(p["from"].resource)
+        say(f"carol <- {p['from']}: presence, codes {sorted(p['muc']['status_codes'])}")
+    check({"Alice", "Bob"} <= set(seen), "carol sees the MIX participants Alice and Bob as occupants")
+    parts = await alice.plugin["xep_0369"].list_participants(JID(channel), timeout=15)
+    say(f"alice: participants of {channel}: {[nick for _, nick, _ in parts]}")
+    check("Carol" in [nick for _, nick, _ in parts], "alice sees carol as a participant of the MIX channel")
+
+    alice.queue("mix_message")
+    carol.queue("groupchat_message")
+    say(f"carol -> {room}: groupchat 'By the pricking of my thumbs'")
+    carol.send_message(mto=room, mbody="By the pricking of my thumbs", mtype="groupchat")
+    msg = await alice.next("mix_message")
+    while msg["body"] != "By the pricking of my thumbs":
+        msg = await alice.next("mix_message")
+    say(f"alice <- {msg['from']}: [{msg['mix']['nick']}] {msg['body']}  (id {msg['id']})")
+    check(msg["mix"]["nick"] == "Carol", "alice (MIX) got carol's (MUC) message")
+    echo = await carol.next("groupchat_message")
+    while echo["body"] != "By the pricking of my thumbs":
+        echo = await carol.next("groupchat_message")
+    check(echo["stanza_id"]["id"] == msg["id"], "one archive id: carol's stanza-id is alice's MIX message id")
+
+    say(f"alice -> {channel}: groupchat 'Something wicked this way comes'")
+    alice.send_message(mto=channel, mbody="Something wicked this way comes", mtype="groupchat")
+    got = await carol.next("groupchat_message")
+    while got["body"] != "Something wicked this way comes":
+        got = await carol.next("groupchat_message")
+    say(f"carol <- {got['from']}: {got['body']}  (stanza-id {got['stanza_id']['id']})")
+    check(got["from"].resource == "Alice", "carol (MUC) got alice's (MIX) message from the room as Alice")
 
 # --------------------------------------------------------------------------
 
