@@ -6,7 +6,7 @@ use std::sync::Arc;
 use xmpp_parsers::jid::BareJid;
 
 use super::event::Event;
-use super::{ids, nick, Channels};
+use super::{nick, Channels};
 use crate::error::{Error, Result};
 use crate::store::{now_ms, ParticipantRow};
 
@@ -52,7 +52,8 @@ impl Channels {
                 p2
             }
             None => {
-                let mut p = self.store.upsert_participant(name, jid.as_str(), &ids::participant_id(), &granted, now_ms()).await?;
+                let id = self.participant_id_for(name, jid.as_str()).await?;
+                let mut p = self.store.upsert_participant(name, jid.as_str(), &id, &granted, now_ms()).await?;
                 if let Some((nick, key)) = normalised {
                     if let Err(e) = self.store.set_nick(name, jid.as_str(), &nick, &key).await {
                         self.store.remove_participant(name, jid.as_str()).await?;

@@ -45,6 +45,7 @@ pub struct Channels {
     cache: Cache<String, Option<Arc<ChannelRow>>>,
     participants: Cache<String, Arc<Vec<ParticipantRow>>>,
     occupants: Cache<String, Arc<Vec<OccupantRow>>>,
+    salt: Arc<tokio::sync::OnceCell<String>>,
     mix_domain: BareJid,
     muc_domain: BareJid,
 }
@@ -57,9 +58,19 @@ impl Channels {
             cache: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
             participants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
             occupants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
+            salt: Arc::new(tokio::sync::OnceCell::new()),
             mix_domain,
             muc_domain,
         }
+    }
+
+    /// The participant id `jid` has (or will have) in channel `name`.
+    pub async fn participant_id_for(&self, name: &str, jid: &str) -> Result<String> {
+        let salt = self
+            .salt
+            .get_or_try_init(|| async { self.store.setting("participant_id_salt").await?.ok_or_else(|| Error::internal("participant id salt missing from the store")) })
+            .await?;
+        Ok(ids::participant_id(salt, name, jid))
     }
 
     /// `name@mix-domain`.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use xmpp_parsers::jid::FullJid;
 
 use super::event::Event;
-use super::{ids, nick, Channels};
+use super::{nick, Channels};
 use crate::error::{Error, Result};
 use crate::store::{now_ms, OccupantRow};
 
@@ -19,7 +19,7 @@ impl Channels {
         self.check_not_banned(name, &bare).await?;
         let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
         let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid != full.to_string()).count();
-        let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &ids::participant_id(), now_ms()).await?;
+        let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &self.participant_id_for(name, bare.as_str()).await?, now_ms()).await?;
         let mut events = Vec::new();
         if participant.nick.as_deref() != Some(nick.as_str()) {
             if sessions > 0 {

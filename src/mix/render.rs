@@ -42,9 +42,10 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(retract.clone())).await
         }
         Event::Destroyed { channel, participants, .. } => {
-            // Each former participant is told that their own item is gone.
+            // Each former MIX participant is told that their own item is gone.
             Ok(participants
                 .iter()
+                .filter(|p| p.via_mix)
                 .map(|p| {
                     let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
                     event_message(svc, &channel.name, &p.jid, NODE_PARTICIPANTS, retract)

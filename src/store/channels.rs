@@ -109,3 +109,10 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// An installation-wide setting.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?)
+    }
+}
