@@ -32,7 +32,7 @@ pub fn service_info(svc: &Service, view: View, requester: &BareJid, node: Option
             )
         }
         View::Muc => {
-            features.push(ns::MUC);
+            features.extend([ns::MUC, "http://jabber.org/protocol/muc#stable_id"]);
             let mix = svc.mix_domain.as_str();
             (
                 Identity::new("conference", "text", "en", "mixmuc MUC service"),

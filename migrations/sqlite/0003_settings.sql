@@ -6,3 +6,7 @@ CREATE TABLE settings (
     value           TEXT NOT NULL
 );
 INSERT INTO settings (key, value) VALUES ('participant_id_salt', lower(hex(randomblob(16))));
+
+-- When the subject was last set (XEP-0045 delay on the subject sent to
+-- entering occupants); 0 until it is set.
+ALTER TABLE channels ADD COLUMN subject_at INTEGER NOT NULL DEFAULT 0;

@@ -16,7 +16,7 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
     let name = if ch.title.is_empty() { ch.name.clone() } else { ch.title.clone() };
     let anonymity = if ch.jid_visible { "muc_nonanonymous" } else { "muc_semianonymous" };
     let features = [
-        ns::MUC, "muc_persistent", "muc_open", "muc_unmoderated", "muc_public", anonymity, ns::MAM, ns::SID, ns::OCCUPANT_ID,
+        ns::MUC, "http://jabber.org/protocol/muc#stable_id", "muc_persistent", "muc_open", "muc_unmoderated", "muc_public", anonymity, ns::MAM, ns::SID, ns::OCCUPANT_ID,
         "http://jabber.org/protocol/muc#self-ping-optimization", ns::DISCO_INFO,
     ];
     let occupants = svc.channels.participants(room).await?.iter().filter(|p| p.nick.is_some()).count();

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::service::{Service, View};
 use crate::store::{now_ms, ArchiveQuery};
 use crate::xmpp::{content, el, mam, ns};
+use xmpp_parsers::ns::JABBER_CLIENT;
 
 /// Messages of history sent when the client does not say.
 pub const DEFAULT_HISTORY: i64 = 20;
@@ -35,6 +36,10 @@ pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Resu
         let mut budget = maxchars.unwrap_or(i64::MAX);
         for row in svc.store.query_archive(&q, max, true).await? {
             let Some(mut e) = super::render::archived(svc, &channel, &row) else { continue };
+            // Subject changes are not discussion history (XEP-0045 §7.2.13).
+            if e.get_child("subject", JABBER_CLIENT).is_some() && e.get_child("body", JABBER_CLIENT).is_none() {
+                continue;
+            }
             e.append_child(el("delay", ns::DELAY, &[("stamp", &mam::stamp(row.ts)), ("from", room_jid.as_str())]));
             crate::xmpp::set_attr(&mut e, "to", to);
             budget -= String::from(&e).len() as i64;
@@ -48,8 +53,10 @@ pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Resu
         }
     }
     let mut subject = Message::new_with_type(MessageType::Groupchat, to.parse().ok());
-    subject.from = Some(room_jid.into());
+    subject.from = Some(room_jid.clone().into());
     subject.subjects.insert(Default::default(), channel.subject.clone());
+    let set_at = if channel.subject_at > 0 { channel.subject_at } else { channel.created_at };
+    subject.payloads.push(el("delay", ns::DELAY, &[("stamp", &mam::stamp(set_at)), ("from", room_jid.as_str())]));
     out.push(Stanza::Message(subject));
     Ok(out)
 }

@@ -17,6 +17,8 @@ pub struct ChannelRow {
     pub description: String,
     pub subject: String,
     pub subject_by: String,
+    /// When the subject was set (ms), 0 if never.
+    pub subject_at: i64,
     /// Real JIDs shown to every participant (MIX jid-visible, MUC non-anonymous).
     pub jid_visible: bool,
 }
@@ -32,12 +34,13 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             description: r.try_get("description")?,
             subject: r.try_get("subject")?,
             subject_by: r.try_get("subject_by")?,
+            subject_at: r.try_get("subject_at")?,
             jid_visible: r.try_get::<String, _>("jid_visibility")? == "visible",
         })
     }
 }
 
-const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, jid_visibility";
+const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
@@ -105,7 +108,13 @@ impl Store {
 impl Store {
     /// Sets the subject (shown in both views).
     pub async fn set_subject(&self, name: &str, subject: &str, by: &str) -> Result<()> {
-        sqlx::query("UPDATE channels SET subject = $1, subject_by = $2 WHERE name = $3").bind(subject).bind(by).bind(name).execute(&self.pool).await?;
+        sqlx::query("UPDATE channels SET subject = $1, subject_by = $2, subject_at = $3 WHERE name = $4")
+            .bind(subject)
+            .bind(by)
+            .bind(super::now_ms())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }
