@@ -98,6 +98,7 @@ async fn disco_info_on_the_muc_domain() {
                  <feature var='{DISCO_INFO}'/>
                  <feature var='{DISCO_ITEMS}'/>
                  <feature var='http://jabber.org/protocol/muc'/>
+                 <feature var='http://jabber.org/protocol/muc#stable_id'/>
                  <feature var='urn:xmpp:ping'/>
                  <x xmlns='jabber:x:data' type='result'>
                    <field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mix:muc:0#mix-mirror</value></field>
