@@ -21,6 +21,24 @@ pub struct ChannelRow {
     pub subject_at: i64,
     /// Real JIDs shown to every participant (MIX jid-visible, MUC non-anonymous).
     pub jid_visible: bool,
+    /// Listed in disco#items (MUC public / hidden).
+    pub public: bool,
+    /// Only members (MIX allowed node) may enter or join.
+    pub members_only: bool,
+    /// Most users in the room at once; 0 = no limit.
+    pub max_users: i64,
+    /// Who may send private messages: `anyone`, `participants`, `moderators`, `none`.
+    pub allow_pm: String,
+    /// Participants (not only moderators) may change the subject.
+    pub change_subject: bool,
+    /// Only occupants with voice may speak.
+    pub moderated: bool,
+    /// Participants (not only admins) may invite.
+    pub allow_invites: bool,
+    /// muc#roomconfig_lang, '' if unset.
+    pub lang: String,
+    /// Created by MUC presence and not yet configured (XEP-0045 10.1).
+    pub locked: bool,
 }
 
 impl<'r> FromRow<'r, AnyRow> for ChannelRow {
@@ -36,11 +54,21 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             subject_by: r.try_get("subject_by")?,
             subject_at: r.try_get("subject_at")?,
             jid_visible: r.try_get::<String, _>("jid_visibility")? == "visible",
+            public: r.try_get::<i64, _>("public")? != 0,
+            members_only: r.try_get::<i64, _>("members_only")? != 0,
+            max_users: r.try_get("max_users")?,
+            allow_pm: r.try_get("allow_pm")?,
+            change_subject: r.try_get::<i64, _>("change_subject")? != 0,
+            moderated: r.try_get::<i64, _>("moderated")? != 0,
+            allow_invites: r.try_get::<i64, _>("allow_invites")? != 0,
+            lang: r.try_get("lang")?,
+            locked: r.try_get::<i64, _>("locked")? != 0,
         })
     }
 }
 
-const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility";
+const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility, \
+                       public, members_only, max_users, allow_pm, change_subject, moderated, allow_invites, lang, locked";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
@@ -115,6 +143,34 @@ impl Store {
             .bind(name)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Writes the configurable settings of `row` (everything but name,
+    /// creator, creation time, ad-hoc flag and subject) to its channel.
+    #[tracing::instrument(skip(self, row), fields(name = %row.name), level = "debug")]
+    pub async fn update_config(&self, row: &ChannelRow) -> Result<()> {
+        sqlx::query(
+            "UPDATE channels SET title = $1, description = $2, jid_visibility = $3, public = $4, members_only = $5, max_users = $6, \
+             allow_pm = $7, change_subject = $8, moderated = $9, allow_invites = $10, lang = $11, locked = $12 WHERE name = $13",
+        )
+        .bind(&row.title)
+        .bind(&row.description)
+        .bind(if row.jid_visible { "visible" } else { "hidden" })
+        .bind(row.public as i64)
+        .bind(row.members_only as i64)
+        .bind(row.max_users)
+        .bind(&row.allow_pm)
+        .bind(row.change_subject as i64)
+        .bind(row.moderated as i64)
+        .bind(row.allow_invites as i64)
+        .bind(&row.lang)
+        .bind(row.locked as i64)
+        .bind(&row.name)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -21,6 +21,9 @@ pub struct ParticipantRow {
     pub joined_at: i64,
     /// Joined through MIX (persists) rather than only present as a MUC occupant.
     pub via_mix: bool,
+    /// Role set by a moderator (`visitor`, `participant`, `moderator`);
+    /// None = the default role of the participant's affiliation.
+    pub role: Option<String>,
 }
 
 impl ParticipantRow {
@@ -40,11 +43,12 @@ impl<'r> FromRow<'r, AnyRow> for ParticipantRow {
             nodes: nodes.split_whitespace().map(str::to_string).collect(),
             joined_at: r.try_get("joined_at")?,
             via_mix: r.try_get::<i64, _>("via_mix")? != 0,
+            role: r.try_get("role")?,
         })
     }
 }
 
-const COLUMNS: &str = "channel, jid, participant_id, nick, nodes, joined_at, via_mix";
+const COLUMNS: &str = "channel, jid, participant_id, nick, nodes, joined_at, via_mix, role";
 
 /// Is this a violation of a unique constraint (a nick taken)?
 fn is_unique_violation(e: &sqlx::Error) -> bool {
