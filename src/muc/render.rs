@@ -98,7 +98,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::Unavailable, n, &[], None, false)).unwrap_or_default()
         }
         Event::Left { .. } => vec![],
-        Event::Entered { participant, full_jid, first_session, created, .. } => entered(&ctx, participant, full_jid, *first_session, *created).await?,
+        Event::Entered { participant, full_jid, first_session, created, renamed, .. } => entered(&ctx, participant, full_jid, *first_session, *created, *renamed).await?,
         Event::Exited { participant, full_jid, last_session, .. } => {
             let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
             let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
@@ -118,9 +118,10 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
 }
 
 /// To the entering session: every other present nick, then its own
-/// presence (110, 100 when JIDs are visible, 201 on creation). To the
+/// presence (110, 100 when JIDs are visible, 201 on creation, 210 when the
+/// service changed the nick asked for). To the
 /// others, when this is the user's first session: the newcomer.
-async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool) -> Result<Vec<Stanza>> {
+async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool, renamed: bool) -> Result<Vec<Stanza>> {
     let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
     let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
     let mut out = Vec::new();
@@ -135,6 +136,9 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
     }
     if created {
         codes.push(201);
+    }
+    if renamed {
+        codes.push(210);
     }
     out.extend(ctx.presence(me, full_jid, PresenceType::None, my_nick, &codes, None, None));
     if first_session {
