@@ -29,6 +29,8 @@ struct Ctx<'a> {
     channel: &'a ChannelRow,
     occupants: &'a [OccupantRow],
     affiliations: HashMap<String, String>,
+    /// The session that just left (no longer in `occupants`).
+    departed: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -36,7 +38,11 @@ impl Ctx<'_> {
     fn presence(&self, p: &ParticipantRow, to: &str, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, destroy: Option<Element>) -> Option<Stanza> {
         let (affiliation, role) = affiliation_role(self.affiliations.get(&p.jid).map(String::as_str));
         let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
-        let session = self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str());
+        // The item names a session (§17.3 rule 10: a full JID): the
+        // recipient's own when it is the user's, else one in the room, else
+        // the one that just left.
+        let own = to.parse::<FullJid>().ok().filter(|j| j.to_bare().as_str() == p.jid).map(|_| to);
+        let session = own.or_else(|| self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str())).or(self.departed.filter(|d| d.split('/').next() == Some(p.jid.as_str())));
         let x = UserX { affiliation, role, jid: shown_jid(self.channel, p, session), nick: new_nick, statuses, destroy }.build();
         let mut pr = Presence::new(type_);
         pr.from = occupant_jid(self.svc, &self.channel.name, nick);
@@ -75,7 +81,11 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     if occupants.is_empty() && !matches!(ev, Event::Exited { .. }) {
         return Ok(vec![]);
     }
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect() };
+    let departed = match ev {
+        Event::Exited { full_jid, .. } => Some(full_jid.as_str()),
+        _ => None,
+    };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
         // A MIX participant who joined with a nick appears as an occupant;
