@@ -37,7 +37,10 @@ pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Resu
     // are not history and do not count against `maxstanzas`.
     let mut picked = Vec::new();
     let mut budget = maxchars.unwrap_or(i64::MAX);
-    'pages: while max > 0 {
+    'pages: loop {
+        if max == 0 {
+            break;
+        }
         let rows = svc.store.query_archive(&q, max, true).await?;
         for row in rows.iter().rev() {
             let Some(mut e) = super::render::archived(svc, &channel, row) else { continue };
