@@ -975,3 +975,38 @@ async fn mam_errors() {
     h.exchange1(&mam_iq(CRONE1, "e5", "", "<max>10</max><index>3</index>"), iq_error(COVEN, CRONE1, "e5", "cancel", "feature-not-implemented", true))
         .await;
 }
+
+
+/// A MIX participant (with a nick, so already an occupant to the MUC view)
+/// entering through MUC with the same nick: its session gets the occupant
+/// list and its self-presence; the others, who already see it, are not
+/// told again. Leaving with its last MUC session, it stays in the channel:
+/// only its session is told (110).
+#[tokio::test]
+async fn mix_participant_entering_and_leaving_through_muc() {
+    let Coven { h, crone1 } = coven().await;
+    let pid = mix_join(&h, "hecate").await;
+    let broom = "hecate@shakespeare.lit/broom";
+    h.exchange(
+        &join(broom, "e1", "hecate", "<history maxchars='0'/>"),
+        &[
+            present("firstwitch", broom, "owner", "moderator", CRONE1, &[], &crone1),
+            present("hecate", broom, "member", "participant", broom, &[110, 100], &pid),
+            subject_msg(broom, ""),
+        ],
+    )
+    .await;
+    h.exchange(&unavailable(broom, "hecate"), &[occupant("hecate", broom, Some("unavailable"), "member", "none", broom, None, &[110], &pid)]).await;
+    // A newcomer still sees hecate, as a MIX participant (bare JID).
+    h.exchange(
+        &join(HAG66, "n1", "thirdwitch", "<history maxchars='0'/>"),
+        &[
+            present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
+            present("hecate", HAG66, "member", "participant", HECATE_BARE, &[], &pid),
+            present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], "{*}"),
+            present("thirdwitch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
+            subject_msg(HAG66, ""),
+        ],
+    )
+    .await;
+}

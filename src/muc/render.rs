@@ -112,7 +112,9 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::Exited { participant, full_jid, last_session, .. } => {
             let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
             let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
-            if *last_session {
+            // A MIX participant stays in the occupant list (it is still in the
+            // channel): the others are not told it left.
+            if *last_session && !participant.via_mix {
                 out.extend(ctx.to_all(participant, PresenceType::Unavailable, nick, &[], None, true));
             }
             out
@@ -130,7 +132,8 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
 /// To the entering session: every other present nick, then its own
 /// presence (110, 100 when JIDs are visible, 201 on creation, 210 when the
 /// service changed the nick asked for). To the
-/// others, when this is the user's first session: the newcomer.
+/// others, when this is the user's first session and they do not see it
+/// already as a MIX participant: the newcomer.
 async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool, renamed: bool) -> Result<Vec<Stanza>> {
     let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
     let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
@@ -151,7 +154,8 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
         codes.push(210);
     }
     out.extend(ctx.presence(me, full_jid, PresenceType::None, my_nick, &codes, None, None));
-    if first_session {
+    // The others already see a MIX participant (its Joined/NickChanged).
+    if first_session && !me.via_mix {
         out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, &o.full_jid, PresenceType::None, my_nick, &[], None, None)));
     }
     Ok(out)
