@@ -25,6 +25,9 @@ enum Target<'a> {
     Channel(&'a str),
     /// `channel@domain/resource` (MIX participant or MUC occupant).
     Member(&'a str, &'a str),
+    /// A proxy JID on the MIX domain, `<participant-id>#<channel>@mix[/<session>]`:
+    /// (channel, participant id, session).
+    Proxy(&'a str, &'a str, Option<&'a str>),
 }
 
 /// What a handler answers: an IQ result payload (for IQs), stanzas to send
@@ -86,6 +89,10 @@ impl Service {
         let view = self.view_of(to.domain().as_str()).ok_or_else(Error::service_unavailable)?;
         let target = match (to.node(), to.resource()) {
             (None, _) => Target::Service,
+            (Some(n), r) if view == View::Mix && mix::private::proxy_parts(n.as_str()).is_some() => {
+                let (id, channel) = mix::private::proxy_parts(n.as_str()).expect("checked");
+                Target::Proxy(channel, id, r.map(|r| r.as_str()))
+            }
             (Some(n), None) => Target::Channel(n.as_str()),
             (Some(n), Some(r)) => Target::Member(n.as_str(), r.as_str()),
         };
@@ -98,7 +105,7 @@ impl Service {
         }
         // A presence to room/nick may create the room; everything else needs it.
         let may_create = matches!((view, &target, stanza), (View::Muc, Target::Member(..), Stanza::Presence(_)));
-        if let Target::Channel(name) | Target::Member(name, _) = target {
+        if let Target::Channel(name) | Target::Member(name, _) | Target::Proxy(name, ..) = target {
             if !may_create && self.channels.get(name).await?.is_none() {
                 return Err(Error::item_not_found());
             }
@@ -113,6 +120,7 @@ impl Service {
                 (View::Mix, Target::Channel(name)) => (mix::message::handle(self, name, m).await?, None),
                 (View::Muc, Target::Channel(name)) => (muc::message::handle(self, name, None, m).await?, None),
                 (View::Muc, Target::Member(name, nick)) => (muc::message::handle(self, name, Some(nick), m).await?, None),
+                (View::Mix, Target::Proxy(name, id, session)) => (mix::private::handle(self, name, id, *session, m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
             Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(vec![]),
@@ -151,6 +159,9 @@ impl Service {
             (View::Muc, Target::Member(room, _), Get, ns::PING, "ping") => muc_self_ping(self, room, from).await,
             (View::Muc, Target::Member(room, _), Get, ns::DISCO_INFO | ns::DISCO_ITEMS, "query") => muc_occupant_disco(self, room, from).await,
             (_, _, Get, ns::PING, "ping") => Ok(Reply::none()),
+            (View::Muc, Target::Member(room, nick), _, _, _) => muc::private::iq(self, room, nick, from).await,
+            (View::Mix, Target::Proxy(..), _, _, _) => mix::private::iq(),
+            (View::Mix, Channel(c), Get, ns::MIX_CORE, "invite") => mix::invite::request(self, c, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "destroy") => mix::destroy::handle(self, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "join") => mix::join::handle(self, c, from, payload).await,

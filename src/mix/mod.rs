@@ -5,10 +5,12 @@
 pub mod create;
 pub mod destroy;
 pub mod disco;
+pub mod invite;
 pub mod join;
 pub mod leave;
 pub mod mam;
 pub mod message;
+pub mod private;
 pub mod pubsub;
 pub mod render;
 pub mod setnick;

@@ -5,7 +5,7 @@ Each test runs one scenario on both services, reduces what the clients saw to a
 dict of observations, and compares the two dicts key by key:
 
 * a key listed in ``documented`` is a difference docs/muc.md states (instant
-  rooms, no muc#owner, PMs refused, one nick per user, case-insensitive nicks,
+  rooms, no muc#owner, one nick per user, case-insensitive nicks,
   ...): both sides must show exactly the documented values;
 * a key listed in ``variations`` is a difference both sides of which the
   specifications allow (a MAY, an error type, where the subject comes from): it
@@ -474,10 +474,7 @@ async def test_message_from_non_occupant(bed, xmpp):
 
 async def test_private_messages(bed, xmpp):
     alice, bob = await xmpp.connect("alice"), await xmpp.connect("bob")
-    compare("private message", await run(bed, private_message, alice, bob), documented={
-        "pm_delivered": (True, False, "private messages are refused"),
-        "pm_error": (None, "not-acceptable", "private messages are refused with not-acceptable"),
-    })
+    compare("private message", await run(bed, private_message, alice, bob))
 
 
 async def test_self_ping(bed, xmpp):
