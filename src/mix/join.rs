@@ -13,6 +13,7 @@ use crate::xmpp::mix::{Join, Subscribe};
 pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element) -> Result<Reply> {
     let req: Join = super::parse(payload)?;
     let requested: Vec<String> = req.subscribe.into_iter().map(|s| s.node).collect();
+    svc.channels.check_access(channel, &from.to_bare(), crate::channel::access::Arrival::Join).await?;
     let (joined, events) = svc.channels.join(channel, &from.to_bare(), &requested, req.nick.as_deref()).await?;
     let id = joined.participant.participant_id.clone();
     let result = Join {

@@ -6,6 +6,7 @@ pub mod disco;
 pub mod history;
 pub mod mam;
 pub mod message;
+pub mod owner;
 pub mod presence;
 pub mod render;
 
