@@ -176,6 +176,8 @@ impl Service {
             (View::Muc, Channel(c), Get, ns::DISCO_INFO, "query") => muc::disco::info(self, c, node).await,
             (View::Muc, Channel(_), Get, ns::DISCO_ITEMS, "query") => muc::disco::items(node),
             (View::Muc, Channel(c), Set, ns::MAM, "query") => muc::mam::query(self, c, from, payload).await,
+            (View::Muc, Channel(c), Get, ns::MUC_OWNER, "query") => muc::owner::get(self, c, from).await,
+            (View::Muc, Channel(c), Set, ns::MUC_OWNER, "query") => muc::owner::set(self, c, from, payload).await,
             _ => Err(Error::service_unavailable()),
         }
     }

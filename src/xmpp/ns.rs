@@ -48,3 +48,5 @@ pub const DELAY: &str = "urn:xmpp:delay";
 pub const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 /// XEP-0060 PubSub events.
 pub const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
+/// XEP-0045 room owner requests (configuration, destroy).
+pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
