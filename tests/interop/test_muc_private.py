@@ -21,7 +21,7 @@ import pytest
 from slixmpp import JID
 
 from bed import IQ_TIMEOUT, NS_MIX_CORE, unique_name
-from test_muc import NS_MUC_USER, body, describe, enter, error, is_error, kind, occupant_id
+from test_muc import NS_MUC_USER, accept_instant_room, body, describe, enter, error, is_error, kind, occupant_id
 from test_muc_differential import compare, open_room, run
 
 #: How long to wait for something that should not come.
@@ -85,6 +85,7 @@ async def test_private_message_between_occupants(bed, xmpp):
     bob2 = await xmpp.connect("bob", resource="second")
     room = f"{unique_name('pm')}@{bed.main.muc}"
     alice_entry = await enter(alice, room, "Alice")
+    await accept_instant_room(alice, room)
     bob_entry = await enter(bob, room, "Bob")
     await enter(bob2, room, "Bob")
     inboxes = {c: Inbox(c) for c in (alice, bob, bob2)}
