@@ -9,6 +9,7 @@ pub mod join;
 pub mod leave;
 pub mod mam;
 pub mod message;
+pub mod presence;
 pub mod pubsub;
 pub mod render;
 pub mod setnick;

@@ -7,6 +7,7 @@ pub mod history;
 pub mod mam;
 pub mod message;
 pub mod presence;
+pub mod presence_update;
 pub mod render;
 
 use crate::store::{ChannelRow, ParticipantRow};

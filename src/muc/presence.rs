@@ -13,7 +13,7 @@ pub async fn handle(svc: &Service, room: &str, nick: &str, p: &Presence) -> Resu
     let from = p.from.as_ref().ok_or_else(|| Error::bad_request("presence without a sender"))?;
     let full: FullJid = from.clone().try_into_full().map_err(|_| Error::jid_malformed("presence to a room must come from a full JID"))?;
     match p.type_ {
-        PresenceType::Unavailable => Ok(Reply::events(None, svc.channels.exit(room, &full).await?)),
+        PresenceType::Unavailable => super::presence_update::leave(svc, room, &full, p).await,
         PresenceType::None => available(svc, room, nick, &full, p).await,
         // Subscriptions, probes and errors are not addressed to rooms.
         _ => Ok(Reply::none()),
@@ -34,10 +34,15 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
     }
     if svc.channels.occupant(room, &full.to_string()).await?.is_some() {
         // Already in: a nick change (303), or a presence update.
+        if svc.channels.is_current_nick(room, &bare, nick).await? {
+            return super::presence_update::update(svc, room, full, p).await;
+        }
         let (_, events) = svc.channels.set_nick(room, &bare, nick).await?;
+        super::presence_update::record(svc, room, full, p).await?;
         return Ok(Reply::events(None, events));
     }
     let events = svc.channels.enter(room, full, nick, created).await?;
+    super::presence_update::record(svc, room, full, p).await?;
     let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
     Ok(Reply { events, after, ..Default::default() })
 }

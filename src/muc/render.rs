@@ -13,7 +13,8 @@ use super::{affiliation_role, shown_jid};
 use crate::channel::event::{Event, Posted};
 use crate::error::Result;
 use crate::service::{Service, View};
-use crate::store::{ArchiveRow, ChannelRow, OccupantRow, ParticipantRow};
+use crate::channel::presence::{self, Shown, Via};
+use crate::store::{ArchiveRow, ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
 use crate::xmpp::muc::{occupant_id, UserX};
 use crate::xmpp::{content, el, ns};
 
@@ -28,6 +29,8 @@ struct Ctx<'a> {
     svc: &'a Service,
     channel: &'a ChannelRow,
     occupants: &'a [OccupantRow],
+    /// Online MIX clients (their presence shows for MIX participants).
+    clients: &'a [MixClientRow],
     affiliations: HashMap<String, String>,
 }
 
@@ -38,13 +41,23 @@ impl Ctx<'_> {
         let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
         let session = self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str());
         let x = UserX { affiliation, role, jid: shown_jid(self.channel, p, session), nick: new_nick, statuses, destroy }.build();
-        let mut pr = Presence::new(type_);
+        let mut pr = Presence::new(type_.clone());
         pr.from = occupant_jid(self.svc, &self.channel.name, nick);
         pr.to = Some(to.parse().ok()?);
+        if type_ == PresenceType::None {
+            if let Shown::Available(kept) = self.shown(p) {
+                crate::xmpp::presence::apply(&mut pr, kept);
+            }
+        }
         pr.payloads.push(x);
         pr.payloads.push(occupant_id(&p.participant_id));
         pr.from.as_ref()?;
         Some(Stanza::Presence(pr))
+    }
+
+    /// What the room shows for `p` (channel::presence::shown).
+    fn shown(&self, p: &ParticipantRow) -> Shown<'_> {
+        presence::shown(p, self.occupants, self.clients)
     }
 
     /// One presence to every session, with 110 added for the user's own.
@@ -71,15 +84,19 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             (channel.clone(), svc.channels.occupants(&channel.name).await?)
         }
         Event::Posted(p) => (p.channel.clone(), svc.channels.occupants(&p.channel.name).await?),
+        Event::Presence(c) => (c.channel.clone(), svc.channels.occupants(&c.channel.name).await?),
     };
     if occupants.is_empty() && !matches!(ev, Event::Exited { .. }) {
         return Ok(vec![]);
     }
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect() };
+    let clients = if matches!(ev, Event::Posted(_)) { Default::default() } else { svc.channels.mix_clients(&channel.name).await? };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect() };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
         // A MIX participant who joined with a nick appears as an occupant;
         // a MUC session's own entry is rendered by `Entered`.
+        // (Unless it shares presence and no client of it is online.)
+        Event::Joined { participant, .. } | Event::NickChanged { participant, .. } if ctx.shown(participant) == Shown::Offline => vec![],
         Event::Joined { participant, .. } if participant.via_mix => {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::None, n, &[], None, false)).unwrap_or_default()
         }
@@ -94,19 +111,26 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             out.extend(ctx.to_all(participant, PresenceType::None, new, &[], None, false));
             out
         }
-        Event::Left { participant, .. } if participant.via_mix => {
+        Event::Left { participant, .. } if participant.via_mix && ctx.shown(participant) != Shown::Offline => {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::Unavailable, n, &[], None, false)).unwrap_or_default()
         }
         Event::Left { .. } => vec![],
         Event::Entered { participant, full_jid, first_session, created, .. } => entered(&ctx, participant, full_jid, *first_session, *created).await?,
-        Event::Exited { participant, full_jid, last_session, .. } => {
+        Event::Exited { participant, full_jid, last_session, leaving, .. } => {
             let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
             let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
+            if *last_session && participant.via_mix && ctx.shown(participant) != Shown::Offline {
+                // Still a MIX participant the room shows: it stays, as MIX shows it.
+                out = with_status(out, leaving.as_deref());
+                out.extend(ctx.to_all(participant, PresenceType::None, nick, &[], None, true));
+                return Ok(out);
+            }
             if *last_session {
                 out.extend(ctx.to_all(participant, PresenceType::Unavailable, nick, &[], None, true));
             }
-            out
+            with_status(out, leaving.as_deref())
         }
+        Event::Presence(c) => presence_changed(&ctx, c),
         Event::Destroyed { participants, .. } => occupants
             .iter()
             .filter_map(|o| {
@@ -117,6 +141,34 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     })
 }
 
+/// The exit message (status) of a leaving session on its unavailable presences.
+fn with_status(mut out: Vec<Stanza>, leaving: Option<&str>) -> Vec<Stanza> {
+    if leaving.is_some() {
+        for s in &mut out {
+            if let Stanza::Presence(p) = s {
+                crate::xmpp::presence::apply(p, leaving);
+            }
+        }
+    }
+    out
+}
+
+/// A presence change: a MUC session's goes to every occupant (110 for the
+/// user's own sessions); a MIX client's only when the user has no MUC
+/// session (then the MIX clients decide what the room shows).
+fn presence_changed(ctx: &Ctx<'_>, c: &presence::PresenceChange) -> Vec<Stanza> {
+    let p = &c.participant;
+    let Some(nick) = p.nick.as_deref() else { return vec![] };
+    if c.via == Via::Mix && ctx.occupants.iter().any(|o| o.jid == p.jid) {
+        return vec![];
+    }
+    match ctx.shown(p) {
+        Shown::Available(_) => ctx.to_all(p, PresenceType::None, nick, &[], None, false),
+        Shown::Offline if c.presence.is_none() => ctx.to_all(p, PresenceType::Unavailable, nick, &[], None, false),
+        Shown::Offline => vec![],
+    }
+}
+
 /// To the entering session: every other present nick, then its own
 /// presence (110, 100 when JIDs are visible, 201 on creation). To the
 /// others, when this is the user's first session: the newcomer.
@@ -124,7 +176,7 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
     let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
     let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
     let mut out = Vec::new();
-    for p in participants.iter().filter(|p| p.jid != me.jid) {
+    for p in participants.iter().filter(|p| p.jid != me.jid && ctx.shown(p) != Shown::Offline) {
         if let Some(n) = p.nick.as_deref() {
             out.extend(ctx.presence(p, full_jid, PresenceType::None, n, &[], None, None));
         }
@@ -137,7 +189,11 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
         codes.push(201);
     }
     out.extend(ctx.presence(me, full_jid, PresenceType::None, my_nick, &codes, None, None));
-    if first_session {
+    // The others see the newcomer; for a further session of a user already
+    // in, only a change of what the room shows (its newest session's presence).
+    let before = ctx.occupants.iter().filter(|o| o.jid == me.jid && o.full_jid != full_jid).max_by_key(|o| o.updated_at).map(|o| o.presence.as_deref());
+    let now = ctx.occupants.iter().find(|o| o.full_jid == full_jid).map(|o| o.presence.as_deref());
+    if first_session || before != now {
         out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, &o.full_jid, PresenceType::None, my_nick, &[], None, None)));
     }
     Ok(out)

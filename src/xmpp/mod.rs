@@ -6,6 +6,7 @@ pub mod mam;
 pub mod mix;
 pub mod muc;
 pub mod ns;
+pub mod presence;
 pub mod reply;
 
 use xmpp_parsers::minidom::rxml::{Namespace, NcName};
