@@ -277,12 +277,9 @@ async fn presence_to_a_channel_errors() {
     .await;
     // Unavailable from a non-participant: nothing to do, no answer.
     h.exchange(&format!("<presence type='unavailable' from='{ROMEO}' to='{COVEN_MIX}'/>"), &[]).await;
-    // A bare JID is not a client.
-    join(&h, HAG01_BARE, "secondwitch", &[NODE_PRESENCE]).await;
-    let out = h.send(&format!("<presence id='x2' from='{HAG01_BARE}' to='{COVEN_MIX}'/>")).await;
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].attr("type"), Some("error"));
-    assert!(out[0].get_child("error", COMPONENT_NS).unwrap().has_child("jid-malformed", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    // A refresh (bare JID) from a non-participant.
+    let out = h.send(&format!("<presence id='x2' from='{ROMEO_BARE}' to='{COVEN_MIX}'/>")).await;
+    assert!(out[0].get_child("error", COMPONENT_NS).unwrap().has_child("forbidden", "urn:ietf:params:xml:ns:xmpp-stanzas"));
     // A channel that does not exist.
     let out = h.send(&format!("<presence id='x3' from='{HAG01}' to='nowhere@{MIX}'/>")).await;
     assert!(out[0].get_child("error", COMPONENT_NS).unwrap().has_child("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"));
@@ -378,6 +375,22 @@ async fn a_new_presence_subscriber_gets_the_online_clients() {
     let to_hag01: Vec<&Element> = out.iter().filter(|e| e.name() == "presence" && e.attr("to") == Some(HAG01_BARE)).collect();
     assert_eq!(to_hag01.len(), 1, "{out:?}");
     assert_xml(to_hag01[0], &mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, None, HAG66, "thirdwitch", "<show>chat</show><priority>0</priority>"));
+}
+
+/// XEP-0405 2.9.3: the participant's server asks for the whole node again
+/// with an available presence from the user's bare JID (or a probe).
+#[tokio::test]
+async fn a_presence_from_the_bare_jid_refreshes_the_whole_node() {
+    let h = Harness::new().await;
+    create(&h).await;
+    let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_PRESENCE]).await;
+    join(&h, HAG01_BARE, "secondwitch", &[NODE_PRESENCE]).await;
+    h.send(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>chat</show></presence>")).await;
+    let expected = mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, None, HAG66, "thirdwitch", "<show>chat</show><priority>0</priority>");
+    h.exchange(&format!("<presence from='{HAG01_BARE}' to='{COVEN_MIX}'/>"), &[&expected]).await;
+    h.exchange(&format!("<presence type='probe' from='{HAG01_BARE}' to='{COVEN_MIX}'/>"), &[&expected]).await;
+    // An unavailable from a bare JID means nothing to a channel.
+    h.exchange(&format!("<presence type='unavailable' from='{HAG01_BARE}' to='{COVEN_MIX}'/>"), &[]).await;
 }
 
 #[tokio::test]

@@ -19,20 +19,20 @@ use crate::xmpp::{content, el, ns, presence, text_el};
 
 /// Presence to `channel@mix` from a client (XEP-0403 4.1, 4.3): available
 /// adds or replaces its item in the presence node, unavailable removes it;
-/// both are distributed to the node's subscribers. Probes are answered with
-/// the node's current presence; other types are not for channels.
+/// both are distributed to the node's subscribers. An available presence
+/// from the user's bare JID is the participant's server asking for the whole
+/// node again (XEP-0405 2.9.3), as is a probe; other types are not for channels.
 pub async fn handle(svc: &Service, channel: &str, p: &Presence) -> Result<Reply> {
     let from = p.from.as_ref().ok_or_else(|| Error::bad_request("presence without a sender"))?;
     let full: FullJid = match (from.clone().try_into_full(), &p.type_) {
         (Ok(full), _) => full,
-        (Err(_), PresenceType::Probe) => return probe(svc, channel, &from.to_bare()).await,
-        (Err(_), PresenceType::Unavailable) => return Ok(Reply::none()),
-        (Err(_), _) => return Err(Error::jid_malformed("presence to a channel must come from a client's full JID")),
+        (Err(_), PresenceType::None | PresenceType::Probe) => return refresh(svc, channel, &from.to_bare()).await,
+        (Err(_), _) => return Ok(Reply::none()),
     };
     let events = match p.type_ {
         PresenceType::None => svc.channels.mix_client_presence(channel, &full, Some(presence::stored(p).unwrap_or_else(plain))).await?,
         PresenceType::Unavailable => svc.channels.mix_client_presence(channel, &full, None).await?,
-        PresenceType::Probe => return probe(svc, channel, &full.to_bare()).await,
+        PresenceType::Probe => return refresh(svc, channel, &full.to_bare()).await,
         _ => return Ok(Reply::none()),
     };
     Ok(Reply::events(None, events))
@@ -43,8 +43,9 @@ fn plain() -> String {
     format!("<presence xmlns='{}'/>", xmpp_parsers::ns::JABBER_CLIENT)
 }
 
-/// A probe from a participant: the presence of every online client.
-async fn probe(svc: &Service, channel: &str, who: &BareJid) -> Result<Reply> {
+/// The presence of every online client, to a participant's bare JID.
+#[tracing::instrument(skip(svc), level = "debug")]
+async fn refresh(svc: &Service, channel: &str, who: &BareJid) -> Result<Reply> {
     let ch = svc.channels.require(channel).await?;
     svc.channels.require_participant(channel, who).await?;
     let mut reply = Reply::none();
