@@ -286,3 +286,23 @@ async def test_mix_presence_through_the_participants_server_and_the_muc_view(bed
     # Carol leaves the room: unavailable from her proxy JID.
     send_presence(carol, f"{room}/Carol", ptype="unavailable")
     await next_presence(alice_presence, from_channel(channel, carol, unavailable=True), "Carol's unavailable")
+
+
+@pytest.mark.usefixtures("mix_pam")
+async def test_participants_server_asks_for_the_presence_it_does_not_have(bed, xmpp):
+    """XEP-0405 2.9.3: a resource comes online and mod_mix_pam has nothing for a
+    channel the user shares presence with: it asks the channel (available presence
+    from the bare JID), and the channel's answer brings who is online."""
+    alice, carol = await xmpp.connect("alice"), await xmpp.connect("carol")
+    channel = await new_channel(bed, alice, "refresh")
+    room = channel.replace(f"@{bed.main.mix}", f"@{bed.main.muc}")
+    await enter(carol, room, "Carol", pshow="chat", pstatus="Here")
+    dave = await xmpp.connect("dave", presence=False)
+    # Joined without the presence node, then again with it: a repeated join gets no
+    # presence from the channel, so the server has none for it.
+    await client_join(dave, channel, "Dave", nodes=ALL_NODES)
+    await client_join(dave, channel, "Dave", nodes=ALL_NODES | {NODE_PRESENCE})
+    queue = dave.queue("presence")
+    dave.send_presence()
+    p = await next_presence(queue, from_channel(channel, carol), "Carol's presence after the refresh")
+    assert (show(p), status(p)) == ("chat", "Here")
