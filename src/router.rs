@@ -89,6 +89,13 @@ impl Service {
             (Some(n), None) => Target::Channel(n.as_str()),
             (Some(n), Some(r)) => Target::Member(n.as_str(), r.as_str()),
         };
+        // XEP-0045 §7.2.1: entering needs a nick (whether or not the room exists).
+        if let (View::Muc, Target::Channel(_), Stanza::Presence(p)) = (view, &target, stanza) {
+            return match p.type_ {
+                PresenceType::None => Err(Error::jid_malformed("enter a room as room@service/nick")),
+                _ => Ok(vec![]),
+            };
+        }
         // A presence to room/nick may create the room; everything else needs it.
         let may_create = matches!((view, &target, stanza), (View::Muc, Target::Member(..), Stanza::Presence(_)));
         if let Target::Channel(name) | Target::Member(name, _) = target {
@@ -143,6 +150,7 @@ impl Service {
             (_, Service, Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Reply::payload),
             (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Reply::payload),
             (View::Muc, Target::Member(room, _), Get, ns::PING, "ping") => muc_self_ping(self, room, from).await,
+            (View::Muc, Target::Member(room, _), Get, ns::DISCO_INFO | ns::DISCO_ITEMS, "query") => muc_occupant_disco(self, room, from).await,
             (_, _, Get, ns::PING, "ping") => Ok(Reply::none()),
             (View::Mix, Service, Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "destroy") => mix::destroy::handle(self, from, payload).await,
@@ -167,7 +175,16 @@ impl Service {
 async fn muc_self_ping(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
     match svc.channels.occupant(room, &from.to_string()).await? {
         Some(_) => Ok(Reply::none()),
-        None => Err(Error::not_acceptable("you are not in this room")),
+        None => Err(Error::not_acceptable_cancel("you are not in this room")),
+    }
+}
+
+/// disco to `room/nick` (XEP-0045 §6.6): `bad-request` for a non-occupant;
+/// occupants' disco is not passed through to the occupant.
+async fn muc_occupant_disco(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
+    match svc.channels.occupant(room, &from.to_string()).await? {
+        Some(_) => Err(Error::service_unavailable()),
+        None => Err(Error::bad_request("only occupants may query an occupant")),
     }
 }
 

@@ -89,6 +89,31 @@ impl Channels {
         Ok(done)
     }
 
+    /// What the MUC view shows for `jid` now: None when it is not shown (no
+    /// nick, not a participant, or offline), else its kept presence.
+    pub async fn shown_presence(&self, name: &str, jid: &BareJid) -> Result<Option<Option<String>>> {
+        let Some(p) = self.participants(name).await?.iter().find(|p| p.jid == jid.as_str() && p.nick.is_some()).cloned() else { return Ok(None) };
+        let (occupants, clients) = (self.occupants(name).await?, self.mix_clients(name).await?);
+        Ok(match shown(&p, &occupants, &clients) {
+            Shown::Available(kept) => Some(kept.map(str::to_string)),
+            Shown::Offline => None,
+        })
+    }
+
+    /// A MUC session entered again (a resynchronising join) or as a further
+    /// session of a user the room already shows: when what the room shows
+    /// changes (`before` → this session's presence), the change as an event.
+    pub async fn session_shown_change(&self, name: &str, full: &FullJid, before: Option<Option<String>>) -> Result<Vec<Event>> {
+        let Some(before) = before else { return Ok(vec![]) };
+        let Some(session) = self.occupant(name, &full.to_string()).await? else { return Ok(vec![]) };
+        if session.presence == before {
+            return Ok(vec![]);
+        }
+        let channel = self.require(name).await?;
+        let Some(participant) = self.store.get_participant(name, full.to_bare().as_str()).await? else { return Ok(vec![]) };
+        Ok(vec![Event::Presence(Arc::new(PresenceChange { channel, participant, full_jid: full.to_string(), via: Via::Muc, presence: session.presence }))])
+    }
+
     /// A MUC session in the room changed its presence (same nick).
     #[tracing::instrument(skip(self, presence), fields(session = %full), level = "info")]
     pub async fn update_session_presence(&self, name: &str, full: &FullJid, presence: Option<String>) -> Result<Vec<Event>> {

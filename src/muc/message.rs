@@ -15,7 +15,7 @@ pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Messag
         (Some(_), _) => Err(Error::not_acceptable("private messages are not offered in this room")),
         (None, MessageType::Groupchat) => {
             if svc.channels.occupant(room, &from.to_string()).await?.is_none() {
-                return Err(Error::not_acceptable("you are not in this room"));
+                return Err(Error::not_acceptable_cancel("you are not in this room"));
             }
             if m.bodies.is_empty() && !m.subjects.is_empty() {
                 let subject = m.subjects.values().next().cloned().unwrap_or_default();

@@ -5,6 +5,7 @@
 use xmpp_parsers::jid::FullJid;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
+use crate::channel::event::Event;
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::Service;
@@ -33,6 +34,19 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
         created = true;
     }
     if svc.channels.occupant(room, &full.to_string()).await?.is_some() {
+        let (wanted, _) = crate::channel::nick::normalise(nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
+        let me = svc.channels.require_participant(room, &bare).await?;
+        // A join from a session already in: a full resynchronisation (§7.2.1, §17.3).
+        if me.nick.as_deref() == Some(wanted.as_str()) && p.payloads.iter().any(|x| x.is("x", crate::xmpp::ns::MUC)) {
+            let channel = svc.channels.require(room).await?;
+            let renamed = wanted != nick;
+            let before = super::presence_update::before_entering(svc, room, full).await?;
+            super::presence_update::record(svc, room, full, p).await?;
+            let mut events = vec![Event::Entered { channel, participant: me, full_jid: full.to_string(), first_session: false, created: false, renamed }];
+            events.extend(super::presence_update::entered(svc, room, full, before).await?);
+            let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
+            return Ok(Reply { events, after, ..Default::default() });
+        }
         // Already in: a nick change (303), or a presence update.
         if svc.channels.is_current_nick(room, &bare, nick).await? {
             return super::presence_update::update(svc, room, full, p).await;
@@ -41,8 +55,10 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
         super::presence_update::record(svc, room, full, p).await?;
         return Ok(Reply::events(None, events));
     }
-    let events = svc.channels.enter(room, full, nick, created).await?;
+    let before = super::presence_update::before_entering(svc, room, full).await?;
+    let mut events = svc.channels.enter(room, full, nick, created).await?;
     super::presence_update::record(svc, room, full, p).await?;
+    events.extend(super::presence_update::entered(svc, room, full, before).await?);
     let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
     Ok(Reply { events, after, ..Default::default() })
 }

@@ -24,6 +24,18 @@ pub async fn record(svc: &Service, room: &str, full: &FullJid, p: &Presence) -> 
     Ok(())
 }
 
+/// What the room shows for the user before a session enters (see `entered`).
+pub async fn before_entering(svc: &Service, room: &str, full: &FullJid) -> Result<Option<Option<String>>> {
+    svc.channels.shown_presence(room, &full.to_bare()).await
+}
+
+/// After a session entered (or resynchronised) and its presence was
+/// recorded: if the room already showed the user and now shows something
+/// else, the others get the change.
+pub async fn entered(svc: &Service, room: &str, full: &FullJid, before: Option<Option<String>>) -> Result<Vec<crate::channel::event::Event>> {
+    svc.channels.session_shown_change(room, full, before).await
+}
+
 /// A session leaves; its unavailable presence's status goes to the others.
 pub async fn leave(svc: &Service, room: &str, full: &FullJid, p: &Presence) -> Result<Reply> {
     Ok(Reply::events(None, svc.channels.exit_with(room, full, presence::leaving(p)).await?))

@@ -32,6 +32,8 @@ struct Ctx<'a> {
     /// Online MIX clients (their presence shows for MIX participants).
     clients: &'a [MixClientRow],
     affiliations: HashMap<String, String>,
+    /// The session that just left (no longer in `occupants`).
+    departed: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -39,7 +41,11 @@ impl Ctx<'_> {
     fn presence(&self, p: &ParticipantRow, to: &str, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, destroy: Option<Element>) -> Option<Stanza> {
         let (affiliation, role) = affiliation_role(self.affiliations.get(&p.jid).map(String::as_str));
         let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
-        let session = self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str());
+        // The item names a session (§17.3 rule 10: a full JID): the
+        // recipient's own when it is the user's, else one in the room, else
+        // the one that just left.
+        let own = to.parse::<FullJid>().ok().filter(|j| j.to_bare().as_str() == p.jid).map(|_| to);
+        let session = own.or_else(|| self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str())).or(self.departed.filter(|d| d.split('/').next() == Some(p.jid.as_str())));
         let x = UserX { affiliation, role, jid: shown_jid(self.channel, p, session), nick: new_nick, statuses, destroy }.build();
         let mut pr = Presence::new(type_.clone());
         pr.from = occupant_jid(self.svc, &self.channel.name, nick);
@@ -90,7 +96,11 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         return Ok(vec![]);
     }
     let clients = if matches!(ev, Event::Posted(_)) { Default::default() } else { svc.channels.mix_clients(&channel.name).await? };
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect() };
+    let departed = match ev {
+        Event::Exited { full_jid, .. } => Some(full_jid.as_str()),
+        _ => None,
+    };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
         // A MIX participant who joined with a nick appears as an occupant;
@@ -115,14 +125,20 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::Unavailable, n, &[], None, false)).unwrap_or_default()
         }
         Event::Left { .. } => vec![],
-        Event::Entered { participant, full_jid, first_session, created, .. } => entered(&ctx, participant, full_jid, *first_session, *created).await?,
+        Event::Entered { participant, full_jid, first_session, created, renamed, .. } => entered(&ctx, participant, full_jid, *first_session, *created, *renamed).await?,
         Event::Exited { participant, full_jid, last_session, leaving, .. } => {
             let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
             let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
-            if *last_session && participant.via_mix && ctx.shown(participant) != Shown::Offline {
-                // Still a MIX participant the room shows: it stays, as MIX shows it.
+            // A MIX participant stays in the occupant list (it is still in the
+            // channel): the others are not told it left, unless the room no
+            // longer shows it (it shares presence and no MIX client is online);
+            // when its MIX clients say something, that is what the room shows now.
+            let shown = ctx.shown(participant);
+            if *last_session && participant.via_mix && shown != Shown::Offline {
                 out = with_status(out, leaving.as_deref());
-                out.extend(ctx.to_all(participant, PresenceType::None, nick, &[], None, true));
+                if matches!(shown, Shown::Available(Some(_))) {
+                    out.extend(ctx.to_all(participant, PresenceType::None, nick, &[], None, true));
+                }
                 return Ok(out);
             }
             if *last_session {
@@ -170,9 +186,11 @@ fn presence_changed(ctx: &Ctx<'_>, c: &presence::PresenceChange) -> Vec<Stanza> 
 }
 
 /// To the entering session: every other present nick, then its own
-/// presence (110, 100 when JIDs are visible, 201 on creation). To the
-/// others, when this is the user's first session: the newcomer.
-async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool) -> Result<Vec<Stanza>> {
+/// presence (110, 100 when JIDs are visible, 201 on creation, 210 when the
+/// service changed the nick asked for). To the
+/// others, when this is the user's first session and they do not see it
+/// already as a MIX participant: the newcomer.
+async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool, renamed: bool) -> Result<Vec<Stanza>> {
     let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
     let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
     let mut out = Vec::new();
@@ -188,12 +206,14 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
     if created {
         codes.push(201);
     }
+    if renamed {
+        codes.push(210);
+    }
     out.extend(ctx.presence(me, full_jid, PresenceType::None, my_nick, &codes, None, None));
-    // The others see the newcomer; for a further session of a user already
-    // in, only a change of what the room shows (its newest session's presence).
-    let before = ctx.occupants.iter().filter(|o| o.jid == me.jid && o.full_jid != full_jid).max_by_key(|o| o.updated_at).map(|o| o.presence.as_deref());
-    let now = ctx.occupants.iter().find(|o| o.full_jid == full_jid).map(|o| o.presence.as_deref());
-    if first_session || before != now {
+    // The others already see a MIX participant (its Joined/NickChanged),
+    // unless it shares presence and no MIX client of it is online. A change
+    // of what they see follows as a Presence event (muc::presence_update).
+    if first_session && (!me.via_mix || presence::shown(me, &[], ctx.clients) == Shown::Offline) {
         out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, &o.full_jid, PresenceType::None, my_nick, &[], None, None)));
     }
     Ok(out)
