@@ -11,12 +11,8 @@ use super::{content, ns};
 /// join element and MUC user data, MIX presence data, occupant ids,
 /// delays (the service speaks for now).
 fn passed_on(p: &Element) -> bool {
-    let (n, name) = (p.ns(), p.name());
-    !((n == ns::MUC && name == "x")
-        || (n == ns::MUC_USER && name == "x")
-        || (n == ns::MIX_PRESENCE && name == "mix")
-        || (n == ns::OCCUPANT_ID && name == "occupant-id")
-        || (n == ns::DELAY && name == "delay"))
+    let ours = [(ns::MUC, "x"), (ns::MUC_USER, "x"), (ns::MIX_PRESENCE, "mix"), (ns::OCCUPANT_ID, "occupant-id"), (ns::DELAY, "delay")];
+    !ours.iter().any(|(n, name)| p.is(*name, *n))
 }
 
 /// What is kept of an available presence: a `<presence
