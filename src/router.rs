@@ -126,6 +126,7 @@ impl Service {
             Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(vec![]),
             Stanza::Presence(p) => match (view, &target) {
                 (View::Muc, Target::Member(name, nick)) => (muc::presence::handle(self, name, nick, p).await?, None),
+                (View::Mix, Target::Channel(name)) => (mix::presence::handle(self, name, p).await?, None),
                 _ if p.type_ == PresenceType::Unavailable => return Ok(vec![]),
                 _ => return Err(Error::service_unavailable()),
             },

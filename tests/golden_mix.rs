@@ -23,8 +23,9 @@ const HECATE_BARE: &str = "hecate@shakespeare.example";
 const MESSAGES: &str = "urn:xmpp:mix:nodes:messages";
 const PARTICIPANTS: &str = "urn:xmpp:mix:nodes:participants";
 const INFO: &str = "urn:xmpp:mix:nodes:info";
-/// A node of MIX-PRESENCE, which this service does not have (yet).
-const PRESENCE: &str = "urn:xmpp:mix:nodes:presence";
+/// A node this service does not have (MIX-PRESENCE's node exists now: see
+/// golden_presence.rs).
+const PRESENCE: &str = "urn:example:mix:nodes:unknown";
 
 const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
@@ -1317,6 +1318,7 @@ async fn channel_disco_items_and_errors() {
                    <item jid='{COVEN}' node='{MESSAGES}'/>
                    <item jid='{COVEN}' node='{PARTICIPANTS}'/>
                    <item jid='{COVEN}' node='{INFO}'/>
+                   <item jid='{COVEN}' node='urn:xmpp:mix:nodes:presence'/>
                    <item jid='{COVEN}' node='urn:xmpp:mix:nodes:config'/>
                  </query>"
             ),

@@ -156,9 +156,38 @@ suite!(
     data_survives_reopening,
     newer_database_is_refused,
     names_are_kept_exactly,
+    presence_of_sessions_and_mix_clients,
 );
 
 // ---------------------------------------------------------------- cases
+
+/// Migration 5: a MUC session's presence and update time; the MIX presence
+/// node's clients, replaced in place, gone with their participant.
+async fn presence_of_sessions_and_mix_clients(db: &Db) {
+    let s = db.open().await;
+    let (jid, full) = ("hag66@shakespeare.example", "hag66@shakespeare.example/broom");
+    assert!(s.create_channel("coven", jid, false, 1).await.unwrap());
+    s.ensure_occupant_participant("coven", jid, "pid1", 1).await.unwrap();
+    assert!(s.add_occupant("coven", full, jid, 10).await.unwrap());
+    let o = &s.list_occupants("coven").await.unwrap()[0];
+    assert_eq!((o.presence.as_deref(), o.updated_at), (None, 10), "entering counts as an update");
+    assert!(s.set_occupant_presence("coven", full, Some("<presence xmlns='jabber:client'><show>dnd</show></presence>"), 20).await.unwrap());
+    let o = &s.list_occupants("coven").await.unwrap()[0];
+    assert_eq!((o.presence.as_deref(), o.updated_at), (Some("<presence xmlns='jabber:client'><show>dnd</show></presence>"), 20));
+    assert!(!s.set_occupant_presence("coven", "nobody@x/y", None, 30).await.unwrap());
+
+    s.set_mix_presence("coven", "hag66@shakespeare.example/a", jid, "<presence xmlns='jabber:client'/>", 40).await.unwrap();
+    s.set_mix_presence("coven", "hag66@shakespeare.example/b", jid, "<presence xmlns='jabber:client'/>", 50).await.unwrap();
+    s.set_mix_presence("coven", "hag66@shakespeare.example/a", jid, "<presence xmlns='jabber:client'><show>xa</show></presence>", 60).await.unwrap();
+    let clients = s.list_mix_presence("coven").await.unwrap();
+    assert_eq!(clients.iter().map(|c| (c.full_jid.as_str(), c.updated_at)).collect::<Vec<_>>(), vec![("hag66@shakespeare.example/b", 50), ("hag66@shakespeare.example/a", 60)]);
+    assert_eq!(clients[1].presence, "<presence xmlns='jabber:client'><show>xa</show></presence>");
+    assert!(s.remove_mix_presence("coven", "hag66@shakespeare.example/b").await.unwrap());
+    assert!(!s.remove_mix_presence("coven", "hag66@shakespeare.example/b").await.unwrap());
+    assert!(s.remove_participant("coven", jid).await.unwrap());
+    assert!(s.list_mix_presence("coven").await.unwrap().is_empty(), "clients go with their participant");
+    s.close().await;
+}
 
 /// A fresh database has no schema version; opening applies every migration;
 /// opening again applies nothing and changes nothing.

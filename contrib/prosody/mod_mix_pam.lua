@@ -32,7 +32,10 @@
 --  * presence from a joined channel's proxy JIDs (id#channel@mix-domain)
 --    reaches the available resources (Prosody's normal presence routing)
 --    and is remembered in memory, so a resource coming online later gets
---    the channel's current presence;
+--    the channel's current presence; when nothing is remembered for a
+--    channel the user shares presence with (after a restart), the channel
+--    is asked once with an available presence from the bare JID (XEP-0405
+--    2.9.3);
 --  * available presence from resources known NOT to be MIX capable is not
 --    broadcast to channels with shared presence (XEP-0405 2.9);
 --  * deleting an account leaves all its channels.
@@ -339,7 +342,14 @@ end, 10);
 
 local presence_cache = {};
 
+-- refreshed[username][channel] = true once the channel was asked for its
+-- presence since start (see refresh_channel_presence).
+local refreshed = {};
+
 local function forget_channel_presence(username, channel)
+	if refreshed[username] then
+		if channel then refreshed[username][channel] = nil; else refreshed[username] = nil; end
+	end
 	local user = presence_cache[username];
 	if not user then return; end
 	if channel then user[channel] = nil; else user = nil; end
@@ -375,16 +385,37 @@ module:hook("presence/bare", function (event)
 	-- fall through: mod_presence delivers it
 end, 20);
 
--- A resource comes online: give it the channel presence we know.
+-- Ask a channel for its whole presence node (XEP-0405 2.9.3): a directed
+-- available presence from the user's bare JID. The answers come as presence
+-- to the bare JID and are remembered by the hook above.
+local function refresh_channel_presence(username, channel)
+	local user = refreshed[username];
+	if not user then user = {}; refreshed[username] = user; end
+	if user[channel] then return; end
+	user[channel] = true;
+	module:log("debug", "Asking %s for its presence on behalf of %s@%s", channel, username, host);
+	module:send(st.presence({ from = jid_join(username, host), to = channel }));
+end
+
+-- A resource comes online: give it the channel presence we know, and ask
+-- channels we know nothing of yet (after a restart, or presence shared
+-- while we were not listening).
 module:hook("presence/initial", function (event)
 	local origin = event.origin;
-	local user = origin.username and presence_cache[origin.username];
-	if not user then return; end
-	for _, ch in pairs(user) do
-		for _, pres in pairs(ch) do
-			local copy = st.clone(pres);
-			copy.attr.to = origin.full_jid;
-			origin.send(copy);
+	if not origin.username then return; end
+	local user = presence_cache[origin.username];
+	if user then
+		for _, ch in pairs(user) do
+			for _, pres in pairs(ch) do
+				local copy = st.clone(pres);
+				copy.attr.to = origin.full_jid;
+				origin.send(copy);
+			end
+		end
+	end
+	for channel, record in pairs(get_channels(origin.username)) do
+		if record.presence and not (user and user[channel]) then
+			refresh_channel_presence(origin.username, channel);
 		end
 	end
 end);
@@ -735,6 +766,7 @@ module:hook_global("user-deleted", function (event)
 	end
 	channels_cache:set(username, nil);
 	presence_cache[username] = nil;
+	refreshed[username] = nil;
 	store:set(username, nil);
 end);
 

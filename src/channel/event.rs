@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use xmpp_parsers::message::Message;
 
+pub use super::presence::PresenceChange;
 use crate::store::{ChannelRow, OccupantRow, ParticipantRow};
 
 #[derive(Debug, Clone)]
@@ -19,7 +20,11 @@ pub enum Event {
     /// `renamed` when the service changed the nick asked for (MUC status 210).
     Entered { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, first_session: bool, created: bool, renamed: bool },
     /// A MUC session left the room; `last_session` when the user has no other.
-    Exited { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, last_session: bool },
+    /// `leaving`: the serialised unavailable presence it sent (its status).
+    Exited { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, last_session: bool, leaving: Option<String> },
+    /// A MUC session's presence changed (same nick), or a MIX client's
+    /// (XEP-0403).
+    Presence(Arc<PresenceChange>),
     /// A message was archived and must be reflected.
     Posted(Arc<Posted>),
     /// The channel was destroyed; these were its participants.

@@ -14,7 +14,8 @@ use crate::store::{now_ms, ParticipantRow};
 pub const NODE_MESSAGES: &str = "urn:xmpp:mix:nodes:messages";
 pub const NODE_PARTICIPANTS: &str = "urn:xmpp:mix:nodes:participants";
 pub const NODE_INFO: &str = "urn:xmpp:mix:nodes:info";
-pub const NODES: &[&str] = &[NODE_MESSAGES, NODE_PARTICIPANTS, NODE_INFO];
+pub const NODE_PRESENCE: &str = super::presence::NODE_PRESENCE;
+pub const NODES: &[&str] = &[NODE_MESSAGES, NODE_PARTICIPANTS, NODE_INFO, NODE_PRESENCE];
 
 /// The result of a join.
 #[derive(Debug)]
@@ -78,9 +79,12 @@ impl Channels {
         let Some(participant) = self.store.get_participant(name, jid.as_str()).await? else {
             return Ok(vec![]);
         };
+        // XEP-0403 4.4: its clients go offline first.
+        let mut events = self.clients_gone(&channel, &participant).await?;
         self.store.remove_participant(name, jid.as_str()).await?;
         self.forget_participants(name).await;
-        Ok(vec![Event::Left { channel, participant }])
+        events.push(Event::Left { channel, participant });
+        Ok(events)
     }
 
     /// Sets the nick of a participant; returns the nick in use.

@@ -12,6 +12,7 @@ pub mod names;
 pub mod nick;
 pub mod occupancy;
 pub mod post;
+pub mod presence;
 pub mod rights;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use moka::future::Cache;
 use xmpp_parsers::jid::BareJid;
 
 use crate::error::{Error, Result};
-use crate::store::{now_ms, ChannelRow, OccupantRow, ParticipantRow, Store};
+use crate::store::{now_ms, ChannelRow, MixClientRow, OccupantRow, ParticipantRow, Store};
 use event::Event;
 use rights::Rights;
 
@@ -47,6 +48,7 @@ pub struct Channels {
     cache: Cache<String, Option<Arc<ChannelRow>>>,
     participants: Cache<String, Arc<Vec<ParticipantRow>>>,
     occupants: Cache<String, Arc<Vec<OccupantRow>>>,
+    mix_clients: Cache<String, Arc<Vec<MixClientRow>>>,
     salt: Arc<tokio::sync::OnceCell<String>>,
     mix_domain: BareJid,
     muc_domain: BareJid,
@@ -60,6 +62,7 @@ impl Channels {
             cache: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
             participants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
             occupants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
+            mix_clients: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
             salt: Arc::new(tokio::sync::OnceCell::new()),
             mix_domain,
             muc_domain,
@@ -149,6 +152,7 @@ impl Channels {
         self.cache.invalidate(name).await;
         self.forget_participants(name).await;
         self.forget_occupants(name).await;
+        self.forget_mix_clients(name).await;
         tracing::info!(channel = %name, "channel destroyed");
         Ok(Event::Destroyed { channel, participants, occupants, alternate, reason })
     }

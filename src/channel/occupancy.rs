@@ -50,8 +50,13 @@ impl Channels {
 
     /// A MUC session leaves room `name`. Its user stops being a participant
     /// with its last session, unless it joined through MIX.
-    #[tracing::instrument(skip(self), fields(session = %full), level = "info")]
     pub async fn exit(&self, name: &str, full: &FullJid) -> Result<Vec<Event>> {
+        self.exit_with(name, full, None).await
+    }
+
+    /// `exit`, with the serialised unavailable presence the session sent.
+    #[tracing::instrument(skip(self, leaving), fields(session = %full), level = "info")]
+    pub async fn exit_with(&self, name: &str, full: &FullJid, leaving: Option<String>) -> Result<Vec<Event>> {
         let channel = self.require(name).await?;
         if !self.store.remove_occupant(name, &full.to_string()).await? {
             return Ok(vec![]);
@@ -62,7 +67,7 @@ impl Channels {
             return Ok(vec![]);
         };
         let last_session = !self.occupants(name).await?.iter().any(|o| o.jid == bare.as_str());
-        let mut events = vec![Event::Exited { channel: channel.clone(), participant: participant.clone(), full_jid: full.to_string(), last_session }];
+        let mut events = vec![Event::Exited { channel: channel.clone(), participant: participant.clone(), full_jid: full.to_string(), last_session, leaving }];
         if last_session && !participant.via_mix {
             self.store.remove_participant(name, bare.as_str()).await?;
             self.forget_participants(name).await;

@@ -10,6 +10,7 @@ pub mod join;
 pub mod leave;
 pub mod mam;
 pub mod message;
+pub mod presence;
 pub mod private;
 pub mod pubsub;
 pub mod render;

@@ -4,7 +4,7 @@
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
-use crate::channel::membership::{NODE_INFO, NODE_PARTICIPANTS};
+use crate::channel::membership::{NODE_INFO, NODE_PARTICIPANTS, NODE_PRESENCE};
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::Service;
@@ -24,6 +24,7 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
     }
     let children: Vec<Element> = match node {
         NODE_PARTICIPANTS => super::render::participant_items(svc, &ch, &svc.channels.participants(channel).await?),
+        NODE_PRESENCE => super::presence::items(svc, &ch).await?,
         NODE_INFO => vec![info_item(&ch, ns::PUBSUB)],
         NODE_CONFIG => {
             let mut item = el("item", ns::PUBSUB, &[("id", &mam::stamp(ch.created_at))]);

@@ -31,11 +31,14 @@ pub fn proxy_jid(svc: &Service, channel: &str, participant_id: &str) -> String {
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     match ev {
         Event::Posted(p) => posted(svc, p).await,
-        // MUC sessions are a MUC matter; their users appear through Joined/Left.
-        Event::Entered { .. } | Event::Exited { .. } => Ok(vec![]),
+        // MUC sessions are clients in the presence node (XEP-0403); their
+        // users appear as participants through Joined/Left.
+        Event::Entered { .. } | Event::Exited { .. } | Event::Presence(_) => super::presence::render(svc, ev).await,
         Event::Joined { channel, participant } | Event::NickChanged { channel, participant, .. } => {
             let item = participant_item(svc, channel, participant);
-            notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(item.clone())).await
+            let mut out = notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(item.clone())).await?;
+            out.extend(super::presence::render(svc, ev).await?);
+            Ok(out)
         }
         Event::Left { channel, participant } => {
             let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &participant.participant_id))]);

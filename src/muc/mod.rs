@@ -9,6 +9,7 @@ pub mod mam;
 pub mod message;
 pub mod owner;
 pub mod presence;
+pub mod presence_update;
 pub mod private;
 pub mod render;
 pub mod voice;

@@ -15,9 +15,9 @@ pub async fn handle(svc: &Service, room: &str, nick: &str, p: &Presence) -> Resu
     let full: FullJid = from.clone().try_into_full().map_err(|_| Error::jid_malformed("presence to a room must come from a full JID"))?;
     match p.type_ {
         PresenceType::Unavailable => {
-            let mut events = svc.channels.exit(room, &full).await?;
+            let Reply { payload, mut events, .. } = super::presence_update::leave(svc, room, &full, p).await?;
             events.extend(super::owner::after_exit(svc, room, &full).await?);
-            Ok(Reply::events(None, events))
+            Ok(Reply::events(payload, events))
         }
         PresenceType::None => available(svc, room, nick, &full, p).await,
         // Subscriptions, probes and errors are not addressed to rooms.
@@ -48,16 +48,26 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
         if me.nick.as_deref() == Some(wanted.as_str()) && p.payloads.iter().any(|x| x.is("x", crate::xmpp::ns::MUC)) {
             let channel = svc.channels.require(room).await?;
             let renamed = wanted != nick;
-            let events = vec![Event::Entered { channel, participant: me, full_jid: full.to_string(), first_session: false, created: false, renamed }];
+            let before = super::presence_update::before_entering(svc, room, full).await?;
+            super::presence_update::record(svc, room, full, p).await?;
+            let mut events = vec![Event::Entered { channel, participant: me, full_jid: full.to_string(), first_session: false, created: false, renamed }];
+            events.extend(super::presence_update::entered(svc, room, full, before).await?);
             let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
             return Ok(Reply { events, after, ..Default::default() });
         }
         // Already in: a nick change (303), or a presence update.
+        if svc.channels.is_current_nick(room, &bare, nick).await? {
+            return super::presence_update::update(svc, room, full, p).await;
+        }
         let (_, events) = svc.channels.set_nick(room, &bare, nick).await?;
+        super::presence_update::record(svc, room, full, p).await?;
         return Ok(Reply::events(None, events));
     }
     svc.channels.check_access(room, &bare, crate::channel::access::Arrival::Enter).await?;
-    let events = svc.channels.enter(room, full, nick, created).await?;
+    let before = super::presence_update::before_entering(svc, room, full).await?;
+    let mut events = svc.channels.enter(room, full, nick, created).await?;
+    super::presence_update::record(svc, room, full, p).await?;
+    events.extend(super::presence_update::entered(svc, room, full, before).await?);
     let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
     Ok(Reply { events, after, ..Default::default() })
 }

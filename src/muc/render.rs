@@ -16,7 +16,8 @@ use xmpp_parsers::jid::BareJid;
 use crate::channel::event::{Event, Posted};
 use crate::error::Result;
 use crate::service::{Service, View};
-use crate::store::{ArchiveRow, ChannelRow, OccupantRow, ParticipantRow};
+use crate::channel::presence::{self, Shown, Via};
+use crate::store::{ArchiveRow, ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
 use crate::xmpp::muc::{occupant_id, UserX};
 use crate::xmpp::{content, el, ns};
 
@@ -31,6 +32,8 @@ struct Ctx<'a> {
     svc: &'a Service,
     channel: &'a ChannelRow,
     occupants: &'a [OccupantRow],
+    /// Online MIX clients (their presence shows for MIX participants).
+    clients: &'a [MixClientRow],
     affiliations: HashMap<String, String>,
     /// The session that just left (no longer in `occupants`).
     departed: Option<&'a str>,
@@ -50,9 +53,14 @@ impl Ctx<'_> {
         let session = own.or_else(|| self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str())).or(self.departed.filter(|d| d.split('/').next() == Some(p.jid.as_str())));
         let jid = shown_jid(self.channel, p, session).or_else(|| self.sees_jids(to, p).then(|| session.unwrap_or(p.jid.as_str())));
         let x = UserX { affiliation, role, jid, nick: new_nick, statuses, destroy }.build();
-        let mut pr = Presence::new(type_);
+        let mut pr = Presence::new(type_.clone());
         pr.from = occupant_jid(self.svc, &self.channel.name, nick);
         pr.to = Some(to.parse().ok()?);
+        if type_ == PresenceType::None {
+            if let Shown::Available(kept) = self.shown(p) {
+                crate::xmpp::presence::apply(&mut pr, kept);
+            }
+        }
         pr.payloads.push(x);
         pr.payloads.push(occupant_id(&p.participant_id));
         pr.from.as_ref()?;
@@ -66,6 +74,11 @@ impl Ctx<'_> {
         viewer == p.jid
             || is_moderator(self.affiliations.get(viewer).map(String::as_str), self.roles.get(viewer).map(String::as_str))
             || BareJid::new(viewer).is_ok_and(|j| self.svc.channels.rights().is_admin(&j))
+    }
+
+    /// What the room shows for `p` (channel::presence::shown).
+    fn shown(&self, p: &ParticipantRow) -> Shown<'_> {
+        presence::shown(p, self.occupants, self.clients)
     }
 
     /// One presence to every session, with 110 added for the user's own.
@@ -92,20 +105,24 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             (channel.clone(), svc.channels.occupants(&channel.name).await?)
         }
         Event::Posted(p) => (p.channel.clone(), svc.channels.occupants(&p.channel.name).await?),
+        Event::Presence(c) => (c.channel.clone(), svc.channels.occupants(&c.channel.name).await?),
     };
     if occupants.is_empty() && !matches!(ev, Event::Exited { .. }) {
         return Ok(vec![]);
     }
+    let clients = if matches!(ev, Event::Posted(_)) { Default::default() } else { svc.channels.mix_clients(&channel.name).await? };
     let departed = match ev {
         Event::Exited { full_jid, .. } => Some(full_jid.as_str()),
         _ => None,
     };
     let roles = svc.channels.participants(&channel.name).await?.iter().filter_map(|p| Some((p.jid.clone(), p.role.clone()?))).collect();
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed, roles };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed, roles };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
         // A MIX participant who joined with a nick appears as an occupant;
         // a MUC session's own entry is rendered by `Entered`.
+        // (Unless it shares presence and no client of it is online.)
+        Event::Joined { participant, .. } | Event::NickChanged { participant, .. } if ctx.shown(participant) == Shown::Offline => vec![],
         Event::Joined { participant, .. } if participant.via_mix => {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::None, n, &[], None, false)).unwrap_or_default()
         }
@@ -120,22 +137,33 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             out.extend(ctx.to_all(participant, PresenceType::None, new, &[], None, false));
             out
         }
-        Event::Left { participant, .. } if participant.via_mix => {
+        Event::Left { participant, .. } if participant.via_mix && ctx.shown(participant) != Shown::Offline => {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::Unavailable, n, &[], None, false)).unwrap_or_default()
         }
         Event::Left { .. } => vec![],
         Event::Entered { participant, full_jid, first_session, created, renamed, .. } => entered(&ctx, participant, full_jid, *first_session, *created, *renamed).await?,
-        Event::Exited { participant, full_jid, last_session, .. } => {
+        Event::Exited { participant, full_jid, last_session, leaving, .. } => {
             let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
             let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
             // A MIX participant stays in the occupant list (it is still in the
-            // channel): the others are not told it left.
-            if *last_session && !participant.via_mix {
+            // channel): the others are not told it left, unless the room no
+            // longer shows it (it shares presence and no MIX client is online);
+            // when its MIX clients say something, that is what the room shows now.
+            let shown = ctx.shown(participant);
+            if *last_session && participant.via_mix && shown != Shown::Offline {
+                out = with_status(out, leaving.as_deref());
+                if matches!(shown, Shown::Available(Some(_))) {
+                    out.extend(ctx.to_all(participant, PresenceType::None, nick, &[], None, true));
+                }
+                return Ok(out);
+            }
+            if *last_session {
                 out.extend(ctx.to_all(participant, PresenceType::Unavailable, nick, &[], None, true));
             }
-            out
+            with_status(out, leaving.as_deref())
         }
         Event::ConfigChanged { old, affiliations, .. } => config_changed(&ctx, old, affiliations).await?,
+        Event::Presence(c) => presence_changed(&ctx, c),
         Event::Destroyed { participants, alternate, reason, .. } => occupants
             .iter()
             .filter_map(|o| {
@@ -185,6 +213,34 @@ async fn config_changed(ctx: &Ctx<'_>, old: &ChannelRow, affiliations: &[(String
     Ok(out)
 }
 
+/// The exit message (status) of a leaving session on its unavailable presences.
+fn with_status(mut out: Vec<Stanza>, leaving: Option<&str>) -> Vec<Stanza> {
+    if leaving.is_some() {
+        for s in &mut out {
+            if let Stanza::Presence(p) = s {
+                crate::xmpp::presence::apply(p, leaving);
+            }
+        }
+    }
+    out
+}
+
+/// A presence change: a MUC session's goes to every occupant (110 for the
+/// user's own sessions); a MIX client's only when the user has no MUC
+/// session (then the MIX clients decide what the room shows).
+fn presence_changed(ctx: &Ctx<'_>, c: &presence::PresenceChange) -> Vec<Stanza> {
+    let p = &c.participant;
+    let Some(nick) = p.nick.as_deref() else { return vec![] };
+    if c.via == Via::Mix && ctx.occupants.iter().any(|o| o.jid == p.jid) {
+        return vec![];
+    }
+    match ctx.shown(p) {
+        Shown::Available(_) => ctx.to_all(p, PresenceType::None, nick, &[], None, false),
+        Shown::Offline if c.presence.is_none() => ctx.to_all(p, PresenceType::Unavailable, nick, &[], None, false),
+        Shown::Offline => vec![],
+    }
+}
+
 /// To the entering session: every other present nick, then its own
 /// presence (110, 100 when JIDs are visible, 201 on creation, 210 when the
 /// service changed the nick asked for). To the
@@ -194,7 +250,7 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
     let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
     let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
     let mut out = Vec::new();
-    for p in participants.iter().filter(|p| p.jid != me.jid) {
+    for p in participants.iter().filter(|p| p.jid != me.jid && ctx.shown(p) != Shown::Offline) {
         if let Some(n) = p.nick.as_deref() {
             out.extend(ctx.presence(p, full_jid, PresenceType::None, n, &[], None, None));
         }
@@ -210,8 +266,10 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
         codes.push(210);
     }
     out.extend(ctx.presence(me, full_jid, PresenceType::None, my_nick, &codes, None, None));
-    // The others already see a MIX participant (its Joined/NickChanged).
-    if first_session && !me.via_mix {
+    // The others already see a MIX participant (its Joined/NickChanged),
+    // unless it shares presence and no MIX client of it is online. A change
+    // of what they see follows as a Presence event (muc::presence_update).
+    if first_session && (!me.via_mix || presence::shown(me, &[], ctx.clients) == Shown::Offline) {
         out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, &o.full_jid, PresenceType::None, my_nick, &[], None, None)));
     }
     Ok(out)

@@ -7,12 +7,14 @@ mod archive;
 mod channels;
 mod occupants;
 mod participants;
+mod presence;
 mod migrate;
 
 pub use archive::{ArchiveQuery, ArchiveRow};
 pub use channels::ChannelRow;
 pub use occupants::OccupantRow;
 pub use participants::ParticipantRow;
+pub use presence::MixClientRow;
 pub use migrate::{MigrateReport, StoreError};
 
 use std::time::Duration;

@@ -13,18 +13,30 @@ pub struct OccupantRow {
     /// The session's bare JID (its participant).
     pub jid: String,
     pub joined_at: i64,
+    /// What the session last said about its availability (a serialised
+    /// `<presence/>`, see `channel::presence`); None = plain available.
+    pub presence: Option<String>,
+    /// When `presence` was last set (ms).
+    pub updated_at: i64,
 }
 
 impl<'r> FromRow<'r, AnyRow> for OccupantRow {
     fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
-        Ok(OccupantRow { channel: r.try_get("channel")?, full_jid: r.try_get("full_jid")?, jid: r.try_get("jid")?, joined_at: r.try_get("joined_at")? })
+        Ok(OccupantRow {
+            channel: r.try_get("channel")?,
+            full_jid: r.try_get("full_jid")?,
+            jid: r.try_get("jid")?,
+            joined_at: r.try_get("joined_at")?,
+            presence: r.try_get("presence")?,
+            updated_at: r.try_get("updated_at")?,
+        })
     }
 }
 
 impl Store {
     /// Records a session as present. Returns false when it already was.
     pub async fn add_occupant(&self, channel: &str, full_jid: &str, jid: &str, now: i64) -> Result<bool> {
-        Ok(sqlx::query("INSERT INTO occupants (channel, full_jid, jid, joined_at) VALUES ($1, $2, $3, $4) ON CONFLICT (channel, full_jid) DO NOTHING")
+        Ok(sqlx::query("INSERT INTO occupants (channel, full_jid, jid, joined_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (channel, full_jid) DO NOTHING")
             .bind(channel)
             .bind(full_jid)
             .bind(jid)
@@ -48,7 +60,7 @@ impl Store {
 
     /// Every session present in a room.
     pub async fn list_occupants(&self, channel: &str) -> Result<Vec<OccupantRow>> {
-        Ok(sqlx::query_as::<_, OccupantRow>("SELECT channel, full_jid, jid, joined_at FROM occupants WHERE channel = $1 ORDER BY joined_at, full_jid")
+        Ok(sqlx::query_as::<_, OccupantRow>("SELECT channel, full_jid, jid, joined_at, presence, updated_at FROM occupants WHERE channel = $1 ORDER BY joined_at, full_jid")
             .bind(channel)
             .fetch_all(&self.pool)
             .await?)

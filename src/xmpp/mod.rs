@@ -7,6 +7,7 @@ pub mod mix;
 pub mod muc;
 pub mod muc_owner;
 pub mod ns;
+pub mod presence;
 pub mod reply;
 
 use xmpp_parsers::minidom::rxml::{Namespace, NcName};

@@ -1,0 +1,90 @@
+//! Presence: what each MUC session last said (a column of `occupants`) and
+//! the MIX presence node's clients (`mix_presence`, XEP-0403), so newcomers
+//! and a restarted mixmuc show the current presence.
+
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::Store;
+use crate::error::Result;
+
+/// An online MIX client of a participant, as the presence node holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MixClientRow {
+    pub channel: String,
+    /// The client's full JID (the item is named by its proxy JID).
+    pub full_jid: String,
+    /// Its bare JID (the participant).
+    pub jid: String,
+    /// The serialised `<presence/>` it sent (see `channel::presence`).
+    pub presence: String,
+    pub updated_at: i64,
+}
+
+impl<'r> FromRow<'r, AnyRow> for MixClientRow {
+    fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
+        Ok(MixClientRow {
+            channel: r.try_get("channel")?,
+            full_jid: r.try_get("full_jid")?,
+            jid: r.try_get("jid")?,
+            presence: r.try_get("presence")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+}
+
+impl Store {
+    /// Records what a MUC session says about its availability. Returns false
+    /// when the session is not in the room.
+    #[tracing::instrument(skip(self, presence), level = "debug")]
+    pub async fn set_occupant_presence(&self, channel: &str, full_jid: &str, presence: Option<&str>, now: i64) -> Result<bool> {
+        Ok(sqlx::query("UPDATE occupants SET presence = $1, updated_at = $2 WHERE channel = $3 AND full_jid = $4")
+            .bind(presence)
+            .bind(now)
+            .bind(channel)
+            .bind(full_jid)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Adds or replaces a MIX client's item in the presence node.
+    #[tracing::instrument(skip(self, presence), level = "debug")]
+    pub async fn set_mix_presence(&self, channel: &str, full_jid: &str, jid: &str, presence: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mix_presence (channel, full_jid, jid, presence, updated_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (channel, full_jid) DO UPDATE SET presence = excluded.presence, updated_at = excluded.updated_at",
+        )
+        .bind(channel)
+        .bind(full_jid)
+        .bind(jid)
+        .bind(presence)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a MIX client's item. Returns false when there was none.
+    #[tracing::instrument(skip(self), level = "debug")]
+    pub async fn remove_mix_presence(&self, channel: &str, full_jid: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM mix_presence WHERE channel = $1 AND full_jid = $2")
+            .bind(channel)
+            .bind(full_jid)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Every online MIX client of a channel, oldest update first.
+    pub async fn list_mix_presence(&self, channel: &str) -> Result<Vec<MixClientRow>> {
+        Ok(sqlx::query_as::<_, MixClientRow>(
+            "SELECT channel, full_jid, jid, presence, updated_at FROM mix_presence WHERE channel = $1 ORDER BY updated_at, full_jid",
+        )
+        .bind(channel)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
