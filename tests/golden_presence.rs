@@ -61,6 +61,15 @@ fn oid_of(e: &Element) -> String {
 async fn enter(h: &Harness, from: &str, nick: &str, said: &str) -> Vec<Element> {
     let out = h.send(&to_room(from, nick, &format!("<x xmlns='http://jabber.org/protocol/muc'/>{said}"))).await;
     assert!(out.iter().any(|e| e.name() == "presence" && e.attr("to") == Some(from) && e.attr("type").is_none()), "{from} did not enter: {out:?}");
+    // The creator of a new (locked) room accepts the instant room.
+    let created = presences_to(&out, from).iter().any(|p| p.get_child("x", MUC_USER).is_some_and(|x| x.children().any(|c| c.name() == "status" && c.attr("code") == Some("201"))));
+    if created {
+        let bare_room = room("x").split('/').next().unwrap().to_string();
+        let answer = h
+            .send(&format!("<iq type='set' id='instant' from='{from}' to='{bare_room}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>"))
+            .await;
+        assert_eq!(answer.first().and_then(|a| a.attr("type")), Some("result"), "instant room refused: {answer:?}");
+    }
     out
 }
 
