@@ -154,9 +154,12 @@ impl Service {
             (View::Mix, Channel(c), Get, ns::DISCO_INFO, "query") => mix::disco::info(self, c, node).await,
             (View::Mix, Channel(c), Get, ns::DISCO_ITEMS, "query") => mix::disco::items(self, c, node).await,
             (View::Mix, Channel(c), Get, ns::PUBSUB, "pubsub") => mix::pubsub::items(self, c, from, payload).await,
+            (View::Mix, Channel(c), Set, ns::PUBSUB, "pubsub") => mix::admin::set(self, c, from, payload).await,
             (View::Muc, Channel(c), Get, ns::DISCO_INFO, "query") => muc::disco::info(self, c, node).await,
             (View::Muc, Channel(_), Get, ns::DISCO_ITEMS, "query") => muc::disco::items(node),
             (View::Muc, Channel(c), Set, ns::MAM, "query") => muc::mam::query(self, c, from, payload).await,
+            (View::Muc, Channel(c), Get, ns::MUC_ADMIN, "query") => muc::admin::get(self, c, from, payload).await,
+            (View::Muc, Channel(c), Set, ns::MUC_ADMIN, "query") => muc::admin::set(self, c, from, payload).await,
             _ => Err(Error::service_unavailable()),
         }
     }

@@ -23,6 +23,14 @@ pub enum Event {
     Posted(Arc<Posted>),
     /// The channel was destroyed; these were its participants.
     Destroyed { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>>, occupants: Arc<Vec<OccupantRow>> },
+    /// A participant's affiliation changed (muc#admin, MIX allowed/banned
+    /// nodes) and it stays in the channel; `participant` as it is now.
+    AffiliationChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: super::admin::Actor },
+    /// A moderator changed a participant's role; `participant` as it is now.
+    RoleChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: super::admin::Actor },
+    /// A participant was removed by an admin or moderator (ban, kick,
+    /// membership revoked): gone from both views with these MUC sessions.
+    Removed { channel: Arc<ChannelRow>, participant: ParticipantRow, sessions: Vec<String>, cause: super::admin::Removal, by: super::admin::Actor },
 }
 
 /// An archived message, ready for rendering.

@@ -2,6 +2,7 @@
 //! protocol that asked for them. Knows the store and the rights model; knows
 //! nothing of MIX or MUC wire formats.
 
+pub mod admin;
 pub mod event;
 pub mod history;
 pub mod ids;

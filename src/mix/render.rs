@@ -41,6 +41,16 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &participant.participant_id))]);
             notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(retract.clone())).await
         }
+        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } => Ok(vec![]),
+        // Banned or kicked: like a leave, and the removed user is told its own item is gone.
+        Event::Removed { channel, participant, .. } => {
+            let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &participant.participant_id))]);
+            let mut out = notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(retract.clone())).await?;
+            if participant.via_mix {
+                out.push(event_message(svc, &channel.name, &participant.jid, NODE_PARTICIPANTS, retract));
+            }
+            Ok(out)
+        }
         Event::Destroyed { channel, participants, .. } => {
             // Each former MIX participant is told that their own item is gone.
             Ok(participants

@@ -17,6 +17,7 @@ pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Messag
             if svc.channels.occupant(room, &from.to_string()).await?.is_none() {
                 return Err(Error::not_acceptable("you are not in this room"));
             }
+            svc.channels.check_voice(room, &from.to_bare()).await?;
             if m.bodies.is_empty() && !m.subjects.is_empty() {
                 let subject = m.subjects.values().next().cloned().unwrap_or_default();
                 svc.channels.set_subject(room, &from.to_bare(), &subject).await?;

@@ -9,7 +9,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
-use super::{affiliation_role, shown_jid};
+use super::shown_jid;
 use crate::channel::event::{Event, Posted};
 use crate::error::Result;
 use crate::service::{Service, View};
@@ -34,7 +34,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// A presence from `p`'s occupant JID.
     fn presence(&self, p: &ParticipantRow, to: &str, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, destroy: Option<Element>) -> Option<Stanza> {
-        let (affiliation, role) = affiliation_role(self.affiliations.get(&p.jid).map(String::as_str));
+        let (affiliation, role) = super::admin::shown(self.channel, p, self.affiliations.get(&p.jid).map(String::as_str));
         let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
         let session = self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str());
         let x = UserX { affiliation, role, jid: shown_jid(self.channel, p, session), nick: new_nick, statuses, destroy }.build();
@@ -71,6 +71,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             (channel.clone(), svc.channels.occupants(&channel.name).await?)
         }
         Event::Posted(p) => (p.channel.clone(), svc.channels.occupants(&p.channel.name).await?),
+        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => return super::admin::render(svc, ev).await,
     };
     if occupants.is_empty() && !matches!(ev, Event::Exited { .. }) {
         return Ok(vec![]);
@@ -107,6 +108,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             out
         }
+        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => vec![],
         Event::Destroyed { participants, .. } => occupants
             .iter()
             .filter_map(|o| {

@@ -3,12 +3,14 @@
 //! `postgres://`; one code path through sqlx's `Any` driver, runtime queries
 //! only, and versioned migrations per backend applied at start.
 
+mod affiliations;
 mod archive;
 mod channels;
 mod occupants;
 mod participants;
 mod migrate;
 
+pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow};
 pub use channels::ChannelRow;
 pub use occupants::OccupantRow;
