@@ -248,11 +248,11 @@ impl Channels {
                     if mine < Affiliation::Admin {
                         return Err(Error::forbidden("only admins and owners may change affiliations"));
                     }
-                    if mine == Affiliation::Admin && (*affiliation >= Affiliation::Admin || target >= Affiliation::Admin) {
-                        return Err(Error::not_allowed("admins may not grant or change the affiliation of admins and owners"));
-                    }
                     if jid == actor.as_str() && *affiliation == Affiliation::Outcast {
                         return Err(Error::conflict("you may not ban yourself"));
+                    }
+                    if mine == Affiliation::Admin && (*affiliation >= Affiliation::Admin || target >= Affiliation::Admin) {
+                        return Err(Error::not_allowed("admins may not grant or change the affiliation of admins and owners"));
                     }
                     match affiliation {
                         Affiliation::None => after.remove(jid),
