@@ -48,6 +48,14 @@ impl Error {
     pub fn not_acceptable(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Modify, DefinedCondition::NotAcceptable, Some(text.into()))
     }
+    /// `not-acceptable` typed `cancel`: a request from a session that is not
+    /// in the room (XEP-0045 §7.4, XEP-0410). XEP-0045's and XEP-0410's
+    /// examples type it `cancel`, as Prosody does: the same stanza cannot
+    /// succeed until the session enters (RFC 6120 §8.3.2: `modify` means
+    /// "retry after changing the data sent").
+    pub fn not_acceptable_cancel(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Cancel, DefinedCondition::NotAcceptable, Some(text.into()))
+    }
     pub fn jid_malformed(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Modify, DefinedCondition::JidMalformed, Some(text.into()))
     }

@@ -25,6 +25,9 @@ enum Target<'a> {
     Channel(&'a str),
     /// `channel@domain/resource` (MIX participant or MUC occupant).
     Member(&'a str, &'a str),
+    /// A proxy JID on the MIX domain, `<participant-id>#<channel>@mix[/<session>]`:
+    /// (channel, participant id, session).
+    Proxy(&'a str, &'a str, Option<&'a str>),
 }
 
 /// What a handler answers: an IQ result payload (for IQs), stanzas to send
@@ -86,12 +89,23 @@ impl Service {
         let view = self.view_of(to.domain().as_str()).ok_or_else(Error::service_unavailable)?;
         let target = match (to.node(), to.resource()) {
             (None, _) => Target::Service,
+            (Some(n), r) if view == View::Mix && mix::private::proxy_parts(n.as_str()).is_some() => {
+                let (id, channel) = mix::private::proxy_parts(n.as_str()).expect("checked");
+                Target::Proxy(channel, id, r.map(|r| r.as_str()))
+            }
             (Some(n), None) => Target::Channel(n.as_str()),
             (Some(n), Some(r)) => Target::Member(n.as_str(), r.as_str()),
         };
+        // XEP-0045 §7.2.1: entering needs a nick (whether or not the room exists).
+        if let (View::Muc, Target::Channel(_), Stanza::Presence(p)) = (view, &target, stanza) {
+            return match p.type_ {
+                PresenceType::None => Err(Error::jid_malformed("enter a room as room@service/nick")),
+                _ => Ok(vec![]),
+            };
+        }
         // A presence to room/nick may create the room; everything else needs it.
         let may_create = matches!((view, &target, stanza), (View::Muc, Target::Member(..), Stanza::Presence(_)));
-        if let Target::Channel(name) | Target::Member(name, _) = target {
+        if let Target::Channel(name) | Target::Member(name, _) | Target::Proxy(name, ..) = target {
             if !may_create && self.channels.get(name).await?.is_none() {
                 return Err(Error::item_not_found());
             }
@@ -106,6 +120,7 @@ impl Service {
                 (View::Mix, Target::Channel(name)) => (mix::message::handle(self, name, m).await?, None),
                 (View::Muc, Target::Channel(name)) => (muc::message::handle(self, name, None, m).await?, None),
                 (View::Muc, Target::Member(name, nick)) => (muc::message::handle(self, name, Some(nick), m).await?, None),
+                (View::Mix, Target::Proxy(name, id, session)) => (mix::private::handle(self, name, id, *session, m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
             Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(vec![]),
@@ -142,7 +157,11 @@ impl Service {
             (_, Service, Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Reply::payload),
             (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Reply::payload),
             (View::Muc, Target::Member(room, _), Get, ns::PING, "ping") => muc_self_ping(self, room, from).await,
+            (View::Muc, Target::Member(room, _), Get, ns::DISCO_INFO | ns::DISCO_ITEMS, "query") => muc_occupant_disco(self, room, from).await,
             (_, _, Get, ns::PING, "ping") => Ok(Reply::none()),
+            (View::Muc, Target::Member(room, nick), _, _, _) => muc::private::iq(self, room, nick, from).await,
+            (View::Mix, Target::Proxy(..), _, _, _) => mix::private::iq(),
+            (View::Mix, Channel(c), Get, ns::MIX_CORE, "invite") => mix::invite::request(self, c, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "destroy") => mix::destroy::handle(self, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "join") => mix::join::handle(self, c, from, payload).await,
@@ -169,7 +188,16 @@ impl Service {
 async fn muc_self_ping(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
     match svc.channels.occupant(room, &from.to_string()).await? {
         Some(_) => Ok(Reply::none()),
-        None => Err(Error::not_acceptable("you are not in this room")),
+        None => Err(Error::not_acceptable_cancel("you are not in this room")),
+    }
+}
+
+/// disco to `room/nick` (XEP-0045 §6.6): `bad-request` for a non-occupant;
+/// occupants' disco is not passed through to the occupant.
+async fn muc_occupant_disco(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
+    match svc.channels.occupant(room, &from.to_string()).await? {
+        Some(_) => Err(Error::service_unavailable()),
+        None => Err(Error::bad_request("only occupants may query an occupant")),
     }
 }
 

@@ -756,7 +756,8 @@ async fn message_errors() {
 
 /// A message to a participant's JID in the channel (`coven@mix/<pid>`):
 /// private messages are not served; the sender is told so
-/// (service-unavailable), never left without an answer.
+/// (service-unavailable, `by` the channel that refused it), never left
+/// without an answer.
 #[tokio::test]
 async fn message_to_a_participant_jid_is_refused() {
     let h = coven().await;
@@ -765,7 +766,7 @@ async fn message_to_a_participant_jid_is_refused() {
     let to = format!("{COVEN}/{hag}");
     h.exchange1(
         &format!("<message type='chat' id='pm1' from='{HECATE}' to='{to}'><body>psst</body></message>"),
-        &message_error(&to, HECATE, "pm1", "cancel", "service-unavailable", None),
+        &format!("<message type='error' id='pm1' from='{to}' to='{HECATE}'>{}</message>", error_el(COVEN, "cancel", "service-unavailable", None)),
     )
     .await;
 }

@@ -439,3 +439,37 @@ async fn other_pubsub_writes() {
     let out = h.send(&format!("<iq type='set' id='p7' from='{HAG66}' to='{}'><pubsub xmlns='{PUBSUB}'><publish node='urn:example:none'><item id='x'/></publish></pubsub></iq>", mix_coven())).await;
     assert_xml(&out[0], &iq_error(&mix_coven(), HAG66, "p7", "cancel", "item-not-found"));
 }
+
+/// XEP-0045 §8.6 through the admin rules: in a moderated room romeo (no
+/// affiliation) is a visitor; the owner's approval form with
+/// `muc#request_allow` gives him voice, announced like a muc#admin change.
+#[tokio::test]
+async fn voice_approval_form_grants_voice() {
+    let h = room_of_three().await;
+    let mut row = h.store.get_channel("coven").await.unwrap().unwrap();
+    row.moderated = true;
+    h.store.update_config(&row).await.unwrap();
+    h.service.channels.invalidate("coven").await;
+    let say = format!("<message type='groupchat' id='g4' from='{ROMEO}' to='{}'><body>hi</body></message>", room());
+    assert_eq!(h.send(&say).await[0].attr("type"), Some("error"), "a visitor by default");
+    let approve = |allow: &str| {
+        format!(
+            "<message id='a1' from='{HAG66}' to='{}'><x xmlns='jabber:x:data' type='submit'>
+               <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>
+               <field var='muc#role'><value>participant</value></field>
+               <field var='muc#jid'><value>{ROMEO}</value></field>
+               <field var='muc#roomnick'><value>romeo</value></field>
+               <field var='muc#request_allow'><value>{allow}</value></field>
+             </x></message>",
+            room()
+        )
+    };
+    assert_stanzas(&h.send(&approve("false")).await, &[]);
+    let item = format!("<item affiliation='none' role='participant' jid='{ROMEO}'><actor nick='thirdwitch'/></item>");
+    let out = h.send(&approve("true")).await;
+    assert_unordered(
+        &out,
+        &[occupant_presence(ROMEO, "romeo", false, &item, &[110]), occupant_presence(HAG66, "romeo", false, &item, &[]), occupant_presence(HAG01, "romeo", false, &item, &[])],
+    );
+    assert_eq!(h.send(&say).await.len(), 3, "romeo speaks");
+}

@@ -55,14 +55,16 @@ fn mix_info_result(to: &str, id: &str, create: bool) -> String {
     )
 }
 
-/// An IQ error answering `id` from `from`; `by` is the addressed entity.
+/// An IQ error answering `id` from `from`; `by` is the addressed entity
+/// (the channel or room, not a member JID it answers for).
 fn iq_error(from: &str, to: &str, id: &str, type_: &str, condition: &str, text: Option<&str>) -> String {
+    let by = from.split('/').next().unwrap_or(from);
     let text = text
         .map(|t| format!("<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>{t}</text>"))
         .unwrap_or_default();
     format!(
         "<iq type='error' id='{id}' from='{from}' to='{to}'>
-           <error type='{type_}' by='{from}'>
+           <error type='{type_}' by='{by}'>
              <{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
              {text}
            </error>

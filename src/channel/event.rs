@@ -15,8 +15,9 @@ pub enum Event {
     NickChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, old: Option<String> },
     /// A participant left (or was removed).
     Left { channel: Arc<ChannelRow>, participant: ParticipantRow },
-    /// A MUC session entered the room (after its participant, if new, joined).
-    Entered { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, first_session: bool, created: bool },
+    /// A MUC session entered the room (after its participant, if new, joined);
+    /// `renamed` when the service changed the nick asked for (MUC status 210).
+    Entered { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, first_session: bool, created: bool, renamed: bool },
     /// A MUC session left the room; `last_session` when the user has no other.
     Exited { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, last_session: bool },
     /// A message was archived and must be reflected.

@@ -18,6 +18,7 @@ impl Channels {
         let bare = full.to_bare();
         self.check_not_banned(name, &bare).await?;
         let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
+        let renamed = nick != raw_nick;
         let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid != full.to_string()).count();
         let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &self.participant_id_for(name, bare.as_str()).await?, now_ms()).await?;
         let mut events = Vec::new();
@@ -43,7 +44,7 @@ impl Channels {
         self.store.add_occupant(name, &full.to_string(), bare.as_str(), now_ms()).await?;
         self.forget_participants(name).await;
         self.forget_occupants(name).await;
-        events.push(Event::Entered { channel, participant, full_jid: full.to_string(), first_session: sessions == 0, created });
+        events.push(Event::Entered { channel, participant, full_jid: full.to_string(), first_session: sessions == 0, created, renamed });
         Ok(events)
     }
 

@@ -12,6 +12,9 @@ use crate::xmpp::mix::{Join, Subscribe};
 
 pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element) -> Result<Reply> {
     let req: Join = super::parse(payload)?;
+    if let Some(invitation) = &req.invitation {
+        super::invite::accept(svc, channel, &from.to_bare(), invitation).await?;
+    }
     let requested: Vec<String> = req.subscribe.into_iter().map(|s| s.node).collect();
     let (joined, events) = svc.channels.join(channel, &from.to_bare(), &requested, req.nick.as_deref()).await?;
     let id = joined.participant.participant_id.clone();
@@ -21,6 +24,7 @@ pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element)
         channel: None,
         subscribe: joined.nodes.into_iter().map(|node| Subscribe { node }).collect(),
         nick: joined.participant.nick,
+        invitation: None,
     };
     Ok(Reply::events(Some(result.into()), events))
 }

@@ -9,6 +9,11 @@ use crate::service::Service;
 use crate::xmpp::ns;
 
 pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply> {
+    // XEP-0045 §17.1.1: a room that discards no payload answers the
+    // #traffic node with service-unavailable.
+    if node == Some("http://jabber.org/protocol/muc#traffic") {
+        return Err(Error::service_unavailable());
+    }
     if node.is_some() {
         return Err(Error::item_not_found());
     }

@@ -30,28 +30,45 @@ pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Resu
     if let Some(since) = history.and_then(|h| h.attr("since")).and_then(|v| v.parse::<xmpp_parsers::date::DateTime>().ok()) {
         q.start = Some(q.start.unwrap_or(i64::MIN).max(since.0.timestamp_millis()));
     }
-    let mut out = Vec::new();
     let room_jid = svc.channel_jid(View::Muc, room);
-    if max > 0 {
-        let mut budget = maxchars.unwrap_or(i64::MAX);
-        for row in svc.store.query_archive(&q, max, true).await? {
-            let Some(mut e) = super::render::archived(svc, &channel, &row) else { continue };
+    // The newest messages that meet every limit (§7.2.14: "the smallest
+    // amount of traffic"; complete stanzas only): walk the archive back from
+    // its end, page by page, since subject changes are in the archive but
+    // are not history and do not count against `maxstanzas`.
+    let mut picked = Vec::new();
+    let mut budget = maxchars.unwrap_or(i64::MAX);
+    'pages: loop {
+        if max == 0 {
+            break;
+        }
+        let rows = svc.store.query_archive(&q, max, true).await?;
+        for row in rows.iter().rev() {
+            let Some(mut e) = super::render::archived(svc, &channel, row) else { continue };
             // Subject changes are not discussion history (XEP-0045 §7.2.13).
             if e.get_child("subject", JABBER_CLIENT).is_some() && e.get_child("body", JABBER_CLIENT).is_none() {
                 continue;
             }
             e.append_child(el("delay", ns::DELAY, &[("stamp", &mam::stamp(row.ts)), ("from", room_jid.as_str())]));
             crate::xmpp::set_attr(&mut e, "to", to);
-            budget -= String::from(&e).len() as i64;
+            budget -= String::from(&e).chars().count() as i64;
             if budget < 0 {
-                break;
+                break 'pages;
             }
             match Message::try_from(content::to_component_ns(e)) {
-                Ok(m) => out.push(Stanza::Message(m)),
+                Ok(m) => picked.push(Stanza::Message(m)),
                 Err(err) => tracing::error!(id = %row.id, %err, "archived message unreadable; skipped"),
             }
+            if picked.len() as i64 >= max {
+                break 'pages;
+            }
+        }
+        match rows.first() {
+            Some(oldest) if rows.len() as i64 == max => q.before_seq = Some(oldest.seq),
+            _ => break,
         }
     }
+    picked.reverse();
+    let mut out = picked;
     let mut subject = Message::new_with_type(MessageType::Groupchat, to.parse().ok());
     subject.from = Some(room_jid.clone().into());
     subject.subjects.insert(Default::default(), channel.subject.clone());

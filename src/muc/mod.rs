@@ -5,10 +5,13 @@
 pub mod admin;
 pub mod disco;
 pub mod history;
+pub mod invite;
 pub mod mam;
 pub mod message;
 pub mod presence;
+pub mod private;
 pub mod render;
+pub mod voice;
 
 use crate::store::{ChannelRow, ParticipantRow};
 

@@ -5,6 +5,7 @@
 use xmpp_parsers::jid::FullJid;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
+use crate::channel::event::Event;
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::Service;
@@ -33,6 +34,16 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
         created = true;
     }
     if svc.channels.occupant(room, &full.to_string()).await?.is_some() {
+        let (wanted, _) = crate::channel::nick::normalise(nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
+        let me = svc.channels.require_participant(room, &bare).await?;
+        // A join from a session already in: a full resynchronisation (§7.2.1, §17.3).
+        if me.nick.as_deref() == Some(wanted.as_str()) && p.payloads.iter().any(|x| x.is("x", crate::xmpp::ns::MUC)) {
+            let channel = svc.channels.require(room).await?;
+            let renamed = wanted != nick;
+            let events = vec![Event::Entered { channel, participant: me, full_jid: full.to_string(), first_session: false, created: false, renamed }];
+            let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
+            return Ok(Reply { events, after, ..Default::default() });
+        }
         // Already in: a nick change (303), or a presence update.
         let (_, events) = svc.channels.set_nick(room, &bare, nick).await?;
         return Ok(Reply::events(None, events));

@@ -29,6 +29,8 @@ struct Ctx<'a> {
     channel: &'a ChannelRow,
     occupants: &'a [OccupantRow],
     affiliations: HashMap<String, String>,
+    /// The session that just left (no longer in `occupants`).
+    departed: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -36,7 +38,11 @@ impl Ctx<'_> {
     fn presence(&self, p: &ParticipantRow, to: &str, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, destroy: Option<Element>) -> Option<Stanza> {
         let (affiliation, role) = super::admin::shown(self.channel, p, self.affiliations.get(&p.jid).map(String::as_str));
         let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
-        let session = self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str());
+        // The item names a session (§17.3 rule 10: a full JID): the
+        // recipient's own when it is the user's, else one in the room, else
+        // the one that just left.
+        let own = to.parse::<FullJid>().ok().filter(|j| j.to_bare().as_str() == p.jid).map(|_| to);
+        let session = own.or_else(|| self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str())).or(self.departed.filter(|d| d.split('/').next() == Some(p.jid.as_str())));
         let x = UserX { affiliation, role, jid: shown_jid(self.channel, p, session), nick: new_nick, statuses, destroy }.build();
         let mut pr = Presence::new(type_);
         pr.from = occupant_jid(self.svc, &self.channel.name, nick);
@@ -76,7 +82,11 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     if occupants.is_empty() && !matches!(ev, Event::Exited { .. }) {
         return Ok(vec![]);
     }
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect() };
+    let departed = match ev {
+        Event::Exited { full_jid, .. } => Some(full_jid.as_str()),
+        _ => None,
+    };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
         // A MIX participant who joined with a nick appears as an occupant;
@@ -99,11 +109,13 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             participant.nick.as_deref().map(|n| ctx.to_all(participant, PresenceType::Unavailable, n, &[], None, false)).unwrap_or_default()
         }
         Event::Left { .. } => vec![],
-        Event::Entered { participant, full_jid, first_session, created, .. } => entered(&ctx, participant, full_jid, *first_session, *created).await?,
+        Event::Entered { participant, full_jid, first_session, created, renamed, .. } => entered(&ctx, participant, full_jid, *first_session, *created, *renamed).await?,
         Event::Exited { participant, full_jid, last_session, .. } => {
             let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
             let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
-            if *last_session {
+            // A MIX participant stays in the occupant list (it is still in the
+            // channel): the others are not told it left.
+            if *last_session && !participant.via_mix {
                 out.extend(ctx.to_all(participant, PresenceType::Unavailable, nick, &[], None, true));
             }
             out
@@ -120,9 +132,11 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
 }
 
 /// To the entering session: every other present nick, then its own
-/// presence (110, 100 when JIDs are visible, 201 on creation). To the
-/// others, when this is the user's first session: the newcomer.
-async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool) -> Result<Vec<Stanza>> {
+/// presence (110, 100 when JIDs are visible, 201 on creation, 210 when the
+/// service changed the nick asked for). To the
+/// others, when this is the user's first session and they do not see it
+/// already as a MIX participant: the newcomer.
+async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool, renamed: bool) -> Result<Vec<Stanza>> {
     let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
     let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
     let mut out = Vec::new();
@@ -138,8 +152,12 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
     if created {
         codes.push(201);
     }
+    if renamed {
+        codes.push(210);
+    }
     out.extend(ctx.presence(me, full_jid, PresenceType::None, my_nick, &codes, None, None));
-    if first_session {
+    // The others already see a MIX participant (its Joined/NickChanged).
+    if first_session && !me.via_mix {
         out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, &o.full_jid, PresenceType::None, my_nick, &[], None, None)));
     }
     Ok(out)

@@ -176,3 +176,18 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("jid")?, r.try_get("affiliation")?))).collect::<sqlx::Result<_>>().map_err(Into::into)
     }
 }
+
+impl Store {
+    /// Makes `jid` a member of the channel unless it has an affiliation
+    /// already (an invitation into a members-only room). Returns whether it
+    /// was added.
+    pub async fn add_member_if_unaffiliated(&self, channel: &str, jid: &str) -> Result<bool> {
+        Ok(sqlx::query("INSERT INTO affiliations (channel, jid, affiliation) VALUES ($1, $2, 'member') ON CONFLICT (channel, jid) DO NOTHING")
+            .bind(channel)
+            .bind(jid)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            == 1)
+    }
+}

@@ -51,6 +51,36 @@ pub struct Join {
     pub subscribe: Vec<Subscribe>,
     #[xml(extract(default, fields(text(type_ = String))))]
     pub nick: Option<String>,
+    /// An invitation the invitee joins with (XEP-0369 seed).
+    #[xml(child(default))]
+    pub invitation: Option<Invitation>,
+}
+
+/// `<invitation/>` (XEP-0369 seed, "Inviting another User to join a
+/// Channel"): made by the channel for an inviter, sent by the inviter to the
+/// invitee, given back by the invitee in its `<join/>`.
+#[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
+#[xml(namespace = ns::MIX_CORE, name = "invitation")]
+pub struct Invitation {
+    #[xml(extract(fields(text(type_ = String))))]
+    pub inviter: String,
+    #[xml(extract(fields(text(type_ = String))))]
+    pub invitee: String,
+    #[xml(extract(fields(text(type_ = String))))]
+    pub channel: String,
+    #[xml(extract(fields(text(type_ = String))))]
+    pub token: String,
+}
+
+/// `<invite/>` to a channel: the request names the invitee; the result
+/// carries the invitation.
+#[derive(FromXml, AsXml, Debug, Clone, PartialEq)]
+#[xml(namespace = ns::MIX_CORE, name = "invite", on_unknown_child = Fail)]
+pub struct Invite {
+    #[xml(extract(default, fields(text(type_ = String))))]
+    pub invitee: Option<String>,
+    #[xml(child(default))]
+    pub invitation: Option<Invitation>,
 }
 
 /// `<leave/>`.
@@ -140,7 +170,7 @@ mod tests {
 
     #[test]
     fn join_result_serialises_id_and_jid() {
-        let j = Join { id: Some("123456".into()), jid: Some("123456#coven@mix.shakespeare.example".into()), channel: None, subscribe: vec![Subscribe { node: "urn:xmpp:mix:nodes:messages".into() }], nick: Some("third witch".into()) };
+        let j = Join { id: Some("123456".into()), jid: Some("123456#coven@mix.shakespeare.example".into()), channel: None, subscribe: vec![Subscribe { node: "urn:xmpp:mix:nodes:messages".into() }], nick: Some("third witch".into()), invitation: None };
         let expected: Element = "<join xmlns='urn:xmpp:mix:core:1' id='123456' jid='123456#coven@mix.shakespeare.example'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>third witch</nick></join>".parse().unwrap();
         assert_eq!(Element::from(j), expected);
     }

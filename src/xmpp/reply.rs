@@ -10,20 +10,31 @@ use xmpp_parsers::stanza::Stanza;
 use xmpp_parsers::stanza_error::StanzaError;
 
 use crate::error::Error;
+use crate::xmpp::ns;
 
 /// The result of an IQ get/set: swaps the addresses, keeps the id.
 pub fn iq_result(from: &Option<Jid>, to: &Option<Jid>, id: &str, payload: Option<Element>) -> Stanza {
     Stanza::Iq(Iq::Result { from: to.clone(), to: from.clone(), id: id.to_string(), payload })
 }
 
+/// The entity that generated an error (RFC 6120 §8.3.2 `by`): the service,
+/// channel or room addressed, never the occupant or participant JID it
+/// answers for (XEP-0045 examples: `by='coven@chat.shakespeare.lit'` on
+/// errors to `coven@chat.shakespeare.lit/thirdwitch`, as Prosody does).
+fn error_by(to: &Option<Jid>) -> Option<Jid> {
+    to.as_ref().map(|j| Jid::from(j.to_bare()))
+}
+
 /// The error reply to a stanza, or `None` when none may be sent (an error
 /// must not answer an error; a stanza without a sender cannot be answered).
+/// A presence error to a MUC join echoes its `<x xmlns='…muc'/>` (XEP-0045
+/// §7.2), so the client can tell the join failed.
 pub fn error_reply(stanza: &Stanza, err: &Error) -> Option<Stanza> {
     let mut e: StanzaError = err.to_stanza_error();
     match stanza {
         Stanza::Iq(Iq::Get { from, to, id, .. }) | Stanza::Iq(Iq::Set { from, to, id, .. }) => {
             from.as_ref()?;
-            e.by = to.clone();
+            e.by = error_by(to);
             Some(Stanza::Iq(Iq::Error { from: to.clone(), to: from.clone(), id: id.clone(), error: e, payload: None }))
         }
         Stanza::Iq(_) => None,
@@ -31,7 +42,7 @@ pub fn error_reply(stanza: &Stanza, err: &Error) -> Option<Stanza> {
             if m.type_ == MessageType::Error || m.from.is_none() {
                 return None;
             }
-            e.by = m.to.clone();
+            e.by = error_by(&m.to);
             let mut r = Message::new_with_type(MessageType::Error, m.from.clone());
             r.from = m.to.clone();
             r.id = m.id.clone();
@@ -42,11 +53,14 @@ pub fn error_reply(stanza: &Stanza, err: &Error) -> Option<Stanza> {
             if p.type_ == PresenceType::Error || p.from.is_none() {
                 return None;
             }
-            e.by = p.to.clone();
+            e.by = error_by(&p.to);
             let mut r = Presence::new(PresenceType::Error);
             r.from = p.to.clone();
             r.to = p.from.clone();
             r.id = p.id.clone();
+            if p.payloads.iter().any(|x| x.is("x", ns::MUC)) {
+                r.payloads.push(Element::bare("x", ns::MUC));
+            }
             r.payloads.push(e.into());
             Some(Stanza::Presence(r))
         }
@@ -61,7 +75,7 @@ pub fn raw_error_reply(kind: &str, from: Option<&str>, to: Option<&str>, id: Opt
     let sender: Jid = from?.parse().ok()?;
     let us: Option<Jid> = to.and_then(|t| t.parse().ok());
     let mut e = err.to_stanza_error();
-    e.by = us.clone();
+    e.by = error_by(&us);
     match kind {
         "iq" => Some(Stanza::Iq(Iq::Error { from: us, to: Some(sender), id: id?.to_string(), error: e, payload: None })),
         "message" => {

@@ -1,0 +1,135 @@
+//! Mediated invitations (XEP-0045 §7.8.2) and declines (§7.8.2, "decline"),
+//! sent to the room as `<x xmlns='…muc#user'><invite to=…/></x>`.
+//!
+//! The room sends each invitee a message from the room with
+//! `<invite from=inviter><reason/></invite>`, the XEP-0249 `jabber:x:conference`
+//! element and a plain body (as Prosody does), and the MIX `<invitation/>`
+//! for the same channel (`mix::invite`), so a MIX client can join through
+//! the MIX domain (XEP-0408 §2.1; the room cannot tell which protocol the
+//! invitee's client speaks). In a members-only room an invitation makes an
+//! unaffiliated invitee a member (as Prosody does). Declines are relayed to
+//! the inviter from the room.
+
+use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::message::{Lang, Message, MessageType};
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza::Stanza;
+
+use crate::error::{Error, Result};
+use crate::router::Reply;
+use crate::service::{Service, View};
+use crate::xmpp::{el, ns, text_el};
+
+/// XEP-0249 direct invitations (kept beside the mediated one, as Prosody does).
+pub const CONFERENCE: &str = "jabber:x:conference";
+
+/// Is this a message with MUC user data (an invite or a decline)?
+pub fn is_user_x(m: &Message) -> bool {
+    m.payloads.iter().any(|p| p.is("x", ns::MUC_USER))
+}
+
+/// A message to the room with `<x xmlns='…muc#user'/>`.
+pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
+    let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
+    let x = m.payloads.iter().find(|p| p.is("x", ns::MUC_USER)).ok_or_else(|| Error::bad_request("no MUC user data"))?;
+    let invites: Vec<&Element> = x.children().filter(|c| c.is("invite", ns::MUC_USER)).collect();
+    let out = match x.children().next() {
+        Some(c) if c.is("invite", ns::MUC_USER) => invite(svc, room, from, &invites, m).await?,
+        Some(c) if c.is("decline", ns::MUC_USER) => decline(svc, room, from, c, m).await?,
+        _ => return Err(Error::bad_request("expected <invite/> or <decline/>")),
+    };
+    Ok(Reply { after: out, ..Default::default() })
+}
+
+fn target(e: &Element) -> Result<Jid> {
+    let to = e.attr("to").ok_or_else(|| Error::bad_request(format!("<{}/> needs a 'to'", e.name())))?;
+    to.parse::<Jid>().map_err(|_| Error::jid_malformed(format!("'{to}' is not a JID")))
+}
+
+fn reason_of(e: &Element) -> String {
+    e.get_child("reason", ns::MUC_USER).map(|r| r.text()).unwrap_or_default()
+}
+
+/// The sender's message without its MUC user data and addresses.
+fn base(m: &Message, from: Jid, to: Jid) -> Message {
+    let mut out = m.clone();
+    out.payloads.retain(|p| !p.is("x", ns::MUC_USER));
+    out.from = Some(from);
+    out.to = Some(to);
+    out.type_ = MessageType::Normal;
+    out
+}
+
+async fn invite(svc: &Service, room: &str, from: &Jid, invites: &[&Element], m: &Message) -> Result<Vec<Stanza>> {
+    let inviter = from.to_bare();
+    // The inviter must be in the channel, in either view.
+    if svc.channels.participants(room).await?.iter().all(|p| p.jid != inviter.as_str()) {
+        return Err(Error::not_acceptable("You are not currently connected to this chat"));
+    }
+    crate::mix::invite::check_may_invite(svc, room, &inviter).await?;
+    let ch = svc.channels.require(room).await?;
+    let room_jid = svc.channel_jid(View::Muc, room);
+    let mut out = Vec::new();
+    for inv in invites {
+        let invitee = target(inv)?;
+        let reason = reason_of(inv);
+        let invitee_bare: BareJid = invitee.to_bare();
+        if ch.members_only && svc.store.add_member_if_unaffiliated(room, invitee_bare.as_str()).await? {
+            tracing::info!(room, invitee = %invitee_bare, inviter = %inviter, "invitee made a member of the members-only room");
+        }
+        let mut msg = base(m, room_jid.clone().into(), invitee.clone());
+        let mut x = Element::bare("x", ns::MUC_USER);
+        let mut i = el("invite", ns::MUC_USER, &[("from", &from.to_string())]);
+        i.append_child(text_el("reason", ns::MUC_USER, reason.clone()));
+        x.append_child(i);
+        msg.payloads.push(x);
+        let mut conference = el("x", CONFERENCE, &[("jid", room_jid.as_str())]);
+        if !reason.is_empty() {
+            conference.append_text(reason.clone());
+        }
+        msg.payloads.push(conference);
+        msg.payloads.push(crate::mix::invite::make(svc, room, &inviter, &invitee_bare).await?.into());
+        if msg.bodies.is_empty() {
+            let text = format!("{from} invited you to the room {room_jid}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") });
+            msg.bodies.insert(Lang::default(), text);
+        }
+        tracing::info!(room, invitee = %invitee, "mediated invitation sent");
+        out.push(Stanza::Message(msg));
+    }
+    Ok(out)
+}
+
+/// A decline goes to the inviter named in `to`; an in-room JID
+/// (`room@muc/nick`) means every session of that occupant.
+async fn decline(svc: &Service, room: &str, from: &Jid, d: &Element, m: &Message) -> Result<Vec<Stanza>> {
+    let to = target(d)?;
+    let reason = reason_of(d);
+    let room_jid = svc.channel_jid(View::Muc, room);
+    let recipients: Vec<Jid> = match to.resource() {
+        Some(nick) if to.to_bare() == room_jid => {
+            let participants = svc.channels.participants(room).await?;
+            let p = super::private::by_nick(&participants, nick.as_str()).ok_or_else(|| Error::item_not_found().with_text("Recipient not in room"))?;
+            svc.channels.occupants(room).await?.iter().filter(|o| o.jid == p.jid).filter_map(|o| o.full_jid.parse().ok()).collect()
+        }
+        _ => vec![to],
+    };
+    let mut msg = base(m, room_jid.clone().into(), room_jid.clone().into());
+    let mut x = Element::bare("x", ns::MUC_USER);
+    let mut dec = el("decline", ns::MUC_USER, &[("from", &from.to_string())]);
+    dec.append_child(text_el("reason", ns::MUC_USER, reason.clone()));
+    x.append_child(dec);
+    msg.payloads.push(x);
+    if msg.bodies.is_empty() {
+        let text = format!("{from} declined your invite to the room {room_jid}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") });
+        msg.bodies.insert(Lang::default(), text);
+    }
+    tracing::info!(room, copies = recipients.len(), "invitation decline relayed");
+    Ok(recipients
+        .into_iter()
+        .map(|to| {
+            let mut copy = msg.clone();
+            copy.to = Some(to);
+            Stanza::Message(copy)
+        })
+        .collect())
+}
