@@ -30,12 +30,14 @@ const HAG66_2: &str = "hag66@shakespeare.example/broom";
 
 fn message_error(from: &str, to: &str, id: &str, type_: &str, condition: &str, text: Option<&str>) -> String {
     let text = text.map(|t| format!("<text xmlns='{STANZAS}' xml:lang='en'>{t}</text>")).unwrap_or_default();
-    format!("<message type='error' id='{id}' from='{from}' to='{to}'><error type='{type_}' by='{from}'><{condition} xmlns='{STANZAS}'/>{text}</error></message>")
+    let by = from.split('/').next().unwrap_or(from);
+    format!("<message type='error' id='{id}' from='{from}' to='{to}'><error type='{type_}' by='{by}'><{condition} xmlns='{STANZAS}'/>{text}</error></message>")
 }
 
 fn iq_error(from: &str, to: &str, id: &str, type_: &str, condition: &str, text: Option<&str>) -> String {
     let text = text.map(|t| format!("<text xmlns='{STANZAS}' xml:lang='en'>{t}</text>")).unwrap_or_default();
-    format!("<iq type='error' id='{id}' from='{from}' to='{to}'><error type='{type_}' by='{from}'><{condition} xmlns='{STANZAS}'/>{text}</error></iq>")
+    let by = from.split('/').next().unwrap_or(from);
+    format!("<iq type='error' id='{id}' from='{from}' to='{to}'><error type='{type_}' by='{by}'><{condition} xmlns='{STANZAS}'/>{text}</error></iq>")
 }
 
 /// coven created by hag66, who enters as thirdwitch; hag01 enters as
