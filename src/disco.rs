@@ -63,8 +63,9 @@ pub async fn service_items(svc: &Service, view: View, node: Option<&str>) -> Res
         .list()
         .await?
         .into_iter()
-        // XEP-0369: ad-hoc channels are not discoverable.
-        .filter(|c| !c.adhoc)
+        // XEP-0369: ad-hoc channels are not discoverable; nor are hidden
+        // (not public) rooms, nor rooms still locked (docs/muc.md).
+        .filter(|c| !c.adhoc && c.public && !c.locked)
         .map(|c| Item {
             jid: Jid::from(svc.channel_jid(view, &c.name)),
             node: None,

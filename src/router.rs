@@ -179,6 +179,8 @@ impl Service {
             (View::Muc, Channel(c), Set, ns::MAM, "query") => muc::mam::query(self, c, from, payload).await,
             (View::Muc, Channel(c), Get, ns::MUC_ADMIN, "query") => muc::admin::get(self, c, from, payload).await,
             (View::Muc, Channel(c), Set, ns::MUC_ADMIN, "query") => muc::admin::set(self, c, from, payload).await,
+            (View::Muc, Channel(c), Get, ns::MUC_OWNER, "query") => muc::owner::get(self, c, from).await,
+            (View::Muc, Channel(c), Set, ns::MUC_OWNER, "query") => muc::owner::set(self, c, from, payload).await,
             _ => Err(Error::service_unavailable()),
         }
     }

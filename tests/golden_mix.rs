@@ -1317,6 +1317,7 @@ async fn channel_disco_items_and_errors() {
                    <item jid='{COVEN}' node='{MESSAGES}'/>
                    <item jid='{COVEN}' node='{PARTICIPANTS}'/>
                    <item jid='{COVEN}' node='{INFO}'/>
+                   <item jid='{COVEN}' node='urn:xmpp:mix:nodes:config'/>
                  </query>"
             ),
         ),
@@ -1386,7 +1387,7 @@ async fn pubsub_errors() {
     let h = coven().await;
     join(&h, HAG66_BARE, &[MESSAGES], Some("third witch")).await;
     h.exchange1(
-        &items_iq(HAG66, "n1", "urn:xmpp:mix:nodes:config"),
+        &items_iq(HAG66, "n1", "urn:xmpp:mix:nodes:jidmap"),
         &iq_error(COVEN, HAG66, "n1", "cancel", "item-not-found", Some("{*}")),
     )
     .await;

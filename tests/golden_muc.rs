@@ -198,8 +198,9 @@ struct Coven {
     crone1: String,
 }
 
-/// crone1 creates coven by entering it as firstwitch (an instant room:
-/// status 201 besides 110 and 100; owner and moderator).
+/// crone1 creates coven by entering it as firstwitch (status 201 besides
+/// 110 and 100; owner and moderator) and accepts the instant room, which
+/// unlocks it (§10.1.2).
 async fn coven() -> Coven {
     let h = Muc::new().await;
     let caps = h
@@ -209,6 +210,11 @@ async fn coven() -> Coven {
         )
         .await;
     let crone1 = caps[0].named("oid").to_string();
+    h.exchange1(
+        &format!("<iq type='set' id='instant' from='{CRONE1}' to='{COVEN}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>"),
+        iq_result(COVEN, CRONE1, "instant", ""),
+    )
+    .await;
     Coven { h, crone1 }
 }
 
@@ -805,6 +811,7 @@ async fn room_disco_info() {
         "muc_persistent",
         "muc_public",
         "muc_unmoderated",
+        "muc_unsecured",
         MAM,
         OCCUPANT_ID,
         SID,
@@ -827,7 +834,10 @@ async fn room_disco_info() {
                      <field var='muc#roominfo_description'><value/></field>
                      <field var='muc#roominfo_occupants'><value>2</value></field>
                      <field var='muc#roominfo_subject'><value/></field>
+                     <field var='muc#roominfo_subjectmod' type='boolean'><value>1</value></field>
+                     <field var='muc#roomconfig_changesubject' type='boolean'><value>1</value></field>
                      <field var='muc#roomconfig_roomname'><value>coven</value></field>
+                     <field var='muc#roomconfig_allowpm'><value>anyone</value></field>
                    </x>
                  </query>"
             ),

@@ -23,7 +23,17 @@ pub enum Event {
     /// A message was archived and must be reflected.
     Posted(Arc<Posted>),
     /// The channel was destroyed; these were its participants.
-    Destroyed { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>>, occupants: Arc<Vec<OccupantRow>> },
+    /// `alternate` and `reason` as the owner gave them (MUC owner destroy).
+    Destroyed {
+        channel: Arc<ChannelRow>,
+        participants: Arc<Vec<ParticipantRow>>,
+        occupants: Arc<Vec<OccupantRow>>,
+        alternate: Option<String>,
+        reason: Option<String>,
+    },
+    /// An owner changed the configuration (`channel` now, `old` before) or
+    /// the owner and admin lists: (bare JID, new affiliation).
+    ConfigChanged { channel: Arc<ChannelRow>, old: Arc<ChannelRow>, affiliations: Arc<Vec<(String, String)>> },
     /// A participant's affiliation changed (muc#admin, MIX allowed/banned
     /// nodes) and it stays in the channel; `participant` as it is now.
     AffiliationChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: super::admin::Actor },

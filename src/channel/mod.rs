@@ -2,7 +2,9 @@
 //! protocol that asked for them. Knows the store and the rights model; knows
 //! nothing of MIX or MUC wire formats.
 
+pub mod access;
 pub mod admin;
+pub mod config;
 pub mod event;
 pub mod history;
 pub mod ids;
@@ -129,8 +131,14 @@ impl Channels {
 
     /// Destroys a channel: owners and service admins only. The archive goes
     /// with it unless `keep_archive`.
-    #[tracing::instrument(skip(self), fields(by = %by), level = "info")]
     pub async fn destroy(&self, name: &str, by: &BareJid, keep_archive: bool) -> Result<Event> {
+        self.destroy_with(name, by, keep_archive, None, None).await
+    }
+
+    /// Destroys a channel naming an alternate venue and a reason (MUC owner
+    /// destroy, XEP-0045 §10.9); otherwise as `destroy`.
+    #[tracing::instrument(skip(self), fields(by = %by), level = "info")]
+    pub async fn destroy_with(&self, name: &str, by: &BareJid, keep_archive: bool, alternate: Option<String>, reason: Option<String>) -> Result<Event> {
         let channel = self.require(name).await?;
         let owner = self.store.get_affiliation(name, by.as_str()).await?.as_deref() == Some("owner");
         if !owner && !self.rights.is_admin(by) {
@@ -143,7 +151,7 @@ impl Channels {
         self.forget_participants(name).await;
         self.forget_occupants(name).await;
         tracing::info!(channel = %name, "channel destroyed");
-        Ok(Event::Destroyed { channel, participants, occupants })
+        Ok(Event::Destroyed { channel, participants, occupants, alternate, reason })
     }
 
     /// Sets the subject of a channel.

@@ -16,6 +16,7 @@ pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element)
         super::invite::accept(svc, channel, &from.to_bare(), invitation).await?;
     }
     let requested: Vec<String> = req.subscribe.into_iter().map(|s| s.node).collect();
+    svc.channels.check_access(channel, &from.to_bare(), crate::channel::access::Arrival::Join).await?;
     let (joined, events) = svc.channels.join(channel, &from.to_bare(), &requested, req.nick.as_deref()).await?;
     let id = joined.participant.participant_id.clone();
     let result = Join {

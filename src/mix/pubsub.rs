@@ -20,12 +20,20 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
         return super::admin::items(svc, channel, from, node).await;
     }
     let ch = svc.channels.require(channel).await?;
-    svc.channels.require_participant(channel, &from.to_bare()).await?;
+    if node == NODE_CONFIG {
+        // 'Configuration Node Access' is 'owners' (the seed's default).
+        svc.channels.require_owner(channel, &from.to_bare()).await.map_err(|_| Error::forbidden("only owners may read the configuration node"))?;
+    } else {
+        svc.channels.require_participant(channel, &from.to_bare()).await?;
+    }
     let children: Vec<Element> = match node {
         NODE_PARTICIPANTS => super::render::participant_items(svc, &ch, &svc.channels.participants(channel).await?),
-        NODE_INFO => {
+        NODE_INFO => vec![info_item(&ch, ns::PUBSUB)],
+        NODE_CONFIG => {
             let mut item = el("item", ns::PUBSUB, &[("id", &mam::stamp(ch.created_at))]);
-            item.append_child(info_form(&ch.title, &ch.description));
+            let owners = svc.channels.affiliated(channel, "owner").await?;
+            let admins = svc.channels.affiliated(channel, "admin").await?;
+            item.append_child(config_form(&ch, &owners, &admins));
             vec![item]
         }
         _ => return Err(Error::item_not_found().with_text(format!("no node {node} on this channel"))),
@@ -37,6 +45,47 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
     let mut pubsub = Element::bare("pubsub", ns::PUBSUB);
     pubsub.append_child(out_items);
     Ok(Reply::payload(pubsub))
+}
+
+/// The MIX config node (seed §"Configuration Node"), read from the same
+/// settings as the muc#owner form.
+pub const NODE_CONFIG: &str = "urn:xmpp:mix:nodes:config";
+
+/// The info node's item (in `item_ns`: PubSub, or PubSub event).
+pub fn info_item(ch: &crate::store::ChannelRow, item_ns: &str) -> Element {
+    let mut item = el("item", item_ns, &[("id", &mam::stamp(ch.created_at))]);
+    item.append_child(info_form(&ch.title, &ch.description));
+    item
+}
+
+/// The configuration node's form: what of the seed's attributes maps to
+/// the room settings (docs/mix.md).
+fn config_form(ch: &crate::store::ChannelRow, owners: &[String], admins: &[String]) -> Element {
+    use xmpp_parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
+    let multi = |var: &str, t: FieldType, values: &[String]| {
+        let mut f = Field::new(var, t);
+        f.values = values.to_vec();
+        f
+    };
+    let boolean = |var: &str, v: bool| Field::new(var, FieldType::Boolean).with_value(if v { "true" } else { "false" });
+    let single = |var: &str, v: &str| Field::new(var, FieldType::ListSingle).with_value(v);
+    DataForm::new(
+        DataFormType::Result_,
+        ns::MIX_CORE,
+        vec![
+            multi("Owner", FieldType::JidMulti, owners),
+            multi("Administrator", FieldType::JidMulti, admins),
+            multi("Nodes Present", FieldType::ListMulti, &["participants".to_string(), "information".to_string()]),
+            single("Messages Node Subscription", if ch.members_only { "allowed" } else { "anyone" }),
+            single("Participants Node Subscription", "participants"),
+            single("Information Node Subscription", "participants"),
+            single("Configuration Node Access", "owners"),
+            single("Information Node Update Rights", "owners"),
+            boolean("Participation Addition by Invitation from Participant", ch.allow_invites),
+            boolean("Private Messages", ch.allow_pm != "none"),
+        ],
+    )
+    .into()
 }
 
 fn info_form(name: &str, description: &str) -> Element {

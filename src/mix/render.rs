@@ -9,7 +9,7 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::event::{Event, Posted};
 use crate::channel::ids;
-use crate::channel::membership::{NODE_MESSAGES, NODE_PARTICIPANTS};
+use crate::channel::membership::{NODE_INFO, NODE_MESSAGES, NODE_PARTICIPANTS};
 use crate::error::Result;
 use crate::service::{Service, View};
 use crate::store::{ArchiveRow, ChannelRow, ParticipantRow};
@@ -51,6 +51,12 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             Ok(out)
         }
+        // A new name or description: the info node's new item to its subscribers.
+        Event::ConfigChanged { channel, old, .. } if channel.title != old.title || channel.description != old.description => {
+            let item = super::pubsub::info_item(channel, ns::PUBSUB_EVENT);
+            notify(svc, channel, NODE_INFO, None, |_| Some(item.clone())).await
+        }
+        Event::ConfigChanged { .. } => Ok(vec![]),
         Event::Destroyed { channel, participants, .. } => {
             // Each former MIX participant is told that their own item is gone.
             Ok(participants

@@ -3,13 +3,12 @@
 //! how the room shows their effects (re-announced presence; 301, 307, 321
 //! on removal, with actor and reason).
 
-use xmpp_parsers::jid::Jid;
+use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
 use super::render::occupant_jid;
-use super::shown_jid;
 use crate::channel::admin::{role_of, Affiliation, Change, Listed, Removal, Role};
 use crate::channel::event::Event;
 use crate::error::{Error, Result};
@@ -37,19 +36,19 @@ pub async fn get(svc: &Service, room: &str, from: &Jid, payload: &Element) -> Re
     let q = parse(payload)?;
     let item = q.items.first().ok_or_else(|| Error::bad_request("a muc#admin get needs an <item/>"))?;
     let bare = from.to_bare();
-    let channel = svc.channels.require(room).await?;
     let listed = match (&item.affiliation, &item.role) {
         (Some(a), None) => svc.channels.list_affiliation(room, &bare, affiliation(a)?).await?,
         (None, Some(r)) => svc.channels.list_role(room, &bare, role(r)?).await?,
         _ => return Err(Error::bad_request("an item names either an affiliation or a role")),
     };
-    let items = listed.into_iter().map(|l| result_item(&channel, l)).collect();
+    let items = listed.into_iter().map(result_item).collect();
     Ok(Reply::payload(AdminQuery { items }.into()))
 }
 
-fn result_item(channel: &ChannelRow, l: Listed) -> AdminItem {
-    // Role lists show real JIDs only where the room shows them (non-anonymous).
-    let jid = (l.role.is_none() || channel.jid_visible).then_some(l.jid);
+fn result_item(l: Listed) -> AdminItem {
+    // Only admins and owners (affiliation lists) and moderators (role lists)
+    // get lists, and they may see real JIDs in every room.
+    let jid = Some(l.jid);
     AdminItem { affiliation: Some(l.affiliation.as_str().to_string()), jid, nick: l.nick, role: l.role.map(|r| r.as_str().to_string()), reason: None }
 }
 
@@ -108,7 +107,10 @@ fn bare_or_domain(raw: &str) -> Result<String> {
     Ok(jid.to_bare().to_string())
 }
 
-/// How the room shows an administrative event to its occupants.
+/// How the room shows an administrative event to its occupants. The item
+/// carries the user's real JID where the recipient may see it: everybody in
+/// a non-anonymous room; the user itself and moderators in a semi-anonymous
+/// one.
 pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let (channel, participant, by) = match ev {
         Event::AffiliationChanged { channel, participant, by } | Event::RoleChanged { channel, participant, by } | Event::Removed { channel, participant, by, .. } => (channel, participant, by),
@@ -116,9 +118,18 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     };
     let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
     let occupants = svc.channels.occupants(&channel.name).await?;
-    let affiliation = Affiliation::from_stored(svc.store.get_affiliation(&channel.name, &participant.jid).await?.as_deref());
+    let affs = svc.channels.affiliations(&channel.name).await?;
+    let participants = svc.channels.participants(&channel.name).await?;
+    let affiliation = affs.get(&participant.jid).copied().unwrap_or(Affiliation::None);
     let actor = by.nick.as_deref().map(ActorRef::Nick).or(Some(ActorRef::Jid(by.jid.as_str())));
     let reason = by.reason.as_deref();
+    // May the user of `viewer` (a bare JID) see the real JID?
+    let sees = |viewer: &str| {
+        channel.jid_visible
+            || viewer == participant.jid
+            || participants.iter().find(|p| p.jid == viewer).is_some_and(|p| role_of(p, affs.get(viewer).copied().unwrap_or(Affiliation::None), channel) == Role::Moderator)
+            || BareJid::new(viewer).is_ok_and(|j| svc.channels.rights().is_admin(&j))
+    };
     let mut out = Vec::new();
     match ev {
         Event::Removed { sessions, cause, .. } => {
@@ -127,24 +138,24 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
                 Removal::Kicked => 307,
                 Removal::MembershipRevoked => 321,
             };
-            let session = sessions.first().map(String::as_str);
-            let x = |own: bool| {
-                let codes: &[u16] = if own { &[code, 110] } else { &[code] };
-                user_x(affiliation.as_str(), Role::None.as_str(), shown_jid(channel, participant, session), actor, reason, codes)
-            };
+            let session = sessions.first().map(String::as_str).unwrap_or(participant.jid.as_str());
             for s in sessions {
-                out.extend(presence(svc, channel, participant, nick, s, PresenceType::Unavailable, x(true)));
+                let x = user_x(affiliation.as_str(), Role::None.as_str(), Some(s), actor, reason, &[code, 110]);
+                out.extend(presence(svc, channel, participant, nick, s, PresenceType::Unavailable, x));
             }
             for o in occupants.iter().filter(|o| o.jid != participant.jid) {
-                out.extend(presence(svc, channel, participant, nick, &o.full_jid, PresenceType::Unavailable, x(false)));
+                let x = user_x(affiliation.as_str(), Role::None.as_str(), sees(&o.jid).then_some(session), actor, reason, &[code]);
+                out.extend(presence(svc, channel, participant, nick, &o.full_jid, PresenceType::Unavailable, x));
             }
         }
         _ => {
             let role = role_of(participant, affiliation, channel);
-            let session = occupants.iter().find(|o| o.jid == participant.jid).map(|o| o.full_jid.as_str());
+            let session = occupants.iter().find(|o| o.jid == participant.jid).map(|o| o.full_jid.as_str()).unwrap_or(participant.jid.as_str());
             for o in occupants.iter() {
-                let codes: &[u16] = if o.jid == participant.jid { &[110] } else { &[] };
-                let x = user_x(affiliation.as_str(), role.as_str(), shown_jid(channel, participant, session), actor, reason, codes);
+                let own = o.jid == participant.jid;
+                let codes: &[u16] = if own { &[110] } else { &[] };
+                let jid = if own { Some(o.full_jid.as_str()) } else { sees(&o.jid).then_some(session) };
+                let x = user_x(affiliation.as_str(), role.as_str(), jid, actor, reason, codes);
                 out.extend(presence(svc, channel, participant, nick, &o.full_jid, PresenceType::None, x));
             }
         }

@@ -1,6 +1,6 @@
 //! disco#info and disco#items on a room (XEP-0045 §6.4, muc#roominfo).
 
-use xmpp_parsers::data_forms::{DataForm, DataFormType, Field};
+use xmpp_parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
 use xmpp_parsers::disco::{DiscoInfoResult, DiscoItemsResult, Identity};
 
 use crate::error::{Error, Result};
@@ -19,22 +19,40 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
     }
     let ch = svc.channels.require(room).await?;
     let name = if ch.title.is_empty() { ch.name.clone() } else { ch.title.clone() };
-    let anonymity = if ch.jid_visible { "muc_nonanonymous" } else { "muc_semianonymous" };
     let features = [
-        ns::MUC, "http://jabber.org/protocol/muc#stable_id", "muc_persistent", "muc_open", "muc_unmoderated", "muc_public", anonymity, ns::MAM, ns::SID, ns::OCCUPANT_ID,
-        "http://jabber.org/protocol/muc#self-ping-optimization", ns::DISCO_INFO,
+        ns::MUC,
+        "http://jabber.org/protocol/muc#stable_id",
+        "muc_persistent",
+        if ch.members_only { "muc_membersonly" } else { "muc_open" },
+        if ch.moderated { "muc_moderated" } else { "muc_unmoderated" },
+        if ch.public { "muc_public" } else { "muc_hidden" },
+        if ch.jid_visible { "muc_nonanonymous" } else { "muc_semianonymous" },
+        "muc_unsecured",
+        ns::MAM,
+        ns::SID,
+        ns::OCCUPANT_ID,
+        "http://jabber.org/protocol/muc#self-ping-optimization",
+        ns::DISCO_INFO,
     ];
     let occupants = svc.channels.participants(room).await?.iter().filter(|p| p.nick.is_some()).count();
-    let form = DataForm::new(
-        DataFormType::Result_,
-        "http://jabber.org/protocol/muc#roominfo",
-        vec![
-            Field::text_single("muc#roominfo_description", &ch.description),
-            Field::text_single("muc#roominfo_occupants", &occupants.to_string()),
-            Field::text_single("muc#roominfo_subject", &ch.subject),
-            Field::text_single("muc#roomconfig_roomname", &name),
-        ],
-    );
+    let boolean = |var: &str, v: bool| Field::new(var, FieldType::Boolean).with_value(if v { "1" } else { "0" });
+    let mut fields = vec![
+        Field::text_single("muc#roominfo_description", &ch.description),
+        Field::text_single("muc#roominfo_occupants", &occupants.to_string()),
+        Field::text_single("muc#roominfo_subject", &ch.subject),
+        boolean("muc#roominfo_subjectmod", ch.change_subject),
+        // Prosody's name for the same, which clients read too.
+        boolean("muc#roomconfig_changesubject", ch.change_subject),
+        Field::text_single("muc#roomconfig_roomname", &name),
+    ];
+    if !ch.lang.is_empty() {
+        fields.push(Field::text_single("muc#roominfo_lang", &ch.lang));
+    }
+    if ch.max_users > 0 {
+        fields.push(Field::text_single("muc#roomconfig_maxusers", &ch.max_users.to_string()));
+    }
+    fields.push(Field::text_single("muc#roomconfig_allowpm", &ch.allow_pm));
+    let form = DataForm::new(DataFormType::Result_, "http://jabber.org/protocol/muc#roominfo", fields);
     let info = DiscoInfoResult {
         node: None,
         identities: vec![Identity::new("conference", "text", "en", name)],

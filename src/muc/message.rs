@@ -22,6 +22,7 @@ pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Messag
             svc.channels.check_voice(room, &from.to_bare()).await?;
             if m.bodies.is_empty() && !m.subjects.is_empty() {
                 let subject = m.subjects.values().next().cloned().unwrap_or_default();
+                svc.channels.check_subject_change(room, &from.to_bare()).await?;
                 svc.channels.set_subject(room, &from.to_bare(), &subject).await?;
             }
             let event = svc.channels.post(room, &from.to_bare(), m).await?;

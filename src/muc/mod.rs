@@ -8,6 +8,7 @@ pub mod history;
 pub mod invite;
 pub mod mam;
 pub mod message;
+pub mod owner;
 pub mod presence;
 pub mod private;
 pub mod render;

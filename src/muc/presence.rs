@@ -14,7 +14,11 @@ pub async fn handle(svc: &Service, room: &str, nick: &str, p: &Presence) -> Resu
     let from = p.from.as_ref().ok_or_else(|| Error::bad_request("presence without a sender"))?;
     let full: FullJid = from.clone().try_into_full().map_err(|_| Error::jid_malformed("presence to a room must come from a full JID"))?;
     match p.type_ {
-        PresenceType::Unavailable => Ok(Reply::events(None, svc.channels.exit(room, &full).await?)),
+        PresenceType::Unavailable => {
+            let mut events = svc.channels.exit(room, &full).await?;
+            events.extend(super::owner::after_exit(svc, room, &full).await?);
+            Ok(Reply::events(None, events))
+        }
         PresenceType::None => available(svc, room, nick, &full, p).await,
         // Subscriptions, probes and errors are not addressed to rooms.
         _ => Ok(Reply::none()),
@@ -32,6 +36,10 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
             other => other,
         })?;
         created = true;
+        // XEP-0045 §10.1.1: locked until configured (not for the old groupchat protocol, as Prosody).
+        if p.payloads.iter().any(|e| e.is("x", crate::xmpp::ns::MUC)) {
+            svc.channels.lock(room).await?;
+        }
     }
     if svc.channels.occupant(room, &full.to_string()).await?.is_some() {
         let (wanted, _) = crate::channel::nick::normalise(nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
@@ -48,6 +56,7 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
         let (_, events) = svc.channels.set_nick(room, &bare, nick).await?;
         return Ok(Reply::events(None, events));
     }
+    svc.channels.check_access(room, &bare, crate::channel::access::Arrival::Enter).await?;
     let events = svc.channels.enter(room, full, nick, created).await?;
     let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
     Ok(Reply { events, after, ..Default::default() })

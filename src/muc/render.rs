@@ -10,6 +10,9 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
 use super::shown_jid;
+use crate::channel::access::is_moderator;
+use crate::channel::config::settings_differ;
+use xmpp_parsers::jid::BareJid;
 use crate::channel::event::{Event, Posted};
 use crate::error::Result;
 use crate::service::{Service, View};
@@ -31,6 +34,8 @@ struct Ctx<'a> {
     affiliations: HashMap<String, String>,
     /// The session that just left (no longer in `occupants`).
     departed: Option<&'a str>,
+    /// Roles set by moderators, by bare JID.
+    roles: HashMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -43,7 +48,8 @@ impl Ctx<'_> {
         // the one that just left.
         let own = to.parse::<FullJid>().ok().filter(|j| j.to_bare().as_str() == p.jid).map(|_| to);
         let session = own.or_else(|| self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str())).or(self.departed.filter(|d| d.split('/').next() == Some(p.jid.as_str())));
-        let x = UserX { affiliation, role, jid: shown_jid(self.channel, p, session), nick: new_nick, statuses, destroy }.build();
+        let jid = shown_jid(self.channel, p, session).or_else(|| self.sees_jids(to, p).then(|| session.unwrap_or(p.jid.as_str())));
+        let x = UserX { affiliation, role, jid, nick: new_nick, statuses, destroy }.build();
         let mut pr = Presence::new(type_);
         pr.from = occupant_jid(self.svc, &self.channel.name, nick);
         pr.to = Some(to.parse().ok()?);
@@ -51,6 +57,15 @@ impl Ctx<'_> {
         pr.payloads.push(occupant_id(&p.participant_id));
         pr.from.as_ref()?;
         Some(Stanza::Presence(pr))
+    }
+
+    /// In a semi-anonymous room, whether session `to` may see `p`'s real
+    /// JID: moderators (and service admins) see every JID, everyone their own.
+    fn sees_jids(&self, to: &str, p: &ParticipantRow) -> bool {
+        let Some(viewer) = self.occupants.iter().find(|o| o.full_jid == to).map(|o| o.jid.as_str()) else { return false };
+        viewer == p.jid
+            || is_moderator(self.affiliations.get(viewer).map(String::as_str), self.roles.get(viewer).map(String::as_str))
+            || BareJid::new(viewer).is_ok_and(|j| self.svc.channels.rights().is_admin(&j))
     }
 
     /// One presence to every session, with 110 added for the user's own.
@@ -73,7 +88,7 @@ impl Ctx<'_> {
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let (channel, occupants) = match ev {
         Event::Destroyed { channel, occupants, .. } => (channel.clone(), occupants.clone()),
-        Event::Joined { channel, .. } | Event::NickChanged { channel, .. } | Event::Left { channel, .. } | Event::Entered { channel, .. } | Event::Exited { channel, .. } => {
+        Event::ConfigChanged { channel, .. } | Event::Joined { channel, .. } | Event::NickChanged { channel, .. } | Event::Left { channel, .. } | Event::Entered { channel, .. } | Event::Exited { channel, .. } => {
             (channel.clone(), svc.channels.occupants(&channel.name).await?)
         }
         Event::Posted(p) => (p.channel.clone(), svc.channels.occupants(&p.channel.name).await?),
@@ -86,7 +101,8 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::Exited { full_jid, .. } => Some(full_jid.as_str()),
         _ => None,
     };
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed };
+    let roles = svc.channels.participants(&channel.name).await?.iter().filter_map(|p| Some((p.jid.clone(), p.role.clone()?))).collect();
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed, roles };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
         // A MIX participant who joined with a nick appears as an occupant;
@@ -121,14 +137,54 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             out
         }
         Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => vec![],
-        Event::Destroyed { participants, .. } => occupants
+        Event::ConfigChanged { old, affiliations, .. } => config_changed(&ctx, old, affiliations).await?,
+        Event::Destroyed { participants, alternate, reason, .. } => occupants
             .iter()
             .filter_map(|o| {
                 let p = participants.iter().find(|p| p.jid == o.jid)?;
-                ctx.presence(p, &o.full_jid, PresenceType::Unavailable, p.nick.as_deref()?, &[110], None, Some(crate::xmpp::muc::destroy(None, Some("The room was destroyed"))))
+                ctx.presence(p, &o.full_jid, PresenceType::Unavailable, p.nick.as_deref()?, &[110], None, Some(crate::xmpp::muc::destroy(alternate.as_deref(), Some(reason.as_deref().unwrap_or("The room was destroyed")))))
             })
             .collect(),
     })
+}
+
+/// A configuration change: a groupchat from the room to every session
+/// with status 104 (settings) and 172 / 173 (now non-anonymous /
+/// semi-anonymous), then the new presence of each present user whose
+/// affiliation changed.
+async fn config_changed(ctx: &Ctx<'_>, old: &ChannelRow, affiliations: &[(String, String)]) -> Result<Vec<Stanza>> {
+    let mut codes = Vec::new();
+    if settings_differ(old, ctx.channel) {
+        codes.push(104);
+    }
+    if old.jid_visible != ctx.channel.jid_visible {
+        codes.push(if ctx.channel.jid_visible { 172 } else { 173 });
+    }
+    let mut out = Vec::new();
+    if !codes.is_empty() {
+        let mut x = Element::bare("x", ns::MUC_USER);
+        for c in &codes {
+            x.append_child(el("status", ns::MUC_USER, &[("code", &c.to_string())]));
+        }
+        let room = Jid::from(ctx.svc.channel_jid(View::Muc, &ctx.channel.name));
+        let id = crate::channel::ids::archive_id();
+        for o in ctx.occupants {
+            let mut m = Message::new_with_type(MessageType::Groupchat, o.full_jid.parse().ok());
+            m.from = Some(room.clone());
+            m.id = Some(Id(id.clone()));
+            m.payloads.push(x.clone());
+            out.push(Stanza::Message(m));
+        }
+    }
+    let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
+    for (jid, _) in affiliations {
+        if let Some(p) = participants.iter().find(|p| &p.jid == jid) {
+            if let Some(nick) = p.nick.as_deref() {
+                out.extend(ctx.to_all(p, PresenceType::None, nick, &[], None, false));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// To the entering session: every other present nick, then its own

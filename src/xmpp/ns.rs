@@ -54,3 +54,5 @@ pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
 pub const MIX_NODE_ALLOWED: &str = "urn:xmpp:mix:nodes:allowed";
 /// XEP-0369 channel node of JIDs banned from the channel.
 pub const MIX_NODE_BANNED: &str = "urn:xmpp:mix:nodes:banned";
+/// XEP-0045 room owner requests (configuration, destroy).
+pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";

@@ -296,11 +296,22 @@ async def _enter(client, room: str, nick: str, *, log: RoomLog | None, timeout: 
 
 
 async def new_room(bed, client, nick: str, prefix: str = "room") -> tuple[str, Entry]:
-    """A room created on mixmuc's MUC domain by CLIENT's entering presence."""
+    """A room created on mixmuc's MUC domain by CLIENT's entering presence, then
+    unlocked as an instant room (XEP-0045 §10.1.2) so that others may enter."""
     room = f"{unique_name(prefix)}@{bed.main.muc}"
     entry = await enter(client, room, nick)
     assert entry.error is None, f"could not create {room}:\n{describe(entry.stanzas)}"
+    await accept_instant_room(client, room)
     return room, entry
+
+
+async def accept_instant_room(client, room: str) -> None:
+    """The owner of a new (locked) room accepts the default configuration."""
+    iq = client.make_iq_set(ito=room)
+    query = ET.Element(f"{{{NS_MUC_OWNER}}}query")
+    ET.SubElement(query, "{jabber:x:data}x", {"type": "submit"})
+    iq.append(query)
+    await iq.send(timeout=IQ_TIMEOUT)
 
 
 async def say(client, room: str, text: str, msg_id: str | None = None, log: RoomLog | None = None):
@@ -449,8 +460,8 @@ async def test_occupants_first_then_self_presence_then_subject(bed, xmpp):
 
 
 async def test_create_room_by_presence(bed, xmpp):
-    """A presence to a room that does not exist creates it (201) as an instant room;
-    the channel exists on both domains."""
+    """A presence to a room that does not exist creates it (201), locked until the
+    owner accepts the instant room; the channel exists on both domains."""
     dave = await xmpp.connect("dave")
     name = unique_name("bypresence")
     room = f"{name}@{bed.main.muc}"
@@ -466,6 +477,8 @@ async def test_create_room_by_presence(bed, xmpp):
     await dave.plugin["xep_0030"].get_info(jid=f"{name}@{bed.main.mix}", node="mix", timeout=IQ_TIMEOUT)
     info = await room_info(dave, room)
     assert NS_MUC in info["disco_info"]["features"]
+    # Locked until its owner accepts the instant room (test_muc_owner.py has the rest).
+    await accept_instant_room(dave, room)
 
     # Entering it again later does not say 201 again.
     dave.plugin["xep_0045"].leave_muc(JID(room), "Dave")
@@ -858,13 +871,14 @@ async def test_room_disco_info(bed, xmpp):
     name = unique_name("disco")
     room = f"{name}@{bed.main.muc}"
     await enter(alice, room, "Alice")
+    await accept_instant_room(alice, room)
     await enter(bob, room, "Bob")
     info = await room_info(alice, room)
     identities = {(i[0], i[1]) for i in info["disco_info"]["identities"]}
     assert ("conference", "text") in identities, str(info)
     features = set(info["disco_info"]["features"])
     for feature in (NS_MUC, "muc_persistent", "muc_open", "muc_unmoderated", "muc_public", "muc_nonanonymous",
-                    NS_MAM, NS_SID, NS_OCCUPANT_ID, SELF_PING_OPTIMIZATION):
+                    "muc_unsecured", NS_MAM, NS_SID, NS_OCCUPANT_ID, SELF_PING_OPTIMIZATION):
         assert feature in features, f"{feature} missing: {sorted(features)}"
     assert NS_MIX_CORE not in features
     form = roominfo_form(info)

@@ -1,0 +1,230 @@
+//! Room / channel configuration shared by both views: the muc#owner form
+//! (XEP-0045 §10) and the MIX info and config nodes read the same
+//! `ChannelRow`. Owners change it; every change goes through
+//! `Store::update_config` and, for owner and admin lists, the affiliations.
+//! Rooms created by MUC presence start locked (XEP-0045 §10.1) until their
+//! owner configures them or accepts the instant room.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use xmpp_parsers::jid::BareJid;
+
+use super::event::Event;
+use super::Channels;
+use crate::error::{Error, Result};
+use crate::store::ChannelRow;
+
+/// Who may send private messages (muc#roomconfig_allowpm).
+pub const ALLOW_PM: &[&str] = &["anyone", "participants", "moderators", "none"];
+
+/// A requested configuration change: `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub public: Option<bool>,
+    pub members_only: Option<bool>,
+    /// true = real JIDs to everyone (non-anonymous / jid-visible).
+    pub jid_visible: Option<bool>,
+    pub change_subject: Option<bool>,
+    pub allow_pm: Option<String>,
+    /// 0 = no limit.
+    pub max_users: Option<i64>,
+    pub moderated: Option<bool>,
+    pub allow_invites: Option<bool>,
+    pub lang: Option<String>,
+    /// The complete list of owners (bare JIDs).
+    pub owners: Option<Vec<BareJid>>,
+    /// The complete list of admins (bare JIDs).
+    pub admins: Option<Vec<BareJid>>,
+}
+
+/// What a configuration change did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// A setting other than JID visibility changed (MUC status 104).
+    pub settings_changed: bool,
+    /// JID visibility changed (MUC status 172 or 173).
+    pub visibility_changed: bool,
+    /// (bare JID, new affiliation) for each affiliation changed.
+    pub affiliations: Vec<(String, String)>,
+}
+
+impl Channels {
+    /// Whether `jid` is an owner of the channel (service admins count as owners).
+    pub async fn is_owner(&self, name: &str, jid: &BareJid) -> Result<bool> {
+        Ok(self.rights.is_admin(jid) || self.store.get_affiliation(name, jid.as_str()).await?.as_deref() == Some("owner"))
+    }
+
+    /// `forbidden` unless `jid` owns the channel.
+    pub async fn require_owner(&self, name: &str, jid: &BareJid) -> Result<Arc<ChannelRow>> {
+        let channel = self.require(name).await?;
+        if !self.is_owner(name, jid).await? {
+            return Err(Error::forbidden("only owners may configure this room"));
+        }
+        Ok(channel)
+    }
+
+    /// The bare JIDs holding `affiliation`, sorted.
+    pub async fn affiliated(&self, name: &str, affiliation: &str) -> Result<Vec<String>> {
+        let mut jids: Vec<String> = self.store.list_affiliations(name).await?.into_iter().filter(|(_, a)| a == affiliation).map(|(j, _)| j).collect();
+        jids.sort();
+        Ok(jids)
+    }
+
+    /// Locks a room just created by MUC presence (XEP-0045 §10.1.1): nobody
+    /// but its owners may enter until it is configured.
+    #[tracing::instrument(skip(self), level = "info")]
+    pub async fn lock(&self, name: &str) -> Result<()> {
+        let mut row = (*self.require(name).await?).clone();
+        row.locked = true;
+        self.store.update_config(&row).await?;
+        self.cache.invalidate(name).await;
+        Ok(())
+    }
+
+    /// Applies an owner's configuration and unlocks the room. Returns the
+    /// event to render (none when nothing changed).
+    #[tracing::instrument(skip(self, patch), fields(by = %by), level = "info")]
+    pub async fn configure(&self, name: &str, by: &BareJid, patch: &ConfigPatch) -> Result<Option<Event>> {
+        let old = self.require_owner(name, by).await?;
+        let mut row = (*old).clone();
+        apply(&mut row, patch)?;
+        let affiliations = self.affiliation_changes(name, patch).await?;
+        row.locked = false;
+        let outcome = Outcome {
+            settings_changed: settings_differ(&old, &row),
+            visibility_changed: old.jid_visible != row.jid_visible,
+            affiliations: affiliations.clone(),
+        };
+        if !affiliations.is_empty() {
+            self.store.set_affiliations(name, &affiliations).await?;
+        }
+        if row != *old {
+            self.store.update_config(&row).await?;
+        }
+        self.cache.invalidate(name).await;
+        tracing::info!(channel = %name, ?outcome, unlocked = old.locked, "room configured");
+        if !outcome.settings_changed && !outcome.visibility_changed && outcome.affiliations.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Event::ConfigChanged { channel: Arc::new(row), old, affiliations: Arc::new(affiliations) }))
+    }
+
+    /// The affiliation changes that make the owner and admin lists what the
+    /// patch says. Former owners and admins become members (so a
+    /// members-only room still lets them in). A room always keeps an owner.
+    async fn affiliation_changes(&self, name: &str, patch: &ConfigPatch) -> Result<Vec<(String, String)>> {
+        if patch.owners.is_none() && patch.admins.is_none() {
+            return Ok(vec![]);
+        }
+        let current: Vec<(String, String)> = self.store.list_affiliations(name).await?;
+        let holding = |a: &str| current.iter().filter(|(_, x)| x == a).map(|(j, _)| j.clone()).collect::<BTreeSet<String>>();
+        let owners: BTreeSet<String> = match &patch.owners {
+            Some(l) => l.iter().map(|j| j.to_string()).collect(),
+            None => holding("owner"),
+        };
+        let admins: BTreeSet<String> = match &patch.admins {
+            Some(l) => l.iter().map(|j| j.to_string()).collect(),
+            None => holding("admin"),
+        };
+        if owners.is_empty() {
+            return Err(Error::not_acceptable("a room needs at least one owner"));
+        }
+        if let Some(both) = owners.intersection(&admins).next() {
+            return Err(Error::not_acceptable(format!("{both} cannot be both owner and admin")));
+        }
+        let mut changes = Vec::new();
+        let now = |j: &str| current.iter().find(|(x, _)| x == j).map(|(_, a)| a.as_str());
+        for j in &owners {
+            if now(j) != Some("owner") {
+                changes.push((j.clone(), "owner".to_string()));
+            }
+        }
+        for j in &admins {
+            if now(j) != Some("admin") {
+                changes.push((j.clone(), "admin".to_string()));
+            }
+        }
+        for (j, a) in &current {
+            let dropped = (a == "owner" && !owners.contains(j)) || (a == "admin" && !admins.contains(j));
+            if dropped && !owners.contains(j) && !admins.contains(j) {
+                changes.push((j.clone(), "member".to_string()));
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// Checks the patch's values and writes them into `row`.
+fn apply(row: &mut ChannelRow, p: &ConfigPatch) -> Result<()> {
+    if let Some(pm) = &p.allow_pm {
+        if !ALLOW_PM.contains(&pm.as_str()) {
+            return Err(Error::not_acceptable(format!("allowpm must be one of {}", ALLOW_PM.join(", "))));
+        }
+        row.allow_pm = pm.clone();
+    }
+    if let Some(n) = p.max_users {
+        if n < 0 {
+            return Err(Error::not_acceptable("maxusers must be a positive number or 'none'"));
+        }
+        row.max_users = n;
+    }
+    if let Some(l) = &p.lang {
+        if !valid_lang(l) {
+            return Err(Error::not_acceptable("lang must be a language tag such as 'en' or 'pt-BR'"));
+        }
+        row.lang = l.clone();
+    }
+    if let Some(t) = &p.title {
+        row.title = t.clone();
+    }
+    if let Some(d) = &p.description {
+        row.description = d.clone();
+    }
+    let set = |field: &mut bool, v: Option<bool>| {
+        if let Some(v) = v {
+            *field = v;
+        }
+    };
+    set(&mut row.public, p.public);
+    set(&mut row.members_only, p.members_only);
+    set(&mut row.jid_visible, p.jid_visible);
+    set(&mut row.change_subject, p.change_subject);
+    set(&mut row.moderated, p.moderated);
+    set(&mut row.allow_invites, p.allow_invites);
+    Ok(())
+}
+
+/// An empty tag, or a BCP 47-shaped one: letters, digits and hyphens in
+/// subtags of 1 to 8 characters, starting with a letter.
+fn valid_lang(l: &str) -> bool {
+    l.is_empty()
+        || (l.len() <= 35
+            && l.starts_with(|c: char| c.is_ascii_alphabetic())
+            && l.split('-').all(|s| !s.is_empty() && s.len() <= 8 && s.chars().all(|c| c.is_ascii_alphanumeric())))
+}
+
+/// Whether a setting other than JID visibility and the lock differs.
+pub fn settings_differ(a: &ChannelRow, b: &ChannelRow) -> bool {
+    let mut b = b.clone();
+    b.jid_visible = a.jid_visible;
+    b.locked = a.locked;
+    *a != b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_tags() {
+        for ok in ["", "en", "pt-BR", "zh-Hant-TW", "de-1996"] {
+            assert!(valid_lang(ok), "{ok:?} refused");
+        }
+        for bad in ["1en", "en--x", "en_US", "toolongtag", "en-", "é"] {
+            assert!(!valid_lang(bad), "{bad:?} accepted");
+        }
+    }
+}
