@@ -264,8 +264,8 @@ async fn entering_an_occupied_room() {
             &join(WICCA, "n1", "secondwitch", ""),
             &[
                 present("firstwitch", WICCA, "owner", "moderator", CRONE1, &[], &crone1),
-                present("secondwitch", WICCA, "member", "participant", WICCA, &[110, 100], "{*wicca}"),
-                present("secondwitch", CRONE1, "member", "participant", WICCA, &[], "{*wicca}"),
+                present("secondwitch", WICCA, "none", "participant", WICCA, &[110, 100], "{*wicca}"),
+                present("secondwitch", CRONE1, "none", "participant", WICCA, &[], "{*wicca}"),
                 subject_msg(WICCA, ""),
             ],
         )
@@ -277,10 +277,10 @@ async fn entering_an_occupied_room() {
         &join(HAG66, "n13mt3l", "thirdwitch", ""),
         &[
             present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
-            present("secondwitch", HAG66, "member", "participant", WICCA, &[], &wicca),
-            present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], "{*}"),
-            present("thirdwitch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
-            present("thirdwitch", WICCA, "member", "participant", HAG66, &[], "{*}"),
+            present("secondwitch", HAG66, "none", "participant", WICCA, &[], &wicca),
+            present("thirdwitch", HAG66, "none", "participant", HAG66, &[110, 100], "{*}"),
+            present("thirdwitch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
+            present("thirdwitch", WICCA, "none", "participant", HAG66, &[], "{*}"),
             subject_msg(HAG66, ""),
         ],
     )
@@ -297,8 +297,8 @@ async fn entering_with_a_nick_the_service_changes_gives_210() {
         &join(HAG66, "n1", "third  witch", ""),
         &[
             present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
-            present("third witch", HAG66, "member", "participant", HAG66, &[110, 100, 210], "{*}"),
-            present("third witch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
+            present("third witch", HAG66, "none", "participant", HAG66, &[110, 100, 210], "{*}"),
+            present("third witch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
             subject_msg(HAG66, ""),
         ],
     )
@@ -317,7 +317,7 @@ async fn join_from_a_session_already_in_resynchronises() {
         &join(HAG66, "again", "thirdwitch", ""),
         &[
             present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
-            present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], &hag),
+            present("thirdwitch", HAG66, "none", "participant", HAG66, &[110, 100], &hag),
             history("firstwitch", HAG66, "m1", "Thrice the brinded cat hath mew'd.", &aid, &crone1),
             subject_msg(HAG66, ""),
         ],
@@ -335,7 +335,7 @@ async fn second_session_of_a_user() {
     h.exchange(
         &join(CRONE1_LAPTOP, "s2", "firstwitch", ""),
         &[
-            present("thirdwitch", CRONE1_LAPTOP, "member", "participant", HAG66, &[], &hag),
+            present("thirdwitch", CRONE1_LAPTOP, "none", "participant", HAG66, &[], &hag),
             present("firstwitch", CRONE1_LAPTOP, "owner", "moderator", CRONE1_LAPTOP, &[110, 100], &crone1),
             subject_msg(CRONE1_LAPTOP, ""),
         ],
@@ -374,16 +374,16 @@ async fn nick_held_by_a_mix_participant_is_conflict() {
         .await;
     let pid = out[0].get_child("join", MIX_NS).and_then(|j| j.attr("id")).expect("participant id").to_string();
     // crone1 sees hecate arrive as secondwitch.
-    assert!(out.iter().any(|e| common::matches_xml(e, &present("secondwitch", CRONE1, "member", "participant", HECATE_BARE, &[], &pid))));
+    assert!(out.iter().any(|e| common::matches_xml(e, &present("secondwitch", CRONE1, "none", "participant", HECATE_BARE, &[], &pid))));
     h.exchange1(&join(HAG66, "c1", "SecondWitch", ""), join_error("SecondWitch", HAG66, "c1", "cancel", "conflict", true)).await;
     // Entering with a free nick shows the MIX participant in the occupant list.
     h.exchange(
         &join(HAG66, "c2", "thirdwitch", ""),
         &[
             present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
-            present("secondwitch", HAG66, "member", "participant", HECATE_BARE, &[], &pid),
-            present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], "{*}"),
-            present("thirdwitch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
+            present("secondwitch", HAG66, "none", "participant", HECATE_BARE, &[], &pid),
+            present("thirdwitch", HAG66, "none", "participant", HAG66, &[110, 100], "{*}"),
+            present("thirdwitch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
             subject_msg(HAG66, ""),
         ],
     )
@@ -468,10 +468,10 @@ async fn history_on_entering() {
         &join(HAG66, "n1", "thirdwitch", ""),
         &[
             present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
-            present("secondwitch", HAG66, "member", "participant", WICCA, &[], &wicca),
-            present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], "{*}"),
-            present("thirdwitch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
-            present("thirdwitch", WICCA, "member", "participant", HAG66, &[], "{*}"),
+            present("secondwitch", HAG66, "none", "participant", WICCA, &[], &wicca),
+            present("thirdwitch", HAG66, "none", "participant", HAG66, &[110, 100], "{*}"),
+            present("thirdwitch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
+            present("thirdwitch", WICCA, "none", "participant", HAG66, &[], "{*}"),
             history("firstwitch", HAG66, "162BEBB1", "Thrice the brinded cat hath mew'd.", &a1, &crone1),
             history("secondwitch", HAG66, "90057840", "Thrice and once the hedge-pig whined.", &a2, &wicca),
             subject_msg(HAG66, ""),
@@ -494,8 +494,8 @@ async fn five_messages(h: &Muc) -> Vec<String> {
 fn entry_with_history(crone1: &str, aids: &[String], wanted: &[usize]) -> Vec<String> {
     let mut out = vec![
         present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], crone1),
-        present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], "{*}"),
-        present("thirdwitch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
+        present("thirdwitch", HAG66, "none", "participant", HAG66, &[110, 100], "{*}"),
+        present("thirdwitch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
     ];
     for &i in wanted {
         out.push(history("firstwitch", HAG66, &format!("m{i}"), &format!("message {i}"), &aids[i - 1], crone1));
@@ -583,8 +583,8 @@ async fn subject_change_and_subject_on_entering() {
         &join(HAG66, "n1", "thirdwitch", "<history maxstanzas='1'/>"),
         &[
             present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
-            present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], "{*}"),
-            present("thirdwitch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
+            present("thirdwitch", HAG66, "none", "participant", HAG66, &[110, 100], "{*}"),
+            present("thirdwitch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
             history("firstwitch", HAG66, "m1", "Thrice the brinded cat hath mew'd.", &a1, &crone1),
             subject_msg(HAG66, "Fire Burn and Cauldron Bubble!"),
         ],
@@ -604,10 +604,10 @@ async fn nick_change_303() {
     h.exchange(
         &format!("<presence id='ifd1c35' from='{HAG66}' to='{}'/>", occ("oldhag")),
         &[
-            occupant("thirdwitch", CRONE1, Some("unavailable"), "member", "participant", HAG66, Some("oldhag"), &[303], &hag),
-            occupant("thirdwitch", HAG66, Some("unavailable"), "member", "participant", HAG66, Some("oldhag"), &[303, 110], &hag),
-            present("oldhag", CRONE1, "member", "participant", HAG66, &[], &hag),
-            present("oldhag", HAG66, "member", "participant", HAG66, &[110], &hag),
+            occupant("thirdwitch", CRONE1, Some("unavailable"), "none", "participant", HAG66, Some("oldhag"), &[303], &hag),
+            occupant("thirdwitch", HAG66, Some("unavailable"), "none", "participant", HAG66, Some("oldhag"), &[303, 110], &hag),
+            present("oldhag", CRONE1, "none", "participant", HAG66, &[], &hag),
+            present("oldhag", HAG66, "none", "participant", HAG66, &[110], &hag),
         ],
     )
     .await;
@@ -645,9 +645,9 @@ async fn leaving() {
     h.exchange(
         &unavailable(HAG66, "thirdwitch"),
         &[
-            occupant("thirdwitch", HAG66, Some("unavailable"), "member", "none", HAG66, None, &[110], &hag),
-            occupant("thirdwitch", CRONE1, Some("unavailable"), "member", "none", HAG66, None, &[], &hag),
-            occupant("thirdwitch", CRONE1_LAPTOP, Some("unavailable"), "member", "none", HAG66, None, &[], &hag),
+            occupant("thirdwitch", HAG66, Some("unavailable"), "none", "none", HAG66, None, &[110], &hag),
+            occupant("thirdwitch", CRONE1, Some("unavailable"), "none", "none", HAG66, None, &[], &hag),
+            occupant("thirdwitch", CRONE1_LAPTOP, Some("unavailable"), "none", "none", HAG66, None, &[], &hag),
         ],
     )
     .await;
@@ -1001,20 +1001,20 @@ async fn mix_participant_entering_and_leaving_through_muc() {
         &join(broom, "e1", "hecate", "<history maxchars='0'/>"),
         &[
             present("firstwitch", broom, "owner", "moderator", CRONE1, &[], &crone1),
-            present("hecate", broom, "member", "participant", broom, &[110, 100], &pid),
+            present("hecate", broom, "none", "participant", broom, &[110, 100], &pid),
             subject_msg(broom, ""),
         ],
     )
     .await;
-    h.exchange(&unavailable(broom, "hecate"), &[occupant("hecate", broom, Some("unavailable"), "member", "none", broom, None, &[110], &pid)]).await;
+    h.exchange(&unavailable(broom, "hecate"), &[occupant("hecate", broom, Some("unavailable"), "none", "none", broom, None, &[110], &pid)]).await;
     // A newcomer still sees hecate, as a MIX participant (bare JID).
     h.exchange(
         &join(HAG66, "n1", "thirdwitch", "<history maxchars='0'/>"),
         &[
             present("firstwitch", HAG66, "owner", "moderator", CRONE1, &[], &crone1),
-            present("hecate", HAG66, "member", "participant", HECATE_BARE, &[], &pid),
-            present("thirdwitch", HAG66, "member", "participant", HAG66, &[110, 100], "{*}"),
-            present("thirdwitch", CRONE1, "member", "participant", HAG66, &[], "{*}"),
+            present("hecate", HAG66, "none", "participant", HECATE_BARE, &[], &pid),
+            present("thirdwitch", HAG66, "none", "participant", HAG66, &[110, 100], "{*}"),
+            present("thirdwitch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
             subject_msg(HAG66, ""),
         ],
     )

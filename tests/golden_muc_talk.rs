@@ -460,7 +460,10 @@ async fn voice_request_in_an_unmoderated_room() {
 async fn voice_request_in_a_moderated_room() {
     let h = room().await;
     configure(&h, |c| c.moderated = true).await;
-    h.exchange(&voice_request(HAG01, "vm1"), &[]).await;
+    // Someone with voice (given here: users without affiliation are visitors
+    // by default in a moderated room): nothing.
+    let svc = with_role(&h, HAG01_BARE, "participant").await;
+    assert_stanzas(&send_to(&svc, &voice_request(HAG01, "vm1")).await, &[]);
     let svc = with_role(&h, HAG01_BARE, "visitor").await;
     let out = send_to(&svc, &voice_request(HAG01, "vm2")).await;
     assert_stanzas(

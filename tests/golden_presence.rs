@@ -130,11 +130,11 @@ async fn leaving_status_is_reflected() {
         &format!("<presence type='unavailable' from='{HAG01}' to='{}'><status>gone where the goblins go</status></presence>", room("secondwitch")),
         &[
             &format!(
-                "<presence type='unavailable' from='{}' to='{HAG01}'>{gone}<x xmlns='{MUC_USER}'><item affiliation='member' role='none' jid='{HAG01}'/><status code='110'/></x><occupant-id xmlns='urn:xmpp:occupant-id:0' id='{oid}'/></presence>",
+                "<presence type='unavailable' from='{}' to='{HAG01}'>{gone}<x xmlns='{MUC_USER}'><item affiliation='none' role='none' jid='{HAG01}'/><status code='110'/></x><occupant-id xmlns='urn:xmpp:occupant-id:0' id='{oid}'/></presence>",
                 room("secondwitch")
             ),
             &format!(
-                "<presence type='unavailable' from='{}' to='{HAG66}'>{gone}<x xmlns='{MUC_USER}'><item affiliation='member' role='none' jid='{HAG01}'/></x><occupant-id xmlns='urn:xmpp:occupant-id:0' id='{oid}'/></presence>",
+                "<presence type='unavailable' from='{}' to='{HAG66}'>{gone}<x xmlns='{MUC_USER}'><item affiliation='none' role='none' jid='{HAG01}'/></x><occupant-id xmlns='urn:xmpp:occupant-id:0' id='{oid}'/></presence>",
                 room("secondwitch")
             ),
         ],

@@ -39,6 +39,14 @@ pub enum Event {
     /// An owner changed the configuration (`channel` now, `old` before) or
     /// the owner and admin lists: (bare JID, new affiliation).
     ConfigChanged { channel: Arc<ChannelRow>, old: Arc<ChannelRow>, affiliations: Arc<Vec<(String, String)>> },
+    /// A participant's affiliation changed (muc#admin, MIX allowed/banned
+    /// nodes) and it stays in the channel; `participant` as it is now.
+    AffiliationChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: super::admin::Actor },
+    /// A moderator changed a participant's role; `participant` as it is now.
+    RoleChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: super::admin::Actor },
+    /// A participant was removed by an admin or moderator (ban, kick,
+    /// membership revoked): gone from both views with these MUC sessions.
+    Removed { channel: Arc<ChannelRow>, participant: ParticipantRow, sessions: Vec<String>, cause: super::admin::Removal, by: super::admin::Actor },
 }
 
 /// An archived message, ready for rendering.

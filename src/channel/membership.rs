@@ -142,9 +142,12 @@ impl Channels {
     }
 
     pub(crate) async fn check_not_banned(&self, name: &str, jid: &BareJid) -> Result<()> {
-        match self.store.get_affiliation(name, jid.as_str()).await?.as_deref() {
-            Some("outcast") => Err(Error::forbidden("you are banned from this channel")),
-            _ => Ok(()),
+        // A ban names a bare JID or a whole domain (XEP-0045 §9.1, MIX banned node).
+        for banned in [jid.as_str(), jid.domain().as_str()] {
+            if self.store.get_affiliation(name, banned).await?.as_deref() == Some("outcast") {
+                return Err(Error::forbidden("you are banned from this channel"));
+            }
         }
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! nothing of MIX or MUC wire formats.
 
 pub mod access;
+pub mod admin;
 pub mod config;
 pub mod event;
 pub mod history;

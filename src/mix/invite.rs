@@ -27,7 +27,7 @@ pub async fn check_may_invite(svc: &Service, channel: &str, inviter: &BareJid) -
     let participant = svc.channels.require_participant(channel, inviter).await?;
     let affiliation = svc.store.get_affiliation(channel, inviter.as_str()).await?;
     let admin = matches!(affiliation.as_deref(), Some("owner" | "admin"));
-    let role = crate::muc::voice::effective_role(affiliation.as_deref(), &participant);
+    let role = crate::muc::voice::effective_role(&ch, affiliation.as_deref(), &participant);
     if role == "visitor" {
         return Err(Error::forbidden("visitors may not invite"));
     }

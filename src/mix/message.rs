@@ -17,6 +17,7 @@ pub async fn handle(svc: &Service, channel: &str, m: &Message) -> Result<Reply> 
     if m.bodies.is_empty() && m.subjects.is_empty() && m.payloads.is_empty() {
         return Err(Error::bad_request("empty message"));
     }
+    svc.channels.check_voice(channel, &from.to_bare()).await?;
     let event = svc.channels.post(channel, &from.to_bare(), m).await?;
     Ok(Reply::events(None, vec![event]))
 }

@@ -2,6 +2,7 @@
 //! parses its request, calls the channel service, and returns the answer
 //! and the domain events to render.
 
+pub mod admin;
 pub mod create;
 pub mod destroy;
 pub mod disco;

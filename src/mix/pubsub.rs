@@ -1,5 +1,6 @@
 //! PubSub items on a channel's nodes (XEP-0369 uses PubSub to read them):
-//! participants and info. Other nodes: item-not-found.
+//! participants and info; banned and allowed (MIX-ADMIN, `admin.rs`).
+//! Other nodes: item-not-found.
 
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
@@ -15,6 +16,9 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
         .get_child("items", ns::PUBSUB)
         .ok_or_else(|| Error::feature_not_implemented("only PubSub <items/> requests are served on channels"))?;
     let node = items.attr("node").ok_or_else(|| Error::bad_request("<items/> needs a node"))?;
+    if node == ns::MIX_NODE_BANNED || node == ns::MIX_NODE_ALLOWED {
+        return super::admin::items(svc, channel, from, node).await;
+    }
     let ch = svc.channels.require(channel).await?;
     if node == NODE_CONFIG {
         // 'Configuration Node Access' is 'owners' (the seed's default).

@@ -44,6 +44,16 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &participant.participant_id))]);
             notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(retract.clone())).await
         }
+        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } => Ok(vec![]),
+        // Banned or kicked: like a leave, and the removed user is told its own item is gone.
+        Event::Removed { channel, participant, .. } => {
+            let retract = el("retract", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &participant.participant_id))]);
+            let mut out = notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(retract.clone())).await?;
+            if participant.via_mix {
+                out.push(event_message(svc, &channel.name, &participant.jid, NODE_PARTICIPANTS, retract));
+            }
+            Ok(out)
+        }
         // A new name or description: the info node's new item to its subscribers.
         Event::ConfigChanged { channel, old, .. } if channel.title != old.title || channel.description != old.description => {
             let item = super::pubsub::info_item(channel, ns::PUBSUB_EVENT);

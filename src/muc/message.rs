@@ -19,6 +19,7 @@ pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Messag
             if svc.channels.occupant(room, &from.to_string()).await?.is_none() {
                 return Err(Error::not_acceptable_cancel("you are not in this room"));
             }
+            svc.channels.check_voice(room, &from.to_bare()).await?;
             if m.bodies.is_empty() && !m.subjects.is_empty() {
                 let subject = m.subjects.values().next().cloned().unwrap_or_default();
                 svc.channels.check_subject_change(room, &from.to_bare()).await?;

@@ -2,6 +2,7 @@
 //! operation, and `render.rs` for events → MUC stanzas to occupants' full
 //! JIDs.
 
+pub mod admin;
 pub mod disco;
 pub mod history;
 pub mod invite;
@@ -15,15 +16,6 @@ pub mod render;
 pub mod voice;
 
 use crate::store::{ChannelRow, ParticipantRow};
-
-/// (affiliation, role) of a participant in the MUC view.
-pub fn affiliation_role(affiliation: Option<&str>) -> (&'static str, &'static str) {
-    match affiliation {
-        Some("owner") => ("owner", "moderator"),
-        Some("admin") => ("admin", "moderator"),
-        _ => ("member", "participant"),
-    }
-}
 
 /// The JID shown in an occupant's item: real JIDs only in non-anonymous
 /// (JID-visible) rooms.

@@ -68,7 +68,7 @@ pub async fn check_policy(svc: &Service, ch: &ChannelRow, sender: &ParticipantRo
         return Ok(());
     }
     let affiliation = svc.store.get_affiliation(&ch.name, &sender.jid).await?;
-    let role = super::voice::effective_role(affiliation.as_deref(), sender);
+    let role = super::voice::effective_role(ch, affiliation.as_deref(), sender);
     let (allowed, who) = match ch.allow_pm.as_str() {
         "anyone" => (true, ""),
         "participants" => (role != "visitor", "from visitors"),

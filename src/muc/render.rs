@@ -9,7 +9,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
-use super::{affiliation_role, shown_jid};
+use super::shown_jid;
 use crate::channel::access::is_moderator;
 use crate::channel::config::settings_differ;
 use xmpp_parsers::jid::BareJid;
@@ -44,7 +44,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// A presence from `p`'s occupant JID.
     fn presence(&self, p: &ParticipantRow, to: &str, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, destroy: Option<Element>) -> Option<Stanza> {
-        let (affiliation, role) = affiliation_role(self.affiliations.get(&p.jid).map(String::as_str));
+        let (affiliation, role) = super::admin::shown(self.channel, p, self.affiliations.get(&p.jid).map(String::as_str));
         let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
         // The item names a session (§17.3 rule 10: a full JID): the
         // recipient's own when it is the user's, else one in the room, else
@@ -106,6 +106,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         }
         Event::Posted(p) => (p.channel.clone(), svc.channels.occupants(&p.channel.name).await?),
         Event::Presence(c) => (c.channel.clone(), svc.channels.occupants(&c.channel.name).await?),
+        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => return super::admin::render(svc, ev).await,
     };
     if occupants.is_empty() && !matches!(ev, Event::Exited { .. }) {
         return Ok(vec![]);
@@ -162,6 +163,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             with_status(out, leaving.as_deref())
         }
+        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => vec![],
         Event::ConfigChanged { old, affiliations, .. } => config_changed(&ctx, old, affiliations).await?,
         Event::Presence(c) => presence_changed(&ctx, c),
         Event::Destroyed { participants, alternate, reason, .. } => occupants

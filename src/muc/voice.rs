@@ -12,19 +12,17 @@ use xmpp_parsers::stanza::Stanza;
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::{Service, View};
-use crate::store::ParticipantRow;
+use crate::channel::admin::{role_of, Affiliation, Change, Role};
+use crate::store::{ChannelRow, ParticipantRow};
 use crate::xmpp::ns;
 
 /// The form type of voice requests and approvals.
 pub const MUC_REQUEST: &str = "http://jabber.org/protocol/muc#request";
 
 /// The role of a participant: the one a moderator set, else the default of
-/// its affiliation (`super::affiliation_role`).
-pub fn effective_role<'a>(affiliation: Option<&str>, p: &'a ParticipantRow) -> &'a str {
-    match p.role.as_deref() {
-        Some(r) => r,
-        None => super::affiliation_role(affiliation).1,
-    }
+/// its affiliation in this room (`channel::admin::role_of`).
+pub fn effective_role(channel: &ChannelRow, affiliation: Option<&str>, p: &ParticipantRow) -> &'static str {
+    role_of(p, Affiliation::from_stored(affiliation), channel).as_str()
 }
 
 /// Is this message a `muc#request` form?
@@ -49,11 +47,11 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
     let participants = svc.channels.participants(room).await?;
     let requester = participants.iter().find(|p| p.jid == me.jid).ok_or_else(|| Error::not_acceptable("You are not currently connected to this chat"))?;
     let affiliations: std::collections::HashMap<String, String> = svc.store.list_affiliations(room).await?.into_iter().collect();
-    let role = effective_role(affiliations.get(&requester.jid).map(String::as_str), requester);
+    let role = effective_role(&ch, affiliations.get(&requester.jid).map(String::as_str), requester);
     if role == "moderator" {
         // An approval (§8.6) changes a role: that is a muc#admin role change.
         if form.type_ == DataFormType::Submit && field(&form, "muc#request_allow").is_some() {
-            return Err(Error::feature_not_implemented("approve voice requests with a muc#admin role change"));
+            return approve(svc, room, &from.to_bare(), &form).await;
         }
         tracing::debug!(room, "voice request from a moderator ignored: moderators have voice");
         return Ok(Reply::none());
@@ -69,7 +67,7 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
     let mut out = Vec::new();
     for o in occupants.iter() {
         let Some(p) = participants.iter().find(|p| p.jid == o.jid) else { continue };
-        if effective_role(affiliations.get(&p.jid).map(String::as_str), p) != "moderator" {
+        if effective_role(&ch, affiliations.get(&p.jid).map(String::as_str), p) != "moderator" {
             continue;
         }
         let mut msg = Message::new_with_type(MessageType::Normal, o.full_jid.parse().ok());
@@ -80,6 +78,19 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
     }
     tracing::info!(room, nick, moderators = out.len(), "voice request forwarded to moderators");
     Ok(Reply { after: out, ..Default::default() })
+}
+
+/// A moderator's submitted approval form (§8.6): with `muc#request_allow`
+/// true, the nick gets voice (a muc#admin role change, same rules and
+/// announcement); false changes nothing.
+async fn approve(svc: &Service, room: &str, moderator: &xmpp_parsers::jid::BareJid, form: &DataForm) -> Result<Reply> {
+    let allow = field(form, "muc#request_allow").and_then(|f| f.values.first()).map(|v| v == "true" || v == "1").unwrap_or(false);
+    if !allow {
+        return Ok(Reply::none());
+    }
+    let nick = field(form, "muc#roomnick").and_then(|f| f.values.first()).cloned().ok_or_else(|| Error::bad_request("the approval names no muc#roomnick"))?;
+    let events = svc.channels.administer(room, moderator, &[Change::Role { nick, role: Role::Participant, reason: None }]).await?;
+    Ok(Reply::events(None, events))
 }
 
 fn field<'a>(form: &'a DataForm, var: &str) -> Option<&'a Field> {

@@ -3,6 +3,7 @@
 //! `postgres://`; one code path through sqlx's `Any` driver, runtime queries
 //! only, and versioned migrations per backend applied at start.
 
+mod affiliations;
 mod archive;
 mod channels;
 mod occupants;
@@ -10,6 +11,7 @@ mod participants;
 mod presence;
 mod migrate;
 
+pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow};
 pub use channels::ChannelRow;
 pub use occupants::OccupantRow;

@@ -5,6 +5,7 @@ pub mod form;
 pub mod mam;
 pub mod mix;
 pub mod muc;
+pub mod muc_admin;
 pub mod muc_owner;
 pub mod ns;
 pub mod presence;

@@ -48,5 +48,11 @@ pub const DELAY: &str = "urn:xmpp:delay";
 pub const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 /// XEP-0060 PubSub events.
 pub const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
+/// XEP-0045 MUC administration (affiliation and role lists).
+pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
+/// XEP-0369 channel node of JIDs allowed to participate.
+pub const MIX_NODE_ALLOWED: &str = "urn:xmpp:mix:nodes:allowed";
+/// XEP-0369 channel node of JIDs banned from the channel.
+pub const MIX_NODE_BANNED: &str = "urn:xmpp:mix:nodes:banned";
 /// XEP-0045 room owner requests (configuration, destroy).
 pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
