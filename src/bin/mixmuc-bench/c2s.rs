@@ -337,7 +337,12 @@ pub fn spawn(conn: Conn, idx: usize, shared: Arc<Shared>, ctl: Arc<Ctl>) -> Runn
                             }
                             b"iq" => {
                                 let leave = frame::attr(s, "id").is_some_and(|i| i.starts_with(b"leave"));
-                                if is_type(s, "get") || is_type(s, "set") {
+                                if is_type(s, "set") && frame::find(s, b"jabber:iq:roster").is_some() {
+                                    // A roster push (e.g. mod_mix_pam adding the channel) is acknowledged.
+                                    if let Some(id) = frame::attr(s, "id") {
+                                        let _ = reply.send(format!("<iq type='result' id={}/>", quoted(id)).into_bytes());
+                                    }
+                                } else if is_type(s, "get") || is_type(s, "set") {
                                     if let Some(a) = iq_unavailable(s) {
                                         let _ = reply.send(a.into_bytes());
                                     }
