@@ -248,6 +248,17 @@ pub async fn run(p: Params, shared: Arc<Shared>) -> Result<(Json, Vec<Json>), St
                 if is_type(&r, "error") {
                     return Err(format!("{full}: join {addr} refused: {}", String::from_utf8_lossy(&r)));
                 }
+                // A room created by presence is locked until its owner accepts the instant room.
+                if creator && has_status(&r, "201") {
+                    let unlock = format!(
+                        "<iq type='set' id='u{s}' from='{}' to='{}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>",
+                        esc(&full), esc(&addr)
+                    );
+                    let r = exchange(muc, &waiters, format!("iq:u{s}"), unlock).await?;
+                    if !is_type(&r, "result") {
+                        return Err(format!("{full}: instant room {addr} refused: {}", String::from_utf8_lossy(&r)));
+                    }
+                }
             }
             Ok::<(), String>(())
         }
