@@ -99,7 +99,11 @@ impl Channels {
             affiliations: affiliations.clone(),
         };
         if !affiliations.is_empty() {
-            self.store.set_affiliations(name, &affiliations).await?;
+            let changes = crate::store::AdminChanges {
+                affiliations: affiliations.iter().map(|(jid, a)| (jid.clone(), (a != "none").then(|| a.clone()))).collect(),
+                ..Default::default()
+            };
+            self.store.apply_admin_changes(name, &changes).await?;
         }
         if row != *old {
             self.store.update_config(&row).await?;

@@ -190,28 +190,4 @@ impl Store {
             .rows_affected()
             == 1)
     }
-
-    /// Sets several affiliations at once, in one transaction: each
-    /// (bare JID, affiliation); `none` removes the JID's affiliation.
-    #[tracing::instrument(skip(self), level = "debug")]
-    pub async fn set_affiliations(&self, channel: &str, changes: &[(String, String)]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for (jid, affiliation) in changes {
-            if affiliation == "none" {
-                sqlx::query("DELETE FROM affiliations WHERE channel = $1 AND jid = $2").bind(channel).bind(jid).execute(&mut *tx).await?;
-            } else {
-                sqlx::query(
-                    "INSERT INTO affiliations (channel, jid, affiliation) VALUES ($1, $2, $3)
-                     ON CONFLICT (channel, jid) DO UPDATE SET affiliation = excluded.affiliation",
-                )
-                .bind(channel)
-                .bind(jid)
-                .bind(affiliation)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
 }
