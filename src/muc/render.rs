@@ -116,8 +116,17 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::Exited { full_jid, .. } => Some(full_jid.as_str()),
         _ => None,
     };
-    let roles = svc.channels.participants(&channel.name).await?.iter().filter_map(|p| Some((p.jid.clone(), p.role.clone()?))).collect();
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations: svc.store.list_affiliations(&channel.name).await?.into_iter().collect(), departed, roles };
+    // A message needs neither roles nor affiliations (`posted` reads only
+    // the occupants): no store query per message on the fan-out path.
+    let (roles, affiliations) = if matches!(ev, Event::Posted(_)) {
+        Default::default()
+    } else {
+        (
+            svc.channels.participants(&channel.name).await?.iter().filter_map(|p| Some((p.jid.clone(), p.role.clone()?))).collect(),
+            svc.store.list_affiliations(&channel.name).await?.into_iter().collect(),
+        )
+    };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations, departed, roles };
     Ok(match ev {
         Event::Posted(p) => posted(&ctx, p),
         // A MIX participant who joined with a nick appears as an occupant;
