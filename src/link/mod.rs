@@ -3,6 +3,7 @@
 //! an idle link alive with pings, survives malformed stanzas, and reconnects
 //! with capped exponential backoff when the link drops.
 
+mod fast;
 mod session;
 
 use std::borrow::Cow;

@@ -94,16 +94,26 @@ pub async fn run(
 }
 
 async fn write_batch(cfg: &LinkConfig, stream: &mut Stream, first: Stanza, outbound: &mut mpsc::Receiver<Stanza>) -> std::io::Result<()> {
-    tracing::trace!(domain = %cfg.domain, stanza = ?first, "out");
-    stream.feed(&XmppStreamElement::Stanza(first)).await?;
+    write_one(cfg, stream, first).await?;
     for _ in 1..BATCH {
         match outbound.try_recv() {
-            Ok(s) => {
-                tracing::trace!(domain = %cfg.domain, stanza = ?s, "out");
-                stream.feed(&XmppStreamElement::Stanza(s)).await?
-            }
+            Ok(s) => write_one(cfg, stream, s).await?,
             Err(_) => break,
         }
     }
     SinkExt::<&XmppStreamElement>::flush(stream).await
+}
+
+/// Queues one stanza for writing. The stanza itself is serialised, not
+/// wrapped in `XmppStreamElement::Stanza`: the wrappers are transparent
+/// (same bytes), but their generated serialisers copy the inner
+/// serialiser's whole state on every XML item. Messages, the bulk of a
+/// fan-out, go through `fast::MessageXml` (same bytes, see there).
+async fn write_one(cfg: &LinkConfig, stream: &mut Stream, s: Stanza) -> std::io::Result<()> {
+    tracing::trace!(domain = %cfg.domain, stanza = ?s, "out");
+    match &s {
+        Stanza::Message(m) => stream.feed(&super::fast::MessageXml(m)).await,
+        Stanza::Presence(p) => stream.feed(p).await,
+        Stanza::Iq(i) => stream.feed(i).await,
+    }
 }
