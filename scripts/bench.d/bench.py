@@ -93,7 +93,7 @@ def tool_argv(env: dict[str, str], scenario: str, target: str, quick: bool, user
     for name, pid in pids(env, target).items():
         common += ["--pid", f"{name}={pid}"]
     if target == "s5":
-        rates = SWEEPS["S5"][: 8 if quick else None]
+        rates = SWEEPS["S5"]
         return [tool, "component", "--listen", f"127.0.0.1:{env['S5_PORT']}",
                 "--mix-domain", env["S5_MIX_DOMAIN"], "--mix-secret", env["S5_MIX_SECRET"],
                 "--muc-domain", env["S5_MUC_DOMAIN"], "--muc-secret", env["S5_MUC_SECRET"],
@@ -119,7 +119,7 @@ def tool_argv(env: dict[str, str], scenario: str, target: str, quick: bool, user
         rate = env.get("S2LONG_RATE", "500")
         return base + ["--rate", rate, "--duration", "60" if quick else "600", "--warmup", "0"]
     key = scenario
-    rates = SWEEPS[key][: 9 if quick else None]
+    rates = SWEEPS[key]
     return base + ["--rates", ",".join(map(str, rates)), "--stop-at-saturation", "--duration", duration, "--warmup", "2"]
 
 
@@ -236,7 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def load_raw(raw: Path) -> list[dict]:
     out = []
     for p in sorted(raw.glob("*.json")):
-        if p.name.endswith(".tool.json"):
+        if p.name.endswith(".tool.json") or p.name == "summary.json":
             continue
         rec = json.loads(p.read_text())
         tool = p.with_name(p.stem + ".tool.json")
