@@ -61,6 +61,12 @@ enum Bind {
 }
 
 impl ArchiveQuery {
+    /// Whether the query is the whole channel (no filter, no bound).
+    fn whole_channel(&self) -> bool {
+        let ArchiveQuery { channel: _, start, end, sender_jid, participant_id, nick, after_seq, before_seq, ids } = self;
+        start.is_none() && end.is_none() && sender_jid.is_none() && participant_id.is_none() && nick.is_none() && after_seq.is_none() && before_seq.is_none() && ids.is_empty()
+    }
+
     /// `WHERE …` with its bind values, numbered from $1.
     fn filter(&self) -> (String, Vec<Bind>) {
         let mut sql = String::from("channel = $1");
@@ -167,8 +173,14 @@ impl Store {
         Ok(out)
     }
 
-    /// How many messages match (paging bounds included).
+    /// How many messages match (paging bounds included). The whole channel's
+    /// count is kept by triggers in `archive_counts` (migration 0006): one row
+    /// read instead of counting the archive.
     pub async fn count_archive(&self, q: &ArchiveQuery) -> Result<i64> {
+        if q.whole_channel() {
+            let n = sqlx::query_scalar::<_, i64>("SELECT n FROM archive_counts WHERE channel = $1").bind(&q.channel).fetch_optional(&self.pool).await?;
+            return Ok(n.unwrap_or(0));
+        }
         let (filter, binds) = q.filter();
         let sql = format!("SELECT COUNT(*) AS n FROM archive WHERE {filter}");
         let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(&self.pool).await?;
