@@ -9,6 +9,7 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::config::{Config, DomainConfig};
 use crate::link::{self, LinkConfig, LinkError};
+use crate::outgoing::Out;
 use crate::service::{Service, View};
 use crate::store::Store;
 
@@ -31,6 +32,7 @@ fn link_config(cfg: &Config, d: &DomainConfig) -> LinkConfig {
         secret: d.secret.clone(),
         keepalive: Duration::from_secs(cfg.server.keepalive_secs),
         max_backoff: Duration::from_secs(cfg.server.max_backoff_secs),
+        multicast: cfg.server.multicast.as_deref().and_then(|m| m.parse().ok()),
     }
 }
 
@@ -42,21 +44,27 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (in_tx, mut in_rx) = mpsc::channel::<Stanza>(QUEUE);
-    let (mix_tx, mix_rx) = mpsc::channel::<Stanza>(QUEUE);
-    let (muc_tx, muc_rx) = mpsc::channel::<Stanza>(QUEUE);
+    let (mix_tx, mix_rx) = mpsc::channel::<Out>(QUEUE);
+    let (muc_tx, muc_rx) = mpsc::channel::<Out>(QUEUE);
     let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_rx, shutdown_rx.clone()));
     let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_rx, shutdown_rx));
 
+    // Created once: a signal that arrives while a stanza is being handled
+    // is kept for the next turn of the loop (a future made anew each turn
+    // would miss it, and a busy dispatcher would never stop).
+    let stop = signal();
+    tokio::pin!(stop);
     let outcome = loop {
         tokio::select! {
+            biased;
+            _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
+            r = &mut mix_link => break link_outcome(r),
+            r = &mut muc_link => break link_outcome(r),
             Some(stanza) = in_rx.recv() => {
-                for out in svc.handle(stanza).await {
+                for out in svc.handle_out(stanza).await {
                     send(&svc, &mix_tx, &muc_tx, out).await;
                 }
             }
-            r = &mut mix_link => break link_outcome(r),
-            r = &mut muc_link => break link_outcome(r),
-            _ = signal() => { tracing::info!("shutting down"); break Ok(()) }
         }
     };
     let _ = shutdown_tx.send(true);
@@ -80,14 +88,9 @@ fn link_outcome(r: Result<Result<(), LinkError>, tokio::task::JoinError>) -> Res
     }
 }
 
-/// Hands a stanza to the link of its sender's domain.
-async fn send(svc: &Arc<Service>, mix: &mpsc::Sender<Stanza>, muc: &mpsc::Sender<Stanza>, stanza: Stanza) {
-    let from = match &stanza {
-        Stanza::Iq(iq) => crate::xmpp::reply::iq_from(iq),
-        Stanza::Message(m) => m.from.as_ref(),
-        Stanza::Presence(p) => p.from.as_ref(),
-    };
-    let view = from.and_then(|f| svc.view_of(f.domain().as_str()));
+/// Hands a stanza or fan-out to the link of its sender's domain.
+async fn send(svc: &Arc<Service>, mix: &mpsc::Sender<Out>, muc: &mpsc::Sender<Out>, stanza: Out) {
+    let view = stanza.sender().and_then(|f| svc.view_of(f.domain().as_str()));
     let tx = match view {
         Some(View::Mix) => mix,
         Some(View::Muc) => muc,

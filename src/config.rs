@@ -47,6 +47,12 @@ pub struct ServerConfig {
     /// Upper bound, in seconds, of the delay between reconnection attempts.
     #[serde(default = "default_max_backoff")]
     pub max_backoff_secs: u64,
+    /// The server's XEP-0033 multicast service (e.g. the virtual host's
+    /// domain with contrib's mod_component_multicast): room messages then
+    /// cross the link once per message, not once per recipient. Used only
+    /// when its disco#info announces the feature.
+    #[serde(default)]
+    pub multicast: Option<String>,
 }
 
 /// `[mix]` and `[muc]`: one component domain.
@@ -280,6 +286,15 @@ impl Config {
         }
         if self.server.max_backoff_secs == 0 {
             return err("server.max_backoff_secs", "must be at least 1".into());
+        }
+        if let Some(m) = &self.server.multicast {
+            match xmpp_parsers::jid::Jid::new(m) {
+                Ok(j) if j.node().is_none() && j.resource().is_none() => {}
+                _ => return err("server.multicast", format!("\"{m}\" is not a domain (the server's multicast service, e.g. example.org)")),
+            }
+            if *m == self.mix.domain || *m == self.muc.domain {
+                return err("server.multicast", "must be the server's multicast service, not one of mixmuc's domains".into());
+            }
         }
         if !(self.store.url.starts_with("sqlite:") || self.store.url.starts_with("postgres://")
             || self.store.url.starts_with("postgresql://"))

@@ -14,6 +14,7 @@ pub mod link;
 pub mod mam;
 pub mod mix;
 pub mod muc;
+pub mod outgoing;
 pub mod router;
 pub mod service;
 pub mod store;

@@ -12,6 +12,7 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::event::Event;
 use crate::error::{Error, Result};
+use crate::outgoing::Out;
 use crate::service::{Service, View};
 use crate::xmpp::{ns, reply};
 use crate::{disco, mix, muc};
@@ -62,6 +63,12 @@ enum IqKind {
 impl Service {
     /// Handles one incoming stanza; returns every stanza to send in answer.
     pub async fn handle(&self, stanza: Stanza) -> Vec<Stanza> {
+        crate::outgoing::expand(self.handle_out(stanza).await)
+    }
+
+    /// Handles one incoming stanza; returns what to send in answer, room
+    /// messages as fan-outs (what the links take).
+    pub async fn handle_out(&self, stanza: Stanza) -> Vec<Out> {
         let (kind, id, from, to) = header(&stanza);
         let span = tracing::info_span!("stanza", kind, id = id.unwrap_or(""), from = from.map(|j| j.to_string()).unwrap_or_default(), to = to.map(|j| j.to_string()).unwrap_or_default());
         async {
@@ -72,7 +79,7 @@ impl Service {
                         Error::Internal(ctx) => tracing::error!(error = %ctx, "request failed"),
                         e => tracing::debug!(error = %e, "request refused"),
                     }
-                    reply::error_reply(&stanza, &err).into_iter().collect()
+                    reply::error_reply(&stanza, &err).into_iter().map(Out::from).collect()
                 }
             }
         }
@@ -80,7 +87,7 @@ impl Service {
         .await
     }
 
-    async fn dispatch(&self, stanza: &Stanza) -> Result<Vec<Stanza>> {
+    async fn dispatch(&self, stanza: &Stanza) -> Result<Vec<Out>> {
         let (_, _, from, to) = header(stanza);
         let Some(from) = from else {
             return Err(Error::bad_request("stanza without a sender"));
@@ -131,22 +138,27 @@ impl Service {
                 _ => return Err(Error::service_unavailable()),
             },
         };
-        let mut out = reply.before;
+        let mut out: Vec<Out> = reply.before.into_iter().map(Out::from).collect();
         if let Some(id) = iq_id {
-            out.push(reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, reply.payload));
+            out.push(reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, reply.payload).into());
         }
         for ev in &reply.events {
-            out.extend(self.render(ev).await?);
+            self.render(ev, &mut out).await?;
         }
-        out.extend(reply.after);
+        out.extend(reply.after.into_iter().map(Out::from));
         Ok(out)
     }
 
-    /// Renders a domain event for every audience.
-    async fn render(&self, ev: &Event) -> Result<Vec<Stanza>> {
-        let mut out = mix::render::event(self, ev).await?;
-        out.extend(muc::render::event(self, ev).await?);
-        Ok(out)
+    /// Renders a domain event for every audience; a message as fan-outs.
+    async fn render(&self, ev: &Event, out: &mut Vec<Out>) -> Result<()> {
+        if let Event::Posted(p) = ev {
+            out.extend(mix::render::posted(self, p).await?);
+            out.extend(muc::render::posted_out(self, p).await?);
+            return Ok(());
+        }
+        out.extend(mix::render::event(self, ev).await?.into_iter().map(Out::from));
+        out.extend(muc::render::event(self, ev).await?.into_iter().map(Out::from));
+        Ok(())
     }
 
     /// IQ get/set: returns the handler's reply.

@@ -66,6 +66,7 @@ impl FakeServer {
             secret: Secret::new(secret),
             keepalive,
             max_backoff: Duration::from_secs(2),
+            multicast: None,
         }
     }
 
@@ -341,7 +342,7 @@ fn sha1_known_answers() {
 
 struct Link {
     inbound: mpsc::Receiver<Stanza>,
-    outbound: mpsc::Sender<Stanza>,
+    outbound: mpsc::Sender<mixmuc::outgoing::Out>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), LinkError>>,
 }
@@ -446,7 +447,7 @@ async fn malformed_stanzas_do_not_end_the_link() {
     // Still up, both ways.
     c.send(&ping_from_romeo("v2")).await;
     expect_ping_from_romeo(&link.recv().await, "v2");
-    link.outbound.send(common::stanza(&format!("<iq type='result' id='v2' from='{DOMAIN}' to='romeo@example/orchard'/>"))).await.unwrap();
+    link.outbound.send(common::stanza(&format!("<iq type='result' id='v2' from='{DOMAIN}' to='romeo@example/orchard'/>")).into()).await.unwrap();
     assert_xml(&c.read_element().await, &format!("<iq type='result' id='v2' from='{DOMAIN}' to='romeo@example/orchard'/>"));
     assert!(!link.task.is_finished());
     assert!(link.stop().await.is_ok());
@@ -468,7 +469,7 @@ async fn link_reconnects_after_the_server_closes() {
 
     // The second connection: queue a stanza before the handshake is done.
     let mut c2 = server.accept().await;
-    link.outbound.send(common::stanza(&format!("<iq type='result' id='queued' from='{DOMAIN}' to='romeo@example/orchard'/>"))).await.unwrap();
+    link.outbound.send(common::stanza(&format!("<iq type='result' id='queued' from='{DOMAIN}' to='romeo@example/orchard'/>")).into()).await.unwrap();
     let header = c2.read_stream_header().await;
     assert!(header.contains(DOMAIN), "{header}");
     c2.send(&format!(
@@ -572,7 +573,7 @@ async fn shutdown_while_connected_flushes_and_closes() {
     // One round trip, so that the link is past its handshake.
     c.send(&ping_from_romeo("up")).await;
     expect_ping_from_romeo(&link.recv().await, "up");
-    link.outbound.send(common::stanza(&format!("<message id='last' from='{DOMAIN}' to='romeo@example'><body>bye</body></message>"))).await.unwrap();
+    link.outbound.send(common::stanza(&format!("<message id='last' from='{DOMAIN}' to='romeo@example'><body>bye</body></message>")).into()).await.unwrap();
     let Link { shutdown, task, .. } = link;
     shutdown.send(true).unwrap();
     let sent = c.read_to_close().await;

@@ -4,19 +4,21 @@
 //! with capped exponential backoff when the link drops.
 
 mod fast;
+mod io;
 mod session;
+pub mod writer;
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use tokio::io::BufStream;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_xmpp::xmlstream::{initiate_stream, ReadError, StreamHeader, Timeouts, XmppStream, XmppStreamElement};
 use tokio_xmpp::xmlstream::FallibleStreamElement;
 use xmpp_parsers::component::Handshake;
 use xmpp_parsers::stream_error::DefinedCondition;
+use xmpp_parsers::jid::Jid;
 use xmpp_parsers::stanza::Stanza;
 
 use crate::config::Secret;
@@ -30,6 +32,8 @@ pub struct LinkConfig {
     pub secret: Secret,
     pub keepalive: Duration,
     pub max_backoff: Duration,
+    /// The server's XEP-0033 multicast service to try (`[server] multicast`).
+    pub multicast: Option<Jid>,
 }
 
 /// Why a link stopped for good.
@@ -48,7 +52,7 @@ enum AttemptError {
     Io(String),
 }
 
-pub type Stream = XmppStream<BufStream<TcpStream>>;
+pub type Stream = XmppStream<io::LinkIo>;
 
 /// Runs the link until `shutdown` turns true. Incoming stanzas go to
 /// `inbound`; stanzas from `outbound` are sent (queued while disconnected).
@@ -58,7 +62,7 @@ pub async fn run(
     cfg: LinkConfig,
     section: &'static str,
     inbound: mpsc::Sender<Stanza>,
-    mut outbound: mpsc::Receiver<Stanza>,
+    mut outbound: mpsc::Receiver<crate::outgoing::Out>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), LinkError> {
     let mut backoff = Duration::from_secs(1);
@@ -75,12 +79,12 @@ pub async fn run(
             _ = shutdown.changed() => return Ok(()),
         };
         match connected {
-            Ok(stream) => {
+            Ok((stream, slot)) => {
                 tracing::info!(domain = %cfg.domain, "link up");
                 ever_up = true;
                 attempt = 0;
                 backoff = Duration::from_secs(1);
-                match session::run(&cfg, stream, &inbound, &mut outbound, &mut shutdown).await {
+                match session::run(&cfg, stream, slot, &inbound, &mut outbound, &mut shutdown).await {
                     session::End::Shutdown => {
                         tracing::info!(domain = %cfg.domain, "link closed for shutdown");
                         return Ok(());
@@ -102,7 +106,7 @@ pub async fn run(
 }
 
 /// Opens the TCP connection, the stream, and performs the handshake.
-async fn connect(cfg: &LinkConfig) -> Result<Stream, AttemptError> {
+async fn connect(cfg: &LinkConfig) -> Result<(Stream, io::WriteSlot), AttemptError> {
     let io_err = |e: std::io::Error| AttemptError::Io(e.to_string());
     let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect((cfg.host.as_str(), cfg.port)))
         .await
@@ -111,7 +115,8 @@ async fn connect(cfg: &LinkConfig) -> Result<Stream, AttemptError> {
     tcp.set_nodelay(true).map_err(io_err)?;
     let timeouts = Timeouts { read_timeout: cfg.keepalive, response_timeout: Duration::from_secs(20) };
     let header = StreamHeader { to: Some(Cow::Owned(cfg.domain.clone())), from: None, id: None };
-    let mut pending = tokio::time::timeout(Duration::from_secs(10), initiate_stream(BufStream::new(tcp), xmpp_parsers::ns::COMPONENT, header, timeouts))
+    let (link_io, slot) = io::LinkIo::new(tcp);
+    let mut pending = tokio::time::timeout(Duration::from_secs(10), initiate_stream(link_io, xmpp_parsers::ns::COMPONENT, header, timeouts))
         .await
         .map_err(|_| AttemptError::Io("no stream header from the server".into()))?
         .map_err(io_err)?;
@@ -130,7 +135,7 @@ async fn connect(cfg: &LinkConfig) -> Result<Stream, AttemptError> {
             .await
             .map_err(|_| AttemptError::Io("no answer to the handshake".into()))?;
         match next {
-            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::ComponentHandshake(_)))) => return Ok(stream),
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::ComponentHandshake(_)))) => return Ok((stream, slot)),
             // `conflict`: the server still holds an earlier link for this
             // domain; that passes, so it is retried like a network fault.
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) if e.0.condition == DefinedCondition::Conflict => {

@@ -1,15 +1,26 @@
 //! One authenticated connection: read, write, keep alive, until it ends.
+//!
+//! Reads go through tokio-xmpp's stream (parsing, malformed-stanza
+//! recovery, read timeouts); writes go through `writer::Writer` straight
+//! to the socket's write half, batched: everything queued is serialised
+//! into one buffer and written with one system call where it fits.
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{mpsc, watch};
 use tokio_xmpp::xmlstream::{FallibleStreamElement, ReadError, StreamElementError, XmppStreamElement};
+use xmpp_parsers::disco::{DiscoInfoQuery, DiscoInfoResult};
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::ping::Ping;
 use xmpp_parsers::stanza::Stanza;
 
+use super::io::WriteSlot;
+use super::writer::Writer;
 use super::{LinkConfig, Stream};
 use crate::error::Error;
+use crate::outgoing::Out;
 use crate::xmpp::reply;
 
 pub enum End {
@@ -17,21 +28,64 @@ pub enum End {
     Lost(String),
 }
 
-/// Most stanzas written before one flush.
+/// Most queued items serialised before one write.
 const BATCH: usize = 256;
+/// Bytes after which a batch is written even if more is queued.
+const BATCH_BYTES: usize = 256 * 1024;
+/// The id of the multicast service probe (disco#info).
+const PROBE_ID: &str = "mixmuc-multicast-probe";
+const ADDRESS_NS: &str = "http://jabber.org/protocol/address";
+
+/// The socket's write half and what is serialised for it.
+struct Wire {
+    w: OwnedWriteHalf,
+    writer: Writer,
+}
+
+impl Wire {
+    async fn stanza(&mut self, s: &Stanza) -> std::io::Result<()> {
+        self.writer.stanza(s)?;
+        self.flush().await
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.writer.buf.is_empty() {
+            self.w.write_all(&self.writer.buf).await?;
+            self.writer.buf.clear();
+        }
+        Ok(())
+    }
+}
 
 pub async fn run(
     cfg: &LinkConfig,
     mut stream: Stream,
+    slot: WriteSlot,
     inbound: &mpsc::Sender<Stanza>,
-    outbound: &mut mpsc::Receiver<Stanza>,
+    outbound: &mut mpsc::Receiver<Out>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> End {
+    let Some(w) = slot.take() else { return End::Lost("no write half".into()) };
+    let mut out = Wire { w, writer: Writer::new() };
+    let me: Jid = match cfg.domain.parse() {
+        Ok(j) => j,
+        Err(_) => return End::Lost("invalid domain".into()),
+    };
+    if let Some(service) = &cfg.multicast {
+        // Asked at every link-up: the server may have been reconfigured.
+        let probe = Iq::Get { from: Some(me.clone()), to: Some(service.clone()), id: PROBE_ID.into(), payload: DiscoInfoQuery { node: None }.into() };
+        if let Err(e) = out.stanza(&Stanza::Iq(probe)).await {
+            return End::Lost(e.to_string());
+        }
+    }
     let mut pings: u64 = 0;
     loop {
         tokio::select! {
             item = stream.next() => match item {
                 None => return End::Lost("connection closed".into()),
+                Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq))))) if is_probe_answer(&iq) => {
+                    multicast_answer(cfg, &mut out.writer, iq);
+                }
                 Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(s)))) => {
                     tracing::trace!(domain = %cfg.domain, stanza = ?s, "in");
                     if inbound.send(s).await.is_err() {
@@ -49,7 +103,7 @@ pub async fn run(
                     let err = Error::bad_request(format!("malformed stanza: {error}"));
                     let kind = name.to_string();
                     if let Some(r) = reply::raw_error_reply(&kind, header.from.as_deref(), header.to.as_deref(), header.id.as_deref(), header.type_.as_deref(), &err) {
-                        if let Err(e) = stream.send(&XmppStreamElement::Stanza(r)).await {
+                        if let Err(e) = out.stanza(&r).await {
                             return End::Lost(e.to_string());
                         }
                     }
@@ -59,10 +113,9 @@ pub async fn run(
                 }
                 Some(Err(ReadError::SoftTimeout)) => {
                     pings += 1;
-                    let me: Jid = match cfg.domain.parse() { Ok(j) => j, Err(_) => return End::Lost("invalid domain".into()) };
-                    let ping = Iq::Get { from: Some(me.clone()), to: Some(me), id: format!("keepalive-{pings}"), payload: Ping.into() };
+                    let ping = Iq::Get { from: Some(me.clone()), to: Some(me.clone()), id: format!("keepalive-{pings}"), payload: Ping.into() };
                     tracing::debug!(domain = %cfg.domain, "idle link: pinging");
-                    if let Err(e) = stream.send(&XmppStreamElement::Stanza(Stanza::Iq(ping))).await {
+                    if let Err(e) = out.stanza(&Stanza::Iq(ping)).await {
                         return End::Lost(e.to_string());
                     }
                 }
@@ -72,48 +125,71 @@ pub async fn run(
                 Some(Err(ReadError::HardError(e))) => return End::Lost(e.to_string()),
                 Some(Err(ReadError::StreamFooterReceived)) => return End::Lost("the server closed the stream".into()),
             },
-            out = outbound.recv() => {
-                let Some(first) = out else { return End::Shutdown };
-                if let Err(e) = write_batch(cfg, &mut stream, first, outbound).await {
+            item = outbound.recv() => {
+                let Some(first) = item else { return End::Shutdown };
+                if let Err(e) = write_batch(cfg, &mut out, first, outbound).await {
                     return End::Lost(e.to_string());
                 }
             }
             _ = shutdown.changed() => {
                 // Send what is queued, then close the stream politely.
-                while let Ok(s) = outbound.try_recv() {
-                    if stream.feed(&XmppStreamElement::Stanza(s)).await.is_err() {
+                while let Ok(item) = outbound.try_recv() {
+                    if serialise(cfg, &mut out.writer, &item).is_err() || (out.writer.buf.len() >= BATCH_BYTES && out.flush().await.is_err()) {
                         break;
                     }
                 }
-                let _flushed = SinkExt::<&XmppStreamElement>::flush(&mut stream).await;
-                let _closed = tokio::time::timeout(std::time::Duration::from_secs(2), SinkExt::<&XmppStreamElement>::close(&mut stream)).await;
+                out.writer.buf.extend_from_slice(b"</stream:stream>");
+                let _flushed = out.flush().await;
+                let _closed = tokio::time::timeout(std::time::Duration::from_secs(2), out.w.shutdown()).await;
                 return End::Shutdown;
             }
         }
     }
 }
 
-async fn write_batch(cfg: &LinkConfig, stream: &mut Stream, first: Stanza, outbound: &mut mpsc::Receiver<Stanza>) -> std::io::Result<()> {
-    write_one(cfg, stream, first).await?;
+fn is_probe_answer(iq: &Iq) -> bool {
+    matches!(iq, Iq::Result { id, .. } | Iq::Error { id, .. } if id == PROBE_ID)
+}
+
+/// The multicast service's disco#info answer: multicast on if it has the feature.
+fn multicast_answer(cfg: &LinkConfig, writer: &mut Writer, iq: Iq) {
+    let Some(service) = &cfg.multicast else { return };
+    let features = match iq {
+        Iq::Result { payload: Some(p), .. } => DiscoInfoResult::try_from(p).ok().map(|r| r.features),
+        _ => None,
+    };
+    if features.is_some_and(|f| f.iter().any(|f| f == ADDRESS_NS)) {
+        tracing::info!(domain = %cfg.domain, service = %service, "room messages go through the server's multicast service (XEP-0033)");
+        writer.set_multicast(Some(service));
+    } else {
+        tracing::warn!(domain = %cfg.domain, service = %service, "[server] multicast: the service does not announce XEP-0033 multicast; sending one stanza per recipient");
+        writer.set_multicast(None);
+    }
+}
+
+/// Serialises one item into the writer's buffer. An item that cannot be
+/// serialised is logged and dropped (the link stays up).
+fn serialise(cfg: &LinkConfig, writer: &mut Writer, item: &Out) -> std::io::Result<()> {
+    tracing::trace!(domain = %cfg.domain, item = ?item, "out");
+    let mark = writer.buf.len();
+    if let Err(e) = writer.push(item) {
+        writer.buf.truncate(mark);
+        writer.reset_encoder();
+        tracing::error!(domain = %cfg.domain, error = %e, item = ?item, "outgoing stanza cannot be serialised; dropped");
+    }
+    Ok(())
+}
+
+async fn write_batch(cfg: &LinkConfig, out: &mut Wire, first: Out, outbound: &mut mpsc::Receiver<Out>) -> std::io::Result<()> {
+    serialise(cfg, &mut out.writer, &first)?;
     for _ in 1..BATCH {
+        if out.writer.buf.len() >= BATCH_BYTES {
+            break;
+        }
         match outbound.try_recv() {
-            Ok(s) => write_one(cfg, stream, s).await?,
+            Ok(item) => serialise(cfg, &mut out.writer, &item)?,
             Err(_) => break,
         }
     }
-    SinkExt::<&XmppStreamElement>::flush(stream).await
-}
-
-/// Queues one stanza for writing. The stanza itself is serialised, not
-/// wrapped in `XmppStreamElement::Stanza`: the wrappers are transparent
-/// (same bytes), but their generated serialisers copy the inner
-/// serialiser's whole state on every XML item. Messages, the bulk of a
-/// fan-out, go through `fast::MessageXml` (same bytes, see there).
-async fn write_one(cfg: &LinkConfig, stream: &mut Stream, s: Stanza) -> std::io::Result<()> {
-    tracing::trace!(domain = %cfg.domain, stanza = ?s, "out");
-    match &s {
-        Stanza::Message(m) => stream.feed(&super::fast::MessageXml(m)).await,
-        Stanza::Presence(p) => stream.feed(p).await,
-        Stanza::Iq(i) => stream.feed(i).await,
-    }
+    out.flush().await
 }

@@ -11,6 +11,7 @@ use crate::channel::event::{Event, Posted};
 use crate::channel::ids;
 use crate::channel::membership::{NODE_INFO, NODE_MESSAGES, NODE_PARTICIPANTS};
 use crate::error::Result;
+use crate::outgoing::{FanOut, Out};
 use crate::service::{Service, View};
 use crate::store::{ArchiveRow, ChannelRow, ParticipantRow};
 use crate::xmpp::mix::{Mix, Participant};
@@ -30,7 +31,7 @@ pub fn proxy_jid(svc: &Service, channel: &str, participant_id: &str) -> String {
 /// Renders an event for the MIX participants it concerns.
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     match ev {
-        Event::Posted(p) => posted(svc, p).await,
+        Event::Posted(p) => posted(svc, p).await.map(crate::outgoing::expand),
         // MUC sessions are clients in the presence node (XEP-0403); their
         // users appear as participants through Joined/Left.
         Event::Entered { .. } | Event::Exited { .. } | Event::Presence(_) => super::presence::render(svc, ev).await,
@@ -127,25 +128,34 @@ fn stanza_id(svc: &Service, channel: &str, id: &str) -> Element {
     el("stanza-id", ns::SID, &[("id", id), ("by", svc.channel_jid(View::Mix, channel).as_str())])
 }
 
-/// A message to every participant subscribed to the messages node.
-async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Stanza>> {
+/// A message to every participant subscribed to the messages node: one
+/// fan-out, and the sender's own copy (with its submission id) apart.
+pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
     let participants = svc.channels.participants(&p.channel.name).await?;
-    let mut base = p.content.clone();
-    base.from = Some(participant_jid(svc, &p.channel.name, &p.sender.participant_id));
-    base.id = Some(Id(p.id.clone()));
-    base.type_ = MessageType::Groupchat;
-    base.payloads.push(mix_element(&p.channel, &p.sender.jid, &p.nick, None));
-    base.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
-    let mut out = Vec::with_capacity(participants.len());
+    let mut template = p.content.clone();
+    template.from = Some(participant_jid(svc, &p.channel.name, &p.sender.participant_id));
+    template.to = None;
+    template.id = Some(Id(p.id.clone()));
+    template.type_ = MessageType::Groupchat;
+    template.payloads.push(mix_element(&p.channel, &p.sender.jid, &p.nick, None));
+    template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
+    let mut out = Vec::with_capacity(2);
+    let mut to = Vec::with_capacity(participants.len());
     for r in participants.iter().filter(|r| r.subscribed(NODE_MESSAGES)) {
-        let mut m = base.clone();
-        m.to = BareJid::new(&r.jid).ok().map(Jid::from);
+        let Ok(jid) = BareJid::new(&r.jid) else { continue };
         if r.jid == p.sender.jid {
-            if let Some(mix) = m.payloads.iter_mut().find(|e| e.is("mix", ns::MIX_CORE)) {
+            let mut own = template.clone();
+            own.to = Some(Jid::from(jid));
+            if let Some(mix) = own.payloads.iter_mut().find(|e| e.is("mix", ns::MIX_CORE)) {
                 *mix = mix_element(&p.channel, &p.sender.jid, &p.nick, p.submission_id.clone());
             }
+            out.push(Out::Stanza(Stanza::Message(own)));
+        } else {
+            to.push(Jid::from(jid));
         }
-        out.push(Stanza::Message(m));
+    }
+    if !to.is_empty() {
+        out.push(Out::FanOut(FanOut { template, to }));
     }
     Ok(out)
 }

@@ -15,6 +15,7 @@ use crate::channel::config::settings_differ;
 use xmpp_parsers::jid::BareJid;
 use crate::channel::event::{Event, Posted};
 use crate::error::Result;
+use crate::outgoing::{FanOut, Out};
 use crate::service::{Service, View};
 use crate::channel::presence::{self, Shown, Via};
 use crate::store::{ArchiveRow, ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
@@ -128,7 +129,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     };
     let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations, departed, roles };
     Ok(match ev {
-        Event::Posted(p) => posted(&ctx, p),
+        Event::Posted(p) => posted(svc, ctx.occupants, p).map(|f| f.stanzas().collect()).unwrap_or_default(),
         // A MIX participant who joined with a nick appears as an occupant;
         // a MUC session's own entry is rendered by `Entered`.
         // (Unless it shares presence and no client of it is online.)
@@ -291,22 +292,24 @@ fn stanza_id(svc: &Service, channel: &str, id: &str) -> Element {
 }
 
 /// A message to every session in the room; the sender's echo keeps its id.
-fn posted(ctx: &Ctx<'_>, p: &Posted) -> Vec<Stanza> {
-    let Some(from) = occupant_jid(ctx.svc, &p.channel.name, &p.nick) else { return vec![] };
-    let mut base = p.content.clone();
-    base.from = Some(from);
-    base.type_ = MessageType::Groupchat;
-    base.id = Some(Id(p.submission_id.clone().unwrap_or_else(|| p.id.clone())));
-    base.payloads.push(stanza_id(ctx.svc, &p.channel.name, &p.id));
-    base.payloads.push(occupant_id(&p.sender.participant_id));
-    ctx.occupants
-        .iter()
-        .filter_map(|o| {
-            let mut m: Message = base.clone();
-            m.to = Some(o.full_jid.parse().ok()?);
-            Some(Stanza::Message(m))
-        })
-        .collect()
+fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut> {
+    let from = occupant_jid(svc, &p.channel.name, &p.nick)?;
+    let mut template = p.content.clone();
+    template.from = Some(from);
+    template.to = None;
+    template.type_ = MessageType::Groupchat;
+    template.id = Some(Id(p.submission_id.clone().unwrap_or_else(|| p.id.clone())));
+    template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
+    template.payloads.push(occupant_id(&p.sender.participant_id));
+    let to = occupants.iter().filter_map(|o| o.full_jid.parse().ok()).collect();
+    Some(FanOut { template, to })
+}
+
+/// A message as the room's occupants get it: one fan-out (the fan-out path
+/// of `event`, without expanding it).
+pub async fn posted_out(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
+    let occupants = svc.channels.occupants(&p.channel.name).await?;
+    Ok(posted(svc, &occupants, p).filter(|f| !f.to.is_empty()).map(Out::FanOut).into_iter().collect())
 }
 
 /// An archived message as the MUC view shows it (history, MAM): from

@@ -1,0 +1,262 @@
+//! The link's write side: stanzas to bytes, fan-outs serialised once.
+//!
+//! One rxml encoder per connection, set up like tokio-xmpp's stream writer
+//! (default namespace `jabber:component:accept`, `stream` prefix), so a
+//! stanza's bytes are what tokio-xmpp would write. A fan-out's message is
+//! encoded once without `to`; each recipient's copy is then
+//! `<message to='…'` followed by the shared bytes. With a multicast service
+//! (XEP-0033) the whole fan-out is one stanza to that service, with one
+//! `bcc` address per recipient.
+
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::message::Message;
+use xmpp_parsers::minidom::rxml::writer::{Encoder, SimpleNamespaces, TrackNamespace};
+use xmpp_parsers::minidom::rxml::{Item as RxmlItem, Namespace};
+use xmpp_parsers::stanza::Stanza;
+use xso::AsXml;
+
+use super::fast::MessageXml;
+use crate::outgoing::{FanOut, Out};
+
+const STREAM_NS: &str = "http://etherx.jabber.org/streams";
+const ADDRESS_NS: &str = "http://jabber.org/protocol/address";
+const HEAD: &[u8] = b"<message";
+
+/// Serialises outgoing items into one buffer, written to the socket by
+/// the session.
+pub struct Writer {
+    enc: Encoder<SimpleNamespaces>,
+    pub buf: Vec<u8>,
+    /// Scratch for a fan-out's shared bytes.
+    shared: Vec<u8>,
+    /// The multicast service's JID, escaped for an attribute, when in use.
+    multicast: Option<String>,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Writer {
+    pub fn new() -> Self {
+        Writer { enc: encoder(), buf: Vec::with_capacity(64 * 1024), shared: Vec::new(), multicast: None }
+    }
+
+    /// A fresh encoder, after an item failed half-way through.
+    pub fn reset_encoder(&mut self) {
+        self.enc = encoder();
+    }
+
+    /// Send fan-outs of two or more recipients to this XEP-0033 service
+    /// (or, with `None`, one stanza per recipient).
+    pub fn set_multicast(&mut self, service: Option<&Jid>) {
+        self.multicast = service.map(|j| escape(j.as_str()));
+    }
+
+    pub fn multicast(&self) -> bool {
+        self.multicast.is_some()
+    }
+
+    /// Appends one item's bytes; returns the number of stanzas it stands for.
+    pub fn push(&mut self, item: &Out) -> std::io::Result<usize> {
+        match item {
+            Out::Stanza(s) => self.stanza(s).map(|_| 1),
+            Out::FanOut(f) => self.fan_out(f).map(|_| f.to.len()),
+        }
+    }
+
+    pub fn stanza(&mut self, s: &Stanza) -> std::io::Result<()> {
+        match s {
+            Stanza::Message(m) => encode(&mut self.enc, &MessageXml(m), &mut self.buf).map(|_| ()),
+            Stanza::Presence(p) => encode(&mut self.enc, p, &mut self.buf).map(|_| ()),
+            Stanza::Iq(i) => encode(&mut self.enc, i, &mut self.buf).map(|_| ()),
+        }
+    }
+
+    fn fan_out(&mut self, f: &FanOut) -> std::io::Result<()> {
+        let template = Message { to: None, ..f.template.clone() };
+        self.shared.clear();
+        let head_end = encode(&mut self.enc, &MessageXml(&template), &mut self.shared)?;
+        let shared = &self.shared;
+        // `<message` then attributes (or `>`): anything else is a bug here,
+        // and falls back to encoding each copy.
+        let spliceable = shared.starts_with(HEAD) && matches!(shared.get(HEAD.len()), Some(b' ') | Some(b'>')) && !shared[..head_end].ends_with(b"/>");
+        if !spliceable {
+            tracing::error!("fan-out template not spliceable; encoding each copy");
+            for s in f.stanzas() {
+                self.stanza(&s)?;
+            }
+            return Ok(());
+        }
+        let rest = &shared[HEAD.len()..];
+        match &self.multicast {
+            Some(service) if f.to.len() > 1 => {
+                self.buf.extend_from_slice(b"<message to='");
+                self.buf.extend_from_slice(service.as_bytes());
+                self.buf.push(b'\'');
+                self.buf.extend_from_slice(&shared[HEAD.len()..head_end]);
+                self.buf.extend_from_slice(b"<addresses xmlns='");
+                self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
+                self.buf.extend_from_slice(b"'>");
+                for to in &f.to {
+                    self.buf.extend_from_slice(b"<address type='bcc' jid='");
+                    push_escaped(&mut self.buf, to.as_str());
+                    self.buf.extend_from_slice(b"'/>");
+                }
+                self.buf.extend_from_slice(b"</addresses>");
+                self.buf.extend_from_slice(&shared[head_end..]);
+            }
+            _ => {
+                self.buf.reserve(f.to.len() * (rest.len() + 64));
+                for to in &f.to {
+                    self.buf.extend_from_slice(b"<message to='");
+                    push_escaped(&mut self.buf, to.as_str());
+                    self.buf.push(b'\'');
+                    self.buf.extend_from_slice(rest);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An encoder inside the stream element, as tokio-xmpp's.
+fn encoder() -> Encoder<SimpleNamespaces> {
+    let mut enc = Encoder::new();
+    enc.ns_tracker_mut().declare_fixed(Some("stream".try_into().expect("valid prefix")), STREAM_NS.into());
+    enc.ns_tracker_mut().declare_fixed(None, xmpp_parsers::ns::COMPONENT.into());
+    // Open the (already sent) stream element, so stanzas are encoded
+    // as its children; these bytes are thrown away.
+    let mut header = Vec::new();
+    enc.encode(RxmlItem::ElementHeadStart(Namespace::from(STREAM_NS), "stream".try_into().expect("valid name")), &mut header).expect("stream head");
+    enc.encode(RxmlItem::ElementHeadEnd, &mut header).expect("stream head end");
+    enc
+}
+
+/// Encodes `x` into `out`; returns the offset in `out`, relative to where
+/// it started, just after the top element's start tag.
+fn encode<T: AsXml>(enc: &mut Encoder<SimpleNamespaces>, x: &T, out: &mut Vec<u8>) -> std::io::Result<usize> {
+    let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let start = out.len();
+    let mut head_end = None;
+    for item in x.as_xml_iter().map_err(|e| invalid(e.to_string()))? {
+        let item = item.map_err(|e| invalid(e.to_string()))?;
+        let is_head_end = head_end.is_none() && matches!(item, xso::Item::ElementHeadEnd);
+        enc.encode(item.as_rxml_item(), out).map_err(|e| invalid(e.to_string()))?;
+        if is_head_end {
+            head_end = Some(out.len() - start);
+        }
+    }
+    Ok(head_end.unwrap_or(out.len() - start))
+}
+
+fn push_escaped(out: &mut Vec<u8>, s: &str) {
+    if !s.bytes().any(|b| matches!(b, b'&' | b'<' | b'>' | b'\'' | b'"')) {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '>' => out.extend_from_slice(b"&gt;"),
+            '\'' => out.extend_from_slice(b"&apos;"),
+            '"' => out.extend_from_slice(b"&quot;"),
+            c => {
+                let mut b = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut v = Vec::new();
+    push_escaped(&mut v, s);
+    String::from_utf8(v).expect("escaping keeps UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xmpp_parsers::message::{Id, Lang, MessageType};
+    use xmpp_parsers::minidom::Element;
+
+    fn parse_all(bytes: &[u8]) -> Vec<Element> {
+        let doc = format!("<stream:stream xmlns='jabber:component:accept' xmlns:stream='{STREAM_NS}'>{}</stream:stream>", String::from_utf8(bytes.to_vec()).unwrap());
+        let root: Element = doc.parse().expect("well-formed output");
+        root.children().cloned().collect()
+    }
+
+    fn fan_out() -> FanOut {
+        let mut m = Message::new(None);
+        m.from = Some("room@muc.example/ni'ck".parse().unwrap());
+        m.type_ = MessageType::Groupchat;
+        m.id = Some(Id("id&1".into()));
+        m.bodies.insert(Lang::new(), "hi <there> & 'all'".into());
+        m.payloads.push(crate::xmpp::el("stanza-id", "urn:xmpp:sid:0", &[("id", "1"), ("by", "room@muc.example")]));
+        m.payloads.push(Element::bare("active", "http://jabber.org/protocol/chatstates"));
+        let to = ["a@example.org/r1", "b@example.org/it's <me> & \"you\"", "c@example.org"].iter().map(|s| s.parse().unwrap()).collect();
+        FanOut { template: m, to }
+    }
+
+    #[test]
+    fn fan_out_is_each_stanza() {
+        let f = fan_out();
+        let mut w = Writer::new();
+        assert_eq!(w.push(&Out::FanOut(f.clone())).unwrap(), 3);
+        let got = parse_all(&w.buf);
+        let mut each = Writer::new();
+        for s in f.stanzas() {
+            each.stanza(&s).unwrap();
+        }
+        assert!(!each.buf.is_empty());
+        let want = parse_all(&each.buf);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn multicast_is_one_stanza_with_bcc_addresses() {
+        let f = fan_out();
+        let mut w = Writer::new();
+        w.set_multicast(Some(&"example.org".parse().unwrap()));
+        w.push(&Out::FanOut(f.clone())).unwrap();
+        let got = parse_all(&w.buf);
+        assert_eq!(got.len(), 1);
+        let m = &got[0];
+        assert_eq!(m.attr("to"), Some("example.org"));
+        assert_eq!(m.attr("from"), Some("room@muc.example/ni'ck"));
+        let addresses = m.children().next().expect("addresses first");
+        assert!(addresses.is("addresses", ADDRESS_NS));
+        let jids: Vec<&str> = addresses.children().map(|a| {
+            assert_eq!(a.attr("type"), Some("bcc"));
+            a.attr("jid").unwrap()
+        }).collect();
+        assert_eq!(jids, f.to.iter().map(|j| j.as_str()).collect::<Vec<_>>());
+        // Without the addresses and with a recipient's `to`, it is that recipient's stanza.
+        let mut copy = m.clone();
+        copy.remove_child("addresses", ADDRESS_NS);
+        crate::xmpp::set_attr(&mut copy, "to", f.to[1].as_str());
+        let mut each = Writer::new();
+        each.stanza(&f.stanzas().nth(1).unwrap()).unwrap();
+        assert_eq!(copy, parse_all(&each.buf)[0]);
+        // One recipient: no multicast.
+        let mut w = Writer::new();
+        w.set_multicast(Some(&"example.org".parse().unwrap()));
+        w.push(&Out::FanOut(FanOut { to: vec![f.to[0].clone()], ..f })).unwrap();
+        assert_eq!(parse_all(&w.buf)[0].attr("to"), Some("a@example.org/r1"));
+    }
+
+    #[test]
+    fn stanzas_have_no_namespace_declaration() {
+        let mut w = Writer::new();
+        let f = fan_out();
+        w.stanza(&f.stanzas().next().unwrap()).unwrap();
+        w.push(&Out::FanOut(f)).unwrap();
+        let s = String::from_utf8(w.buf.clone()).unwrap();
+        assert!(s.starts_with("<message "), "{s}");
+        assert!(!s.contains("jabber:component:accept"), "{s}");
+    }
+}
