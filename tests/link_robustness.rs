@@ -626,3 +626,74 @@ fn scanner_finds_elements() {
     assert!(matches!(scan_element(b"<iq id='1'><q/>"), Scan::Incomplete));
     assert!(matches!(scan_element(b"</stream:stream>"), Scan::StreamEnd(_)));
 }
+
+// ---------------------------------------------------------------- (e) fan-outs and multicast
+
+fn room_message() -> mixmuc::outgoing::FanOut {
+    let s = common::stanza(&format!("<message type='groupchat' id='g1' from='room@{DOMAIN}/ni&apos;ck'><body>a &lt;b&gt; &amp; c</body><x xmlns='urn:example:x'>y</x></message>"));
+    let Stanza::Message(template) = s else { unreachable!() };
+    let to = ["a@example/r1", "b@example", "c@example/it&apos;s"].iter().map(|j| j.replace("&apos;", "'").parse().unwrap()).collect();
+    mixmuc::outgoing::FanOut { template, to }
+}
+
+fn copy_for(to: &str) -> String {
+    format!("<message type='groupchat' id='g1' from='room@{DOMAIN}/ni&apos;ck' to='{to}'><body>a &lt;b&gt; &amp; c</body><x xmlns='urn:example:x'>y</x></message>")
+}
+
+/// A fan-out reaches the server as one stanza per recipient, each the
+/// template with its `to` (no multicast configured).
+#[tokio::test]
+async fn fan_out_is_one_stanza_per_recipient() {
+    let server = FakeServer::start().await;
+    let link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    let mut c = server.accept_ok("id-f").await;
+    link.outbound.send(mixmuc::outgoing::Out::FanOut(room_message())).await.unwrap();
+    for to in ["a@example/r1", "b@example", "c@example/it&apos;s"] {
+        assert_xml(&c.read_element().await, &copy_for(to));
+    }
+    c.quiet_for(Duration::from_millis(200)).await.expect("nothing more");
+    assert!(link.stop().await.is_ok());
+}
+
+/// With `multicast` set, the link asks the service's disco#info at link-up;
+/// when it announces XEP-0033, a fan-out is one stanza to the service with
+/// a bcc address per recipient; when it does not, one stanza per recipient.
+#[tokio::test]
+async fn multicast_is_used_only_when_the_service_announces_it() {
+    for announced in [true, false] {
+        let server = FakeServer::start().await;
+        let mut cfg = server.link_config(SECRET, Duration::from_secs(30));
+        cfg.multicast = Some("example".parse().unwrap());
+        let link = Link::start(cfg);
+        let mut c = server.accept_ok("id-m").await;
+        let probe = c.read_element().await;
+        assert_xml(&probe, &format!("<iq type='get' id='{{*}}' from='{DOMAIN}' to='example'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+        let id = probe.attr("id").unwrap();
+        let feature = if announced { "<feature var='http://jabber.org/protocol/address'/>" } else { "" };
+        c.send(&format!("<iq type='result' id='{id}' from='example' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' type='im'/>{feature}</query></iq>")).await;
+        // The answer is the link's own: it does not reach the service.
+        c.send(&ping_from_romeo("after-probe")).await;
+        let mut link = link;
+        expect_ping_from_romeo(&link.recv().await, "after-probe");
+        link.outbound.send(mixmuc::outgoing::Out::FanOut(room_message())).await.unwrap();
+        if announced {
+            assert_xml(
+                &c.read_element().await,
+                &format!(
+                    "<message type='groupchat' id='g1' from='room@{DOMAIN}/ni&apos;ck' to='example'>
+                       <addresses xmlns='http://jabber.org/protocol/address'>
+                         <address type='bcc' jid='a@example/r1'/><address type='bcc' jid='b@example'/><address type='bcc' jid='c@example/it&apos;s'/>
+                       </addresses>
+                       <body>a &lt;b&gt; &amp; c</body><x xmlns='urn:example:x'>y</x>
+                     </message>"
+                ),
+            );
+        } else {
+            for to in ["a@example/r1", "b@example", "c@example/it&apos;s"] {
+                assert_xml(&c.read_element().await, &copy_for(to));
+            }
+        }
+        c.quiet_for(Duration::from_millis(200)).await.expect("nothing more");
+        assert!(link.stop().await.is_ok());
+    }
+}
