@@ -182,7 +182,12 @@ mm_pick_ports() {
 mm_bed_init() {
 	local dir="$1" C2S_PORT COMPONENT_PORT
 	mkdir -p "$dir"
-	[ -f "$dir/bed.env" ] && return 0
+	if [ -f "$dir/bed.env" ]; then
+		# A bed made before the fanout component existed: add it.
+		grep -q '^FANOUT_DOMAIN=' "$dir/bed.env" ||
+			printf 'FANOUT_DOMAIN=fanout.localhost\nFANOUT_SECRET=%s\n' "$(mm_secret)" >>"$dir/bed.env"
+		return 0
+	fi
 	mm_pick_ports || return 1
 	cat >"$dir/bed.env" <<-ENV
 		BED_DIR=$(cd "$dir" && pwd)
@@ -201,6 +206,8 @@ mm_bed_init() {
 		ALT_MUC_DOMAIN=muc2.localhost
 		ALT_MIX_SECRET=$(mm_secret)
 		ALT_MUC_SECRET=$(mm_secret)
+		FANOUT_DOMAIN=fanout.localhost
+		FANOUT_SECRET=$(mm_secret)
 		BINARY=${MM_BIN:-$(mm_target_dir)/debug/mixmuc}
 	ENV
 }
@@ -225,7 +232,10 @@ mm_prosody_start() {
 	mkdir -p "$pdir/data" "$pdir/certs"
 	plugin_path="$MM_ROOT/contrib/prosody"
 	if [ -f "$plugin_path/mod_mix_pam.lua" ]; then
-		vhost_modules='"mix_pam"'
+		vhost_modules='"mix_pam";'
+	fi
+	if [ -f "$plugin_path/mod_component_multicast.lua" ]; then
+		vhost_modules="$vhost_modules"' "component_multicast";'
 	fi
 	sed -e "s|@PROSODY_DIR@|$pdir|g" \
 		-e "s|@PLUGIN_PATH@|$plugin_path|g" \
@@ -238,6 +248,7 @@ mm_prosody_start() {
 		-e "s|@MIX2_DOMAIN@|$ALT_MIX_DOMAIN|g" -e "s|@MIX2_SECRET@|$ALT_MIX_SECRET|g" \
 		-e "s|@MUC2_DOMAIN@|$ALT_MUC_DOMAIN|g" -e "s|@MUC2_SECRET@|$ALT_MUC_SECRET|g" \
 		-e "s|@CONFERENCE_DOMAIN@|$CONFERENCE_DOMAIN|g" \
+		-e "s|@FANOUT_DOMAIN@|$FANOUT_DOMAIN|g" -e "s|@FANOUT_SECRET@|$FANOUT_SECRET|g" \
 		"$MM_ROOT/scripts/prosody/prosody.cfg.lua.in" >"$pdir/prosody.cfg.lua"
 	# Accounts are written to the data folder directly, before the server starts.
 	if [ ! -f "$pdir/accounts.done" ]; then

@@ -73,6 +73,9 @@ class Bed:
         self.conference = self.env["CONFERENCE_DOMAIN"]
         self.main = Instance("main", self.env["MAIN_MIX_DOMAIN"], self.env["MAIN_MUC_DOMAIN"])
         self.alt = Instance("alt", self.env["ALT_MIX_DOMAIN"], self.env["ALT_MUC_DOMAIN"])
+        # A test-only external component (no mixmuc behind it), for mod_component_multicast.
+        self.fanout = (self.env["FANOUT_DOMAIN"], self.env["FANOUT_SECRET"])
+        self.component_port = int(self.env["COMPONENT_PORT"])
 
     # -- processes -------------------------------------------------------
     def _run(self, cmd: str, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
@@ -146,6 +149,12 @@ class Bed:
         """Whether the bed's Prosody loads contrib/prosody/mod_mix_pam.lua (XEP-0405)."""
         config = self.dir / "prosody" / "prosody.cfg.lua"
         return config.exists() and '"mix_pam"' in config.read_text()
+
+    @property
+    def has_component_multicast(self) -> bool:
+        """Whether the bed's Prosody loads contrib/prosody/mod_component_multicast.lua (XEP-0033)."""
+        config = self.dir / "prosody" / "prosody.cfg.lua"
+        return config.exists() and '"component_multicast"' in config.read_text()
 
     # -- addresses -------------------------------------------------------
     def jid(self, user: str) -> str:
