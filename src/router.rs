@@ -156,8 +156,10 @@ impl Service {
             out.extend(muc::render::posted_out(self, p).await?);
             return Ok(());
         }
-        out.extend(mix::render::event(self, ev).await?.into_iter().map(Out::from));
-        out.extend(muc::render::event(self, ev).await?.into_iter().map(Out::from));
+        // Presences that are the same for many (a newcomer shown to the
+        // room, a MIX presence to every participant) become fan-outs.
+        out.extend(crate::outgoing::group(mix::render::event(self, ev).await?));
+        out.extend(crate::outgoing::group(muc::render::event(self, ev).await?));
         Ok(())
     }
 

@@ -633,7 +633,7 @@ fn room_message() -> mixmuc::outgoing::FanOut {
     let s = common::stanza(&format!("<message type='groupchat' id='g1' from='room@{DOMAIN}/ni&apos;ck'><body>a &lt;b&gt; &amp; c</body><x xmlns='urn:example:x'>y</x></message>"));
     let Stanza::Message(template) = s else { unreachable!() };
     let to = ["a@example/r1", "b@example", "c@example/it&apos;s"].iter().map(|j| j.replace("&apos;", "'").parse().unwrap()).collect();
-    mixmuc::outgoing::FanOut { template, to }
+    mixmuc::outgoing::FanOut::message(template, to)
 }
 
 fn copy_for(to: &str) -> String {

@@ -10,17 +10,17 @@
 
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::Message;
+use xmpp_parsers::presence::Presence;
 use xmpp_parsers::minidom::rxml::writer::{Encoder, SimpleNamespaces, TrackNamespace};
 use xmpp_parsers::minidom::rxml::{Item as RxmlItem, Namespace};
 use xmpp_parsers::stanza::Stanza;
 use xso::AsXml;
 
 use super::fast::MessageXml;
-use crate::outgoing::{FanOut, Out};
+use crate::outgoing::{FanOut, Out, Template};
 
 const STREAM_NS: &str = "http://etherx.jabber.org/streams";
 const ADDRESS_NS: &str = "http://jabber.org/protocol/address";
-const HEAD: &[u8] = b"<message";
 
 /// Serialises outgoing items into one buffer, written to the socket by
 /// the session.
@@ -76,27 +76,31 @@ impl Writer {
     }
 
     fn fan_out(&mut self, f: &FanOut) -> std::io::Result<()> {
-        let template = Message { to: None, ..f.template.clone() };
         self.shared.clear();
-        let head_end = encode(&mut self.enc, &MessageXml(&template), &mut self.shared)?;
+        let (head, head_end): (&[u8], usize) = match &f.template {
+            Template::Message(m) if m.to.is_none() => (b"<message", encode(&mut self.enc, &MessageXml(m), &mut self.shared)?),
+            Template::Message(m) => (b"<message", encode(&mut self.enc, &MessageXml(&Message { to: None, ..m.clone() }), &mut self.shared)?),
+            Template::Presence(p) if p.to.is_none() => (b"<presence", encode(&mut self.enc, p, &mut self.shared)?),
+            Template::Presence(p) => (b"<presence", encode(&mut self.enc, &Presence { to: None, ..p.clone() }, &mut self.shared)?),
+        };
         let shared = &self.shared;
-        // `<message` then attributes (or `>`): anything else is a bug here,
-        // and falls back to encoding each copy.
-        let spliceable = shared.starts_with(HEAD) && matches!(shared.get(HEAD.len()), Some(b' ') | Some(b'>')) && !shared[..head_end].ends_with(b"/>");
+        // `<message` / `<presence` then attributes (or `>`): anything else
+        // (an empty element) is encoded copy by copy.
+        let spliceable = shared.starts_with(head) && matches!(shared.get(head.len()), Some(b' ') | Some(b'>')) && !shared[..head_end].ends_with(b"/>");
         if !spliceable {
-            tracing::error!("fan-out template not spliceable; encoding each copy");
             for s in f.stanzas() {
                 self.stanza(&s)?;
             }
             return Ok(());
         }
-        let rest = &shared[HEAD.len()..];
+        let rest = &shared[head.len()..];
         match &self.multicast {
             Some(service) if f.to.len() > 1 => {
-                self.buf.extend_from_slice(b"<message to='");
+                self.buf.extend_from_slice(head);
+                self.buf.extend_from_slice(b" to='");
                 self.buf.extend_from_slice(service.as_bytes());
                 self.buf.push(b'\'');
-                self.buf.extend_from_slice(&shared[HEAD.len()..head_end]);
+                self.buf.extend_from_slice(&shared[head.len()..head_end]);
                 self.buf.extend_from_slice(b"<addresses xmlns='");
                 self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
                 self.buf.extend_from_slice(b"'>");
@@ -111,7 +115,8 @@ impl Writer {
             _ => {
                 self.buf.reserve(f.to.len() * (rest.len() + 64));
                 for to in &f.to {
-                    self.buf.extend_from_slice(b"<message to='");
+                    self.buf.extend_from_slice(head);
+                    self.buf.extend_from_slice(b" to='");
                     push_escaped(&mut self.buf, to.as_str());
                     self.buf.push(b'\'');
                     self.buf.extend_from_slice(rest);
@@ -199,7 +204,7 @@ mod tests {
         m.payloads.push(crate::xmpp::el("stanza-id", "urn:xmpp:sid:0", &[("id", "1"), ("by", "room@muc.example")]));
         m.payloads.push(Element::bare("active", "http://jabber.org/protocol/chatstates"));
         let to = ["a@example.org/r1", "b@example.org/it's <me> & \"you\"", "c@example.org"].iter().map(|s| s.parse().unwrap()).collect();
-        FanOut { template: m, to }
+        FanOut::message(m, to)
     }
 
     #[test]
@@ -247,6 +252,30 @@ mod tests {
         w.set_multicast(Some(&"example.org".parse().unwrap()));
         w.push(&Out::FanOut(FanOut { to: vec![f.to[0].clone()], ..f })).unwrap();
         assert_eq!(parse_all(&w.buf)[0].attr("to"), Some("a@example.org/r1"));
+    }
+
+    #[test]
+    fn presence_fan_out_is_each_stanza_and_multicasts() {
+        let mut p = Presence::new(xmpp_parsers::presence::Type::None);
+        p.from = Some("room@muc.example/nick".parse().unwrap());
+        p.payloads.push(crate::xmpp::el("x", "http://jabber.org/protocol/muc#user", &[]));
+        let to: Vec<Jid> = ["a@example.org/1", "b@example.org/2"].iter().map(|s| s.parse().unwrap()).collect();
+        let f = FanOut { template: Template::Presence(p), to };
+        let mut w = Writer::new();
+        w.push(&Out::FanOut(f.clone())).unwrap();
+        let mut each = Writer::new();
+        for s in f.stanzas() {
+            each.stanza(&s).unwrap();
+        }
+        assert_eq!(parse_all(&w.buf), parse_all(&each.buf));
+        let mut m = Writer::new();
+        m.set_multicast(Some(&"example.org".parse().unwrap()));
+        m.push(&Out::FanOut(f)).unwrap();
+        let got = parse_all(&m.buf);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].name(), "presence");
+        assert_eq!(got[0].attr("to"), Some("example.org"));
+        assert_eq!(got[0].children().next().unwrap().children().count(), 2);
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
         }
     }
     if !to.is_empty() {
-        out.push(Out::FanOut(FanOut { template, to }));
+        out.push(Out::FanOut(FanOut::message(template, to)));
     }
     Ok(out)
 }

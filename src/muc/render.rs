@@ -302,7 +302,7 @@ fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut
     template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
     template.payloads.push(occupant_id(&p.sender.participant_id));
     let to = occupants.iter().filter_map(|o| o.full_jid.parse().ok()).collect();
-    Some(FanOut { template, to })
+    Some(FanOut::message(template, to))
 }
 
 /// A message as the room's occupants get it: one fan-out (the fan-out path
