@@ -21,6 +21,8 @@ use crate::outgoing::{FanOut, Out, Template};
 
 const STREAM_NS: &str = "http://etherx.jabber.org/streams";
 const ADDRESS_NS: &str = "http://jabber.org/protocol/address";
+/// Most addresses in one multicast stanza (~60 KiB of addresses).
+pub const MAX_ADDRESSES: usize = 1000;
 
 /// Serialises outgoing items into one buffer, written to the socket by
 /// the session.
@@ -96,21 +98,25 @@ impl Writer {
         let rest = &shared[head.len()..];
         match &self.multicast {
             Some(service) if f.to.len() > 1 => {
-                self.buf.extend_from_slice(head);
-                self.buf.extend_from_slice(b" to='");
-                self.buf.extend_from_slice(service.as_bytes());
-                self.buf.push(b'\'');
-                self.buf.extend_from_slice(&shared[head.len()..head_end]);
-                self.buf.extend_from_slice(b"<addresses xmlns='");
-                self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
-                self.buf.extend_from_slice(b"'>");
-                for to in &f.to {
-                    self.buf.extend_from_slice(b"<address type='bcc' jid='");
-                    push_escaped(&mut self.buf, to.as_str());
-                    self.buf.extend_from_slice(b"'/>");
+                // Several stanzas for a very large room: servers cap the size
+                // of one stanza (Prosody: 512 KiB from a component).
+                for chunk in f.to.chunks(MAX_ADDRESSES) {
+                    self.buf.extend_from_slice(head);
+                    self.buf.extend_from_slice(b" to='");
+                    self.buf.extend_from_slice(service.as_bytes());
+                    self.buf.push(b'\'');
+                    self.buf.extend_from_slice(&shared[head.len()..head_end]);
+                    self.buf.extend_from_slice(b"<addresses xmlns='");
+                    self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
+                    self.buf.extend_from_slice(b"'>");
+                    for to in chunk {
+                        self.buf.extend_from_slice(b"<address type='bcc' jid='");
+                        push_escaped(&mut self.buf, to.as_str());
+                        self.buf.extend_from_slice(b"'/>");
+                    }
+                    self.buf.extend_from_slice(b"</addresses>");
+                    self.buf.extend_from_slice(&shared[head_end..]);
                 }
-                self.buf.extend_from_slice(b"</addresses>");
-                self.buf.extend_from_slice(&shared[head_end..]);
             }
             _ => {
                 self.buf.reserve(f.to.len() * (rest.len() + 64));
@@ -276,6 +282,20 @@ mod tests {
         assert_eq!(got[0].name(), "presence");
         assert_eq!(got[0].attr("to"), Some("example.org"));
         assert_eq!(got[0].children().next().unwrap().children().count(), 2);
+    }
+
+    #[test]
+    fn large_multicast_is_split() {
+        let mut f = fan_out();
+        f.to = (0..MAX_ADDRESSES + 2).map(|i| format!("u{i}@example.org/r").parse().unwrap()).collect();
+        let mut w = Writer::new();
+        w.set_multicast(Some(&"example.org".parse().unwrap()));
+        w.push(&Out::FanOut(f.clone())).unwrap();
+        let got = parse_all(&w.buf);
+        assert_eq!(got.len(), 2);
+        let jids: Vec<String> = got.iter().flat_map(|m| m.children().next().unwrap().children().map(|a| a.attr("jid").unwrap().to_string()).collect::<Vec<_>>()).collect();
+        assert_eq!(jids, f.to.iter().map(|j| j.to_string()).collect::<Vec<_>>());
+        assert_eq!(got[1].children().next().unwrap().children().count(), 2);
     }
 
     #[test]
