@@ -57,10 +57,6 @@ impl Writer {
         self.multicast = service.map(|j| escape(j.as_str()));
     }
 
-    pub fn multicast(&self) -> bool {
-        self.multicast.is_some()
-    }
-
     /// Appends one item's bytes; returns the number of stanzas it stands for.
     pub fn push(&mut self, item: &Out) -> std::io::Result<usize> {
         match item {
