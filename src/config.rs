@@ -78,6 +78,11 @@ pub struct StoreConfig {
     /// Maximum number of pooled database connections.
     #[serde(default = "default_pool")]
     pub max_connections: u32,
+    /// SQLite only: page cache per pooled connection, in KiB (SQLite's
+    /// `cache_size`). Bounds the store's share of mixmuc's memory:
+    /// `max_connections × sqlite_cache_kib`.
+    #[serde(default = "default_sqlite_cache_kib")]
+    pub sqlite_cache_kib: u32,
 }
 
 /// `[service]`.
@@ -172,6 +177,7 @@ impl Default for StoreConfig {
             url: default_store_url(),
             schema: None,
             max_connections: default_pool(),
+            sqlite_cache_kib: default_sqlite_cache_kib(),
         }
     }
 }
@@ -201,6 +207,9 @@ fn default_store_url() -> String {
 }
 fn default_pool() -> u32 {
     8
+}
+fn default_sqlite_cache_kib() -> u32 {
+    2000
 }
 fn default_log_filter() -> String {
     "info".into()
@@ -303,6 +312,9 @@ impl Config {
         }
         if self.store.max_connections == 0 {
             return err("store.max_connections", "must be at least 1".into());
+        }
+        if !(64..=1_048_576).contains(&self.store.sqlite_cache_kib) {
+            return err("store.sqlite_cache_kib", "must be between 64 and 1048576 (KiB per connection)".into());
         }
         if let Some(s) = &self.store.schema {
             if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

@@ -119,7 +119,7 @@ fn bind_all<'q>(mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments
 const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
 
 impl Store {
-    /// Archives a message; returns its sequence number. Durable when this returns.
+    /// Archives a message; committed when this returns.
     #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(skip(self, payload), level = "debug")]
     pub async fn append_message(
@@ -132,10 +132,13 @@ impl Store {
         nick: &str,
         submission_id: Option<&str>,
         payload: &str,
-    ) -> Result<i64> {
-        Ok(sqlx::query_scalar::<_, i64>(
+    ) -> Result<()> {
+        // No `RETURNING`: SQLite runs a WAL checkpoint only when a statement
+        // steps to its end, and sqlx's fetch_one resets a RETURNING insert
+        // after its row instead: the write-ahead log then grows without end.
+        sqlx::query(
             "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(channel)
         .bind(id)
@@ -145,8 +148,9 @@ impl Store {
         .bind(nick)
         .bind(submission_id)
         .bind(payload)
-        .fetch_one(&self.pool)
-        .await?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// The sequence number of an archive id in a channel.

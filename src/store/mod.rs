@@ -64,15 +64,20 @@ impl Store {
                 .map_err(|e| StoreError::Connect(shown.clone(), e.to_string()))?;
         }
         let schema = cfg.schema.clone();
+        let sqlite_pragmas = format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{};",
+            cfg.sqlite_cache_kib
+        );
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { cfg.max_connections.max(1) } else { cfg.max_connections })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
+                let pragmas = sqlite_pragmas.clone();
                 Box::pin(async move {
                     match backend {
                         Backend::Sqlite => {
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await?;
+                            conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                         }
                         Backend::Postgres => {
                             if let Some(s) = schema {
