@@ -15,6 +15,8 @@ use crate::store::Store;
 
 /// Queue depth between the dispatcher and each link.
 const QUEUE: usize = 65_536;
+/// At most this many queued stanzas are handled together (`handle_batch`).
+const BATCH: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -61,7 +63,16 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
             r = &mut mix_link => break link_outcome(r),
             r = &mut muc_link => break link_outcome(r),
             Some(stanza) = in_rx.recv() => {
-                for out in svc.handle_out(stanza).await {
+                // What is already queued goes with it: the room messages
+                // among them are archived with one statement.
+                let mut batch = vec![stanza];
+                while batch.len() < BATCH {
+                    match in_rx.try_recv() {
+                        Ok(s) => batch.push(s),
+                        Err(_) => break,
+                    }
+                }
+                for out in svc.handle_batch(batch).await {
                     send(&svc, &mix_tx, &muc_tx, out).await;
                 }
             }

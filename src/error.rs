@@ -5,7 +5,7 @@
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// An error the sender is meant to see.
     #[error("{condition:?}{}", text.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]

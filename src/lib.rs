@@ -6,6 +6,7 @@
 //! `channel` service (domain operations) → the `store` (sqlx).
 
 pub mod app;
+pub mod batch;
 pub mod channel;
 pub mod config;
 pub mod disco;

@@ -69,21 +69,13 @@ impl Service {
     /// Handles one incoming stanza; returns what to send in answer, room
     /// messages as fan-outs (what the links take).
     pub async fn handle_out(&self, stanza: Stanza) -> Vec<Out> {
-        let (kind, id, from, to) = header(&stanza);
-        let span = tracing::info_span!("stanza", kind, id = id.unwrap_or(""), from = from.map(|j| j.to_string()).unwrap_or_default(), to = to.map(|j| j.to_string()).unwrap_or_default());
         async {
             match self.dispatch(&stanza).await {
                 Ok(out) => out,
-                Err(err) => {
-                    match &err {
-                        Error::Internal(ctx) => tracing::error!(error = %ctx, "request failed"),
-                        e => tracing::debug!(error = %e, "request refused"),
-                    }
-                    reply::error_reply(&stanza, &err).into_iter().map(Out::from).collect()
-                }
+                Err(err) => refusal(&stanza, &err),
             }
         }
-        .instrument(span)
+        .instrument(stanza_span(&stanza))
         .await
     }
 
@@ -150,7 +142,7 @@ impl Service {
     }
 
     /// Renders a domain event for every audience; a message as fan-outs.
-    async fn render(&self, ev: &Event, out: &mut Vec<Out>) -> Result<()> {
+    pub(crate) async fn render(&self, ev: &Event, out: &mut Vec<Out>) -> Result<()> {
         if let Event::Posted(p) = ev {
             out.extend(mix::render::posted(self, p).await?);
             out.extend(muc::render::posted_out(self, p).await?);
@@ -218,8 +210,23 @@ async fn muc_occupant_disco(svc: &Service, room: &str, from: &Jid) -> Result<Rep
     }
 }
 
+/// The tracing span of one stanza: its kind, id, from and to.
+pub(crate) fn stanza_span(stanza: &Stanza) -> tracing::Span {
+    let (kind, id, from, to) = header(stanza);
+    tracing::info_span!("stanza", kind, id = id.unwrap_or(""), from = from.map(|j| j.to_string()).unwrap_or_default(), to = to.map(|j| j.to_string()).unwrap_or_default())
+}
+
+/// What a refused stanza is answered (its error reply), logged.
+pub(crate) fn refusal(stanza: &Stanza, err: &Error) -> Vec<Out> {
+    match err {
+        Error::Internal(ctx) => tracing::error!(error = %ctx, "request failed"),
+        e => tracing::debug!(error = %e, "request refused"),
+    }
+    reply::error_reply(stanza, err).into_iter().map(Out::from).collect()
+}
+
 /// (kind, id, from, to) of any stanza.
-fn header(stanza: &Stanza) -> (&'static str, Option<&str>, Option<&Jid>, Option<&Jid>) {
+pub(crate) fn header(stanza: &Stanza) -> (&'static str, Option<&str>, Option<&Jid>, Option<&Jid>) {
     match stanza {
         Stanza::Iq(Iq::Get { from, to, id, .. } | Iq::Set { from, to, id, .. } | Iq::Result { from, to, id, .. } | Iq::Error { from, to, id, .. }) => {
             ("iq", Some(id.as_str()), from.as_ref(), to.as_ref())

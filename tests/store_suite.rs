@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mixmuc::config::StoreConfig;
-use mixmuc::store::{Backend, Store, StoreError};
+use mixmuc::store::{ArchiveQuery, Backend, NewMessage, Store, StoreError};
 use sqlx::{AnyConnection, Connection, Executor};
 
 /// A database for one test.
@@ -157,9 +157,63 @@ suite!(
     newer_database_is_refused,
     names_are_kept_exactly,
     presence_of_sessions_and_mix_clients,
+    append_messages_in_one_statement,
 );
 
 // ---------------------------------------------------------------- cases
+
+fn new_message(channel: &str, id: &str, ts: i64) -> NewMessage {
+    NewMessage {
+        channel: channel.into(),
+        id: id.into(),
+        ts,
+        sender_jid: "hag66@shakespeare.example".into(),
+        participant_id: "pid1".into(),
+        nick: "thirdwitch".into(),
+        submission_id: (ts % 2 == 0).then(|| format!("sub-{id}")),
+        payload: format!("<message xmlns='jabber:client'><body>{id}</body></message>"),
+    }
+}
+
+/// `append_messages`: one multi-row INSERT, `seq` in the order given (after
+/// what was archived before), every column kept, the per-channel counts of
+/// migration 6 follow; a batch with a bad row archives nothing (all or
+/// none); a batch of 128 rows (the dispatcher's cap) fits in one statement.
+async fn append_messages_in_one_statement(db: &Db) {
+    let s = db.open().await;
+    for c in ["coven", "other"] {
+        assert!(s.create_channel(c, "hag66@shakespeare.example", false, 1).await.unwrap());
+    }
+    let first = s.append_message("coven", "a0", 10, "hag66@shakespeare.example", "pid1", "thirdwitch", None, "<message xmlns='jabber:client'/>").await.unwrap();
+    assert!(s.append_messages(&[]).await.unwrap().is_empty());
+    let rows = vec![new_message("coven", "a1", 11), new_message("other", "b1", 12), new_message("coven", "a2", 13), new_message("coven", "a3", 14)];
+    let seqs = s.append_messages(&rows).await.unwrap();
+    assert_eq!(seqs.len(), 4);
+    assert!(seqs[0] > first && seqs.windows(2).all(|w| w[0] < w[1]), "seq in the order given: {first} then {seqs:?}");
+    for (r, seq) in rows.iter().zip(&seqs) {
+        assert_eq!(s.archive_seq(&r.channel, &r.id).await.unwrap(), Some(*seq));
+    }
+    let coven = ArchiveQuery { channel: "coven".into(), ..Default::default() };
+    let got = s.query_archive(&coven, 100, false).await.unwrap();
+    assert_eq!(got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a0", "a1", "a2", "a3"]);
+    let a2 = &got[2];
+    assert_eq!((a2.seq, a2.ts, a2.nick.as_str(), a2.submission_id.as_deref(), a2.payload.as_str()), (seqs[2], 13, "thirdwitch", None, rows[2].payload.as_str()));
+    assert_eq!(got[3].submission_id.as_deref(), Some("sub-a3"));
+    assert_eq!(s.count_archive(&coven).await.unwrap(), 4);
+    assert_eq!(s.count_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }).await.unwrap(), 1);
+
+    // An archive id already taken: the statement fails and archives nothing.
+    let bad = vec![new_message("coven", "c1", 20), new_message("coven", "a1", 21), new_message("coven", "c2", 22)];
+    assert!(s.append_messages(&bad).await.is_err());
+    assert_eq!(s.archive_seq("coven", "c1").await.unwrap(), None, "all or none");
+    assert_eq!(s.count_archive(&coven).await.unwrap(), 4);
+
+    let many: Vec<_> = (0..128).map(|i| new_message("other", &format!("m{i}"), 100 + i)).collect();
+    let seqs = s.append_messages(&many).await.unwrap();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(s.count_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }).await.unwrap(), 129);
+    s.close().await;
+}
 
 /// Migration 5: a MUC session's presence and update time; the MIX presence
 /// node's clients, replaced in place, gone with their participant.

@@ -1,5 +1,11 @@
 //! `post(channel, sender, payload)`: archive once, then hand the event to
 //! the renderers. Nothing is reflected before the archive write returns.
+//!
+//! Two steps, so that the dispatcher can archive the room messages it finds
+//! queued together with one statement (`Service::handle_batch`):
+//! `prepare_post` (checks, archive payload, id, timestamp; no write) and
+//! `commit_posts` (the archive write, then the events, in the order given).
+//! `post` is both for one message.
 
 use std::sync::Arc;
 
@@ -9,13 +15,27 @@ use xmpp_parsers::message::Message;
 use super::event::{Event, Posted};
 use super::{ids, Channels};
 use crate::error::{Error, Result};
-use crate::store::now_ms;
+use crate::store::{now_ms, NewMessage};
 use crate::xmpp::content;
+
+/// A checked message, not yet archived: its archive row and its event.
+#[derive(Debug)]
+pub struct PendingPost {
+    row: NewMessage,
+    posted: Posted,
+}
 
 impl Channels {
     /// Archives a participant's message and returns the event to render.
-    #[tracing::instrument(skip(self, message), fields(submission_id = ?message.id.as_ref().map(|i| i.0.as_str())), level = "debug")]
     pub async fn post(&self, name: &str, sender: &BareJid, message: &Message) -> Result<Event> {
+        let pending = self.prepare_post(name, sender, message).await?;
+        self.commit_post(pending).await
+    }
+
+    /// Checks a participant's message (channel, participant, nick) and makes
+    /// its archive row; writes nothing.
+    #[tracing::instrument(skip(self, message), fields(submission_id = ?message.id.as_ref().map(|i| i.0.as_str())), level = "debug")]
+    pub async fn prepare_post(&self, name: &str, sender: &BareJid, message: &Message) -> Result<PendingPost> {
         let channel = self.require(name).await?;
         let participant = self.require_participant(name, sender).await?;
         let nick = participant
@@ -23,13 +43,39 @@ impl Channels {
             .clone()
             .ok_or_else(|| Error::not_acceptable("set a nick in this channel before sending messages"))?;
         let content = content::strip_for_archive(message, &self.mix_jid(name), &self.muc_jid(name));
-        let payload = content::to_archive_xml(&content);
-        let id = ids::archive_id();
-        let ts = now_ms();
-        let submission_id = message.id.as_ref().map(|i| i.0.clone());
+        let row = NewMessage {
+            channel: name.to_string(),
+            id: ids::archive_id(),
+            ts: now_ms(),
+            sender_jid: sender.as_str().to_string(),
+            participant_id: participant.participant_id.clone(),
+            nick: nick.clone(),
+            submission_id: message.id.as_ref().map(|i| i.0.clone()),
+            payload: content::to_archive_xml(&content),
+        };
+        let posted = Posted { channel, id: row.id.clone(), ts: row.ts, sender: participant, nick, submission_id: row.submission_id.clone(), content };
+        Ok(PendingPost { row, posted })
+    }
+
+    /// Archives one prepared message (one INSERT); returns its event.
+    pub async fn commit_post(&self, p: PendingPost) -> Result<Event> {
+        let r = &p.row;
         self.store
-            .append_message(name, &id, ts, sender.as_str(), &participant.participant_id, &nick, submission_id.as_deref(), &payload)
+            .append_message(&r.channel, &r.id, r.ts, &r.sender_jid, &r.participant_id, &r.nick, r.submission_id.as_deref(), &r.payload)
             .await?;
-        Ok(Event::Posted(Arc::new(Posted { channel, id, ts, sender: participant, nick, submission_id, content })))
+        Ok(Event::Posted(Arc::new(p.posted)))
+    }
+
+    /// Archives prepared messages, archive order as given: one alone as
+    /// `commit_post`, several with one multi-row INSERT (all or none).
+    /// Returns their events in the same order.
+    pub async fn commit_posts(&self, ps: Vec<PendingPost>) -> Result<Vec<Event>> {
+        if ps.len() == 1 {
+            let p = ps.into_iter().next().expect("one");
+            return Ok(vec![self.commit_post(p).await?]);
+        }
+        let (rows, posted): (Vec<NewMessage>, Vec<Posted>) = ps.into_iter().map(|p| (p.row, p.posted)).unzip();
+        self.store.append_messages(&rows).await?;
+        Ok(posted.into_iter().map(|p| Event::Posted(Arc::new(p))).collect())
     }
 }

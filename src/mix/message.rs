@@ -3,21 +3,29 @@
 
 use xmpp_parsers::message::{Message, MessageType};
 
+use crate::channel::post::PendingPost;
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::Service;
 
 pub async fn handle(svc: &Service, channel: &str, m: &Message) -> Result<Reply> {
-    let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
+    m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
     match m.type_ {
         MessageType::Groupchat => {}
         MessageType::Error => return Ok(Reply::none()),
         _ => return Err(Error::bad_request("messages to a channel must be of type groupchat")),
     }
+    let event = svc.channels.commit_post(prepare(svc, channel, m).await?).await?;
+    Ok(Reply::events(None, vec![event]))
+}
+
+/// A groupchat to the channel: checked and ready to archive. `handle`
+/// commits it at once; the dispatcher's batch path commits several together.
+pub async fn prepare(svc: &Service, channel: &str, m: &Message) -> Result<PendingPost> {
+    let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
     if m.bodies.is_empty() && m.subjects.is_empty() && m.payloads.is_empty() {
         return Err(Error::bad_request("empty message"));
     }
     svc.channels.check_voice(channel, &from.to_bare()).await?;
-    let event = svc.channels.post(channel, &from.to_bare(), m).await?;
-    Ok(Reply::events(None, vec![event]))
+    svc.channels.prepare_post(channel, &from.to_bare(), m).await
 }

@@ -4,32 +4,59 @@
 //! `room/nick` (`private`), invitations and declines (`invite`) and voice
 //! requests (`voice`) have their own files.
 
+use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::{Message, MessageType};
 
+use crate::channel::post::PendingPost;
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::Service;
 
 pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Message) -> Result<Reply> {
-    let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
+    let from = sender(m)?;
     match (to_nick, &m.type_) {
         (_, MessageType::Error) => Ok(Reply::none()),
         (Some(nick), _) => super::private::handle(svc, room, nick, m).await,
-        (None, MessageType::Groupchat) => {
-            if svc.channels.occupant(room, &from.to_string()).await?.is_none() {
-                return Err(Error::not_acceptable_cancel("you are not in this room"));
-            }
-            svc.channels.check_voice(room, &from.to_bare()).await?;
-            if m.bodies.is_empty() && !m.subjects.is_empty() {
-                let subject = m.subjects.values().next().cloned().unwrap_or_default();
-                svc.channels.check_subject_change(room, &from.to_bare()).await?;
-                svc.channels.set_subject(room, &from.to_bare(), &subject).await?;
-            }
+        (None, MessageType::Groupchat) if is_subject_change(m) => {
+            check_sender(svc, room, from).await?;
+            let subject = m.subjects.values().next().cloned().unwrap_or_default();
+            svc.channels.check_subject_change(room, &from.to_bare()).await?;
+            svc.channels.set_subject(room, &from.to_bare(), &subject).await?;
             let event = svc.channels.post(room, &from.to_bare(), m).await?;
+            Ok(Reply::events(None, vec![event]))
+        }
+        (None, MessageType::Groupchat) => {
+            let event = svc.channels.commit_post(prepare(svc, room, m).await?).await?;
             Ok(Reply::events(None, vec![event]))
         }
         (None, MessageType::Normal) if super::invite::is_user_x(m) => super::invite::handle(svc, room, m).await,
         (None, MessageType::Normal) if super::voice::is_request(m) => super::voice::handle(svc, room, m).await,
         (None, _) => Err(Error::bad_request("only groupchat messages are accepted by the room")),
     }
+}
+
+/// A groupchat with a subject and no body: it changes the subject (§8.1).
+pub fn is_subject_change(m: &Message) -> bool {
+    m.bodies.is_empty() && !m.subjects.is_empty()
+}
+
+/// A plain groupchat to the room (not a subject change): checked and ready
+/// to archive. `handle` commits it at once; the dispatcher's batch path
+/// commits several together.
+pub async fn prepare(svc: &Service, room: &str, m: &Message) -> Result<PendingPost> {
+    let from = sender(m)?;
+    check_sender(svc, room, from).await?;
+    svc.channels.prepare_post(room, &from.to_bare(), m).await
+}
+
+fn sender(m: &Message) -> Result<&Jid> {
+    m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))
+}
+
+/// The sending session is in the room and has voice.
+async fn check_sender(svc: &Service, room: &str, from: &Jid) -> Result<()> {
+    if svc.channels.occupant(room, &from.to_string()).await?.is_none() {
+        return Err(Error::not_acceptable_cancel("you are not in this room"));
+    }
+    svc.channels.check_voice(room, &from.to_bare()).await
 }

@@ -116,6 +116,19 @@ fn bind_all<'q>(mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments
     q
 }
 
+/// A message to archive (`Store::append_messages`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub channel: String,
+    pub id: String,
+    pub ts: i64,
+    pub sender_jid: String,
+    pub participant_id: String,
+    pub nick: String,
+    pub submission_id: Option<String>,
+    pub payload: String,
+}
+
 const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
 
 impl Store {
@@ -151,6 +164,44 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Archives several messages with one statement (a multi-row INSERT is
+    /// atomic by itself: all rows or none, no BEGIN/COMMIT). Returns their
+    /// sequence numbers in the order given, which is also their `seq` order.
+    /// Durable when this returns.
+    #[tracing::instrument(skip_all, fields(n = rows.len()), level = "debug")]
+    pub async fn append_messages(&self, rows: &[NewMessage]) -> Result<Vec<i64>> {
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
+        let values: Vec<String> = (0..rows.len())
+            .map(|r| format!("({})", (1..=8).map(|c| format!("${}", r * 8 + c)).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let sql = format!(
+            "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload) VALUES {} RETURNING seq, id",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for m in rows {
+            q = q
+                .bind(m.channel.as_str())
+                .bind(m.id.as_str())
+                .bind(m.ts)
+                .bind(m.sender_jid.as_str())
+                .bind(m.participant_id.as_str())
+                .bind(m.nick.as_str())
+                .bind(m.submission_id.as_deref())
+                .bind(m.payload.as_str());
+        }
+        // RETURNING's row order is unspecified (SQLite says so): match by id.
+        let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+        for r in q.fetch_all(&self.pool).await? {
+            by_id.insert(r.try_get::<String, _>("id")?, r.try_get::<i64, _>("seq")?);
+        }
+        rows.iter()
+            .map(|m| by_id.get(&m.id).copied().ok_or_else(|| crate::error::Error::internal(format!("store: archive id {} not returned by the insert", m.id))))
+            .collect()
     }
 
     /// The sequence number of an archive id in a channel.

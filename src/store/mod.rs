@@ -12,7 +12,7 @@ mod presence;
 mod migrate;
 
 pub use affiliations::AdminChanges;
-pub use archive::{ArchiveQuery, ArchiveRow};
+pub use archive::{ArchiveQuery, ArchiveRow, NewMessage};
 pub use channels::ChannelRow;
 pub use occupants::OccupantRow;
 pub use participants::ParticipantRow;

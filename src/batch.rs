@@ -1,0 +1,123 @@
+//! The dispatcher's batch path (`Service::handle_batch`): of the stanzas
+//! taken from the queue together, each run of consecutive plain room
+//! messages (MUC groupchat that is not a subject change, MIX groupchat to a
+//! channel) is archived with one statement, then reflected in input order;
+//! every other stanza is handled by `handle_out` where it stands.
+
+use tracing::Instrument;
+use xmpp_parsers::message::{Message, MessageType};
+use xmpp_parsers::stanza::Stanza;
+
+use crate::channel::post::PendingPost;
+use crate::error::{Error, Result};
+use crate::outgoing::Out;
+use crate::router::{refusal, stanza_span};
+use crate::service::{Service, View};
+use crate::{mix, muc};
+
+impl Service {
+    /// Handles stanzas in queue order and answers what `handle_out` on each
+    /// in turn would: the same stanzas in the same order, the same archive
+    /// order. A run of room messages is archived (one multi-row INSERT)
+    /// before any of it is reflected; a lone message goes through
+    /// `handle_out`.
+    pub async fn handle_batch(&self, stanzas: Vec<Stanza>) -> Vec<Out> {
+        let mut out = Vec::new();
+        let mut run = Vec::new();
+        for stanza in stanzas {
+            if self.room_message(&stanza).is_some() {
+                run.push(stanza);
+                continue;
+            }
+            self.flush(std::mem::take(&mut run), &mut out).await;
+            out.extend(self.handle_out(stanza).await);
+        }
+        self.flush(run, &mut out).await;
+        out
+    }
+
+    /// (view, channel, message) of a plain room message, as `dispatch`
+    /// would route it to `mix::message` or `muc::message` and on to `post`.
+    fn room_message<'s>(&self, stanza: &'s Stanza) -> Option<(View, &'s str, &'s Message)> {
+        let Stanza::Message(m) = stanza else { return None };
+        if m.type_ != MessageType::Groupchat || m.from.is_none() {
+            return None;
+        }
+        let to = m.to.as_ref()?;
+        let view = self.view_of(to.domain().as_str())?;
+        if to.resource().is_some() {
+            return None;
+        }
+        let name = to.node()?.as_str();
+        match view {
+            View::Mix if mix::private::proxy_parts(name).is_some() => None,
+            View::Muc if muc::message::is_subject_change(m) => None,
+            _ => Some((view, name, m)),
+        }
+    }
+
+    async fn flush(&self, run: Vec<Stanza>, out: &mut Vec<Out>) {
+        match run.len() {
+            0 => {}
+            1 => out.extend(self.handle_out(run.into_iter().next().expect("one")).await),
+            _ => self.post_many(run, out).await,
+        }
+    }
+
+    /// Checks every message of the run in order (nothing between them
+    /// changes what the checks see), archives those that pass with one
+    /// statement, then answers each in order: its refusal, or its fan-outs.
+    async fn post_many(&self, run: Vec<Stanza>, out: &mut Vec<Out>) {
+        let mut checked: Vec<Result<()>> = Vec::with_capacity(run.len());
+        let mut pending = Vec::new();
+        for stanza in &run {
+            match self.prepare(stanza).instrument(stanza_span(stanza)).await {
+                Ok(p) => {
+                    pending.push(p);
+                    checked.push(Ok(()));
+                }
+                Err(e) => checked.push(Err(e)),
+            }
+        }
+        let committed = if pending.is_empty() {
+            Ok(vec![])
+        } else {
+            let n = pending.len();
+            self.channels.commit_posts(pending).instrument(tracing::debug_span!("archive_batch", n)).await
+        };
+        let mut events = committed.map(Vec::into_iter);
+        for (stanza, check) in run.iter().zip(checked) {
+            let event = match (check, &mut events) {
+                (Err(e), _) => Err(e),
+                // A failed INSERT: each of its messages is answered as if its own had failed.
+                (Ok(()), Err(e)) => Err(e.clone()),
+                (Ok(()), Ok(events)) => Ok(events.next().expect("one event per archived message")),
+            };
+            let answer = async {
+                let rendered = async {
+                    let mut rendered = Vec::new();
+                    self.render(&event?, &mut rendered).await?;
+                    Ok::<_, Error>(rendered)
+                };
+                match rendered.await {
+                    Ok(rendered) => rendered,
+                    Err(e) => refusal(stanza, &e),
+                }
+            };
+            out.extend(answer.instrument(stanza_span(stanza)).await);
+        }
+    }
+
+    /// What `dispatch` and the message handler check before `post`, and
+    /// `post`'s own checks.
+    async fn prepare(&self, stanza: &Stanza) -> Result<PendingPost> {
+        let (view, name, m) = self.room_message(stanza).expect("a room message");
+        if self.channels.get(name).await?.is_none() {
+            return Err(Error::item_not_found());
+        }
+        match view {
+            View::Mix => mix::message::prepare(self, name, m).await,
+            View::Muc => muc::message::prepare(self, name, m).await,
+        }
+    }
+}
