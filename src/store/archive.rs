@@ -166,20 +166,20 @@ impl Store {
         Ok(())
     }
 
-    /// Archives several messages with one statement (a multi-row INSERT is
-    /// atomic by itself: all rows or none, no BEGIN/COMMIT). Returns their
-    /// sequence numbers in the order given, which is also their `seq` order.
-    /// Durable when this returns.
+    /// Archives several messages with one statement, in the order given
+    /// (their `seq` order). A multi-row INSERT is atomic by itself: all rows
+    /// or none, no BEGIN/COMMIT. No `RETURNING` (see `append_message`).
+    /// Committed when this returns.
     #[tracing::instrument(skip_all, fields(n = rows.len()), level = "debug")]
-    pub async fn append_messages(&self, rows: &[NewMessage]) -> Result<Vec<i64>> {
+    pub async fn append_messages(&self, rows: &[NewMessage]) -> Result<()> {
         if rows.is_empty() {
-            return Ok(vec![]);
+            return Ok(());
         }
         let values: Vec<String> = (0..rows.len())
             .map(|r| format!("({})", (1..=8).map(|c| format!("${}", r * 8 + c)).collect::<Vec<_>>().join(", ")))
             .collect();
         let sql = format!(
-            "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload) VALUES {} RETURNING seq, id",
+            "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload) VALUES {}",
             values.join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -194,14 +194,8 @@ impl Store {
                 .bind(m.submission_id.as_deref())
                 .bind(m.payload.as_str());
         }
-        // RETURNING's row order is unspecified (SQLite says so): match by id.
-        let mut by_id = std::collections::HashMap::with_capacity(rows.len());
-        for r in q.fetch_all(&self.pool).await? {
-            by_id.insert(r.try_get::<String, _>("id")?, r.try_get::<i64, _>("seq")?);
-        }
-        rows.iter()
-            .map(|m| by_id.get(&m.id).copied().ok_or_else(|| crate::error::Error::internal(format!("store: archive id {} not returned by the insert", m.id))))
-            .collect()
+        q.execute(&self.pool).await?;
+        Ok(())
     }
 
     /// The sequence number of an archive id in a channel.
