@@ -75,9 +75,11 @@ pub struct StoreConfig {
     /// PostgreSQL schema to use (created when missing); ignored for SQLite.
     #[serde(default)]
     pub schema: Option<String>,
-    /// Maximum number of pooled database connections.
-    #[serde(default = "default_pool")]
-    pub max_connections: u32,
+    /// Maximum number of pooled database connections; when unset, 4 for
+    /// SQLite (one writer at a time; each connection is a thread with its
+    /// own caches) and 8 for PostgreSQL (`StoreConfig::pool_size`).
+    #[serde(default)]
+    pub max_connections: Option<u32>,
     /// SQLite only: page cache per pooled connection, in KiB (SQLite's
     /// `cache_size`). Bounds the store's share of mixmuc's memory:
     /// `max_connections × sqlite_cache_kib`.
@@ -171,12 +173,19 @@ impl<'de> Deserialize<'de> for CreatePolicy {
     }
 }
 
+impl StoreConfig {
+    /// The pool size: `max_connections`, or the backend's default.
+    pub fn pool_size(&self) -> u32 {
+        self.max_connections.unwrap_or(if self.url.starts_with("sqlite:") { 4 } else { 8 })
+    }
+}
+
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             url: default_store_url(),
             schema: None,
-            max_connections: default_pool(),
+            max_connections: None,
             sqlite_cache_kib: default_sqlite_cache_kib(),
         }
     }
@@ -204,9 +213,6 @@ fn default_max_backoff() -> u64 {
 }
 fn default_store_url() -> String {
     "sqlite://data/mixmuc.db".into()
-}
-fn default_pool() -> u32 {
-    8
 }
 fn default_sqlite_cache_kib() -> u32 {
     2000
@@ -310,7 +316,7 @@ impl Config {
         {
             return err("store.url", format!("\"{}\" is neither sqlite: nor postgres://", redact_url(&self.store.url)));
         }
-        if self.store.max_connections == 0 {
+        if self.store.max_connections == Some(0) {
             return err("store.max_connections", "must be at least 1".into());
         }
         if !(64..=1_048_576).contains(&self.store.sqlite_cache_kib) {

@@ -182,7 +182,9 @@ impl Store {
             "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload) VALUES {}",
             values.join(", ")
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // Not kept in the connection's statement cache: each batch size is a
+        // statement of its own, and 127 of them per connection cost memory.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
         for m in rows {
             q = q
                 .bind(m.channel.as_str())

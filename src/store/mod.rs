@@ -69,7 +69,7 @@ impl Store {
             cfg.sqlite_cache_kib
         );
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { cfg.max_connections.max(1) } else { cfg.max_connections })
+            .max_connections(cfg.pool_size().max(1))
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
