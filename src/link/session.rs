@@ -34,7 +34,6 @@ const BATCH: usize = 256;
 const BATCH_BYTES: usize = 256 * 1024;
 /// The id of the multicast service probe (disco#info).
 const PROBE_ID: &str = "mixmuc-multicast-probe";
-const ADDRESS_NS: &str = "http://jabber.org/protocol/address";
 
 /// The socket's write half and what is serialised for it.
 struct Wire {
@@ -158,12 +157,16 @@ fn multicast_answer(cfg: &LinkConfig, writer: &mut Writer, iq: Iq) {
         Iq::Result { payload: Some(p), .. } => DiscoInfoResult::try_from(p).ok().map(|r| r.features),
         _ => None,
     };
-    if features.is_some_and(|f| f.iter().any(|f| f == ADDRESS_NS)) {
-        tracing::info!(domain = %cfg.domain, service = %service, "room messages go through the server's multicast service (XEP-0033)");
-        writer.set_multicast(Some(service));
+    use super::writer::{ADDRESS_NS, RECIPIENTS_NS};
+    let has = |ns: &str| features.as_ref().is_some_and(|f| f.iter().any(|f| f == ns));
+    if has(ADDRESS_NS) {
+        let compact = has(RECIPIENTS_NS);
+        let form = if compact { "compact recipient lists" } else { "bcc addresses" };
+        tracing::info!(domain = %cfg.domain, service = %service, form, "room messages go through the server's multicast service (XEP-0033)");
+        writer.set_multicast(Some(service), compact);
     } else {
         tracing::warn!(domain = %cfg.domain, service = %service, "[server] multicast: the service does not announce XEP-0033 multicast; sending one stanza per recipient");
-        writer.set_multicast(None);
+        writer.set_multicast(None, false);
     }
 }
 

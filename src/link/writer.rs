@@ -20,7 +20,10 @@ use super::fast::MessageXml;
 use crate::outgoing::{FanOut, Out, Template};
 
 const STREAM_NS: &str = "http://etherx.jabber.org/streams";
-const ADDRESS_NS: &str = "http://jabber.org/protocol/address";
+pub const ADDRESS_NS: &str = "http://jabber.org/protocol/address";
+/// contrib/prosody/mod_component_multicast.lua's compact form: the
+/// recipients as one text, JIDs separated by line feeds.
+pub const RECIPIENTS_NS: &str = "urn:mixmuc:recipients:0";
 /// Most addresses in one multicast stanza (~60 KiB of addresses).
 pub const MAX_ADDRESSES: usize = 1000;
 
@@ -31,8 +34,9 @@ pub struct Writer {
     pub buf: Vec<u8>,
     /// Scratch for a fan-out's shared bytes.
     shared: Vec<u8>,
-    /// The multicast service's JID, escaped for an attribute, when in use.
-    multicast: Option<String>,
+    /// The multicast service's JID, escaped for an attribute, when in use,
+    /// and whether it takes the compact recipient list.
+    multicast: Option<(String, bool)>,
 }
 
 impl Default for Writer {
@@ -52,9 +56,10 @@ impl Writer {
     }
 
     /// Send fan-outs of two or more recipients to this XEP-0033 service
-    /// (or, with `None`, one stanza per recipient).
-    pub fn set_multicast(&mut self, service: Option<&Jid>) {
-        self.multicast = service.map(|j| escape(j.as_str()));
+    /// (or, with `None`, one stanza per recipient); `compact`: in the
+    /// service's `urn:mixmuc:recipients:0` form instead of `<addresses/>`.
+    pub fn set_multicast(&mut self, service: Option<&Jid>, compact: bool) {
+        self.multicast = service.map(|j| (escape(j.as_str()), compact));
     }
 
     /// Appends one item's bytes; returns the number of stanzas it stands for.
@@ -93,7 +98,7 @@ impl Writer {
         }
         let rest = &shared[head.len()..];
         match &self.multicast {
-            Some(service) if f.to.len() > 1 => {
+            Some((service, compact)) if f.to.len() > 1 => {
                 // Several stanzas for a very large room: servers cap the size
                 // of one stanza (Prosody: 512 KiB from a component).
                 for chunk in f.to.chunks(MAX_ADDRESSES) {
@@ -102,15 +107,28 @@ impl Writer {
                     self.buf.extend_from_slice(service.as_bytes());
                     self.buf.push(b'\'');
                     self.buf.extend_from_slice(&shared[head.len()..head_end]);
-                    self.buf.extend_from_slice(b"<addresses xmlns='");
-                    self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
-                    self.buf.extend_from_slice(b"'>");
-                    for to in chunk {
-                        self.buf.extend_from_slice(b"<address type='bcc' jid='");
-                        push_escaped(&mut self.buf, to.as_str());
-                        self.buf.extend_from_slice(b"'/>");
+                    if *compact {
+                        self.buf.extend_from_slice(b"<recipients xmlns='");
+                        self.buf.extend_from_slice(RECIPIENTS_NS.as_bytes());
+                        self.buf.extend_from_slice(b"'>");
+                        for (i, to) in chunk.iter().enumerate() {
+                            if i > 0 {
+                                self.buf.push(b'\n');
+                            }
+                            push_escaped(&mut self.buf, to.as_str());
+                        }
+                        self.buf.extend_from_slice(b"</recipients>");
+                    } else {
+                        self.buf.extend_from_slice(b"<addresses xmlns='");
+                        self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
+                        self.buf.extend_from_slice(b"'>");
+                        for to in chunk {
+                            self.buf.extend_from_slice(b"<address type='bcc' jid='");
+                            push_escaped(&mut self.buf, to.as_str());
+                            self.buf.extend_from_slice(b"'/>");
+                        }
+                        self.buf.extend_from_slice(b"</addresses>");
                     }
-                    self.buf.extend_from_slice(b"</addresses>");
                     self.buf.extend_from_slice(&shared[head_end..]);
                 }
             }
@@ -225,10 +243,32 @@ mod tests {
     }
 
     #[test]
+    fn compact_multicast_lists_the_recipients_one_per_line() {
+        let f = fan_out();
+        let mut w = Writer::new();
+        w.set_multicast(Some(&"example.org".parse().unwrap()), true);
+        w.push(&Out::FanOut(f.clone())).unwrap();
+        let got = parse_all(&w.buf);
+        assert_eq!(got.len(), 1);
+        let m = &got[0];
+        assert_eq!(m.attr("to"), Some("example.org"));
+        let list = m.get_child("recipients", RECIPIENTS_NS).expect("recipients");
+        assert_eq!(list.text().split('\n').collect::<Vec<_>>(), f.to.iter().map(|j| j.as_str()).collect::<Vec<_>>());
+        assert!(m.get_child("addresses", ADDRESS_NS).is_none());
+        // Without the list and with a recipient's `to`, it is that recipient's stanza.
+        let mut copy = m.clone();
+        copy.remove_child("recipients", RECIPIENTS_NS);
+        crate::xmpp::set_attr(&mut copy, "to", f.to[2].as_str());
+        let mut each = Writer::new();
+        each.stanza(&f.stanzas().nth(2).unwrap()).unwrap();
+        assert_eq!(copy, parse_all(&each.buf)[0]);
+    }
+
+    #[test]
     fn multicast_is_one_stanza_with_bcc_addresses() {
         let f = fan_out();
         let mut w = Writer::new();
-        w.set_multicast(Some(&"example.org".parse().unwrap()));
+        w.set_multicast(Some(&"example.org".parse().unwrap()), false);
         w.push(&Out::FanOut(f.clone())).unwrap();
         let got = parse_all(&w.buf);
         assert_eq!(got.len(), 1);
@@ -251,7 +291,7 @@ mod tests {
         assert_eq!(copy, parse_all(&each.buf)[0]);
         // One recipient: no multicast.
         let mut w = Writer::new();
-        w.set_multicast(Some(&"example.org".parse().unwrap()));
+        w.set_multicast(Some(&"example.org".parse().unwrap()), false);
         w.push(&Out::FanOut(FanOut { to: vec![f.to[0].clone()], ..f })).unwrap();
         assert_eq!(parse_all(&w.buf)[0].attr("to"), Some("a@example.org/r1"));
     }
@@ -271,7 +311,7 @@ mod tests {
         }
         assert_eq!(parse_all(&w.buf), parse_all(&each.buf));
         let mut m = Writer::new();
-        m.set_multicast(Some(&"example.org".parse().unwrap()));
+        m.set_multicast(Some(&"example.org".parse().unwrap()), false);
         m.push(&Out::FanOut(f)).unwrap();
         let got = parse_all(&m.buf);
         assert_eq!(got.len(), 1);
@@ -285,7 +325,7 @@ mod tests {
         let mut f = fan_out();
         f.to = (0..MAX_ADDRESSES + 2).map(|i| format!("u{i}@example.org/r").parse().unwrap()).collect();
         let mut w = Writer::new();
-        w.set_multicast(Some(&"example.org".parse().unwrap()));
+        w.set_multicast(Some(&"example.org".parse().unwrap()), false);
         w.push(&Out::FanOut(f.clone())).unwrap();
         let got = parse_all(&w.buf);
         assert_eq!(got.len(), 2);

@@ -351,3 +351,64 @@ async def test_errors_are_not_answered_with_errors(bed, xmpp, fanout):
                   "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
         answer = await comp.next()
         assert (answer.get("id"), answer.get("type")) == ("after", "result"), ET.tostring(answer).decode()
+
+
+# ---------------------------------------------------------------- compact form
+
+NS_RECIPIENTS = "urn:mixmuc:recipients:0"
+
+
+async def test_host_advertises_the_compact_form(bed, xmpp, fanout):
+    alice, = await connected(xmpp, "alice")
+    info = await alice.disco_info(bed.user_domain)
+    assert NS_RECIPIENTS in info.features
+
+
+async def test_compact_list_delivers_one_copy_each_without_the_list(bed, xmpp, fanout):
+    alice, bob, carol, dave = await connected(xmpp, "alice", "bob", "carol", "dave")
+    sender = f"{room(bed)}/Nick"
+    queues = {c: inbox(c, bed.fanout[0]) for c in (alice, bob, carol, dave)}
+    recipients = [c.boundjid.full for c in (alice, bob, carol)]
+    # Bob twice: one copy all the same.
+    listed = "\n".join(recipients + [bob.boundjid.full])
+    stanza = (
+        f"<message from='{sender}' to='{bed.user_domain}' type='groupchat' id='cmc-1'>"
+        f"<recipients xmlns='{NS_RECIPIENTS}'>{listed}</recipients>"
+        "<body>hello, compact room</body></message>"
+    )
+    async with fanout() as comp:
+        comp.send(stanza)
+        send_markers(comp, sender, recipients + [dave.boundjid.full], "marker-c1")
+        expected = ET.fromstring(stanza)
+        expected.remove(expected.find(f"{{{NS_RECIPIENTS}}}recipients"))
+        for client in (alice, bob, carol):
+            got = await until_marker(queues[client], "marker-c1")
+            assert len(got) == 1, f"{client.boundjid}: {[ET.tostring(e).decode() for e in got]}"
+            assert got[0].get("to") == client.boundjid.full
+            assert got[0].find(f"{{{NS_RECIPIENTS}}}recipients") is None
+            assert canonical(got[0], lang="-") == canonical(expected, lang="-")
+        assert await until_marker(queues[dave], "marker-c1") == [], "dave was not a recipient"
+
+
+@pytest.mark.parametrize("extra, condition", [
+    pytest.param("\nnot@valid@localhost", "jid-malformed", id="invalid-jid"),
+    pytest.param("".join(f"\nu{i}@localhost" for i in range(10001)), "not-acceptable", id="too-many"),
+])
+async def test_compact_bad_lists_are_refused_and_nothing_is_delivered(bed, xmpp, fanout, extra, condition):
+    alice, = await connected(xmpp, "alice")
+    sender = f"{room(bed)}/Nick"
+    queue = inbox(alice, bed.fanout[0])
+    async with fanout() as comp:
+        comp.send(f"<message from='{sender}' to='{bed.user_domain}' type='groupchat' id='cbad'>"
+                  f"<recipients xmlns='{NS_RECIPIENTS}'>{alice.boundjid.full}{extra}</recipients>"
+                  "<body>x</body></message>")
+        await expect_error(comp, "cbad", condition)
+        send_markers(comp, sender, [alice.boundjid.full], "marker-cbad")
+        assert await until_marker(queue, "marker-cbad") == []
+
+
+async def test_compact_empty_list_is_a_bad_request(bed, fanout):
+    async with fanout() as comp:
+        comp.send(f"<message from='{room(bed)}' to='{bed.user_domain}' type='groupchat' id='cnone'>"
+                  f"<recipients xmlns='{NS_RECIPIENTS}'/><body>x</body></message>")
+        await expect_error(comp, "cnone", "bad-request")
