@@ -72,7 +72,9 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
                         Err(_) => break,
                     }
                 }
-                for out in svc.handle_batch(batch).await {
+                // Identical answers to different recipients become one
+                // fan-out where no recipient's order changes (join storms).
+                for out in crate::outgoing::coalesce(svc.handle_batch(batch).await) {
                     send(&svc, &mix_tx, &muc_tx, out).await;
                 }
             }

@@ -97,6 +97,13 @@ pub fn raw_error_reply(kind: &str, from: Option<&str>, to: Option<&str>, id: Opt
     }
 }
 
+/// The recipient of an IQ.
+pub fn iq_to(iq: &Iq) -> Option<&Jid> {
+    match iq {
+        Iq::Get { to, .. } | Iq::Set { to, .. } | Iq::Result { to, .. } | Iq::Error { to, .. } => to.as_ref(),
+    }
+}
+
 /// The sender of an IQ.
 pub fn iq_from(iq: &Iq) -> Option<&Jid> {
     match iq {
