@@ -74,7 +74,9 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
                 }
                 // Identical answers to different recipients become one
                 // fan-out where no recipient's order changes (join storms).
-                for out in crate::outgoing::coalesce(svc.handle_batch(batch).await) {
+                let mut answers = crate::outgoing::Coalescer::default();
+                svc.handle_batch_into(batch, &mut answers).await;
+                for out in answers.finish() {
                     send(&svc, &mix_tx, &muc_tx, out).await;
                 }
             }

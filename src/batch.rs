@@ -23,17 +23,23 @@ impl Service {
     /// `handle_out`.
     pub async fn handle_batch(&self, stanzas: Vec<Stanza>) -> Vec<Out> {
         let mut out = Vec::new();
+        self.handle_batch_into(stanzas, &mut out).await;
+        out
+    }
+
+    /// `handle_batch`, each stanza's answers handed to `out` as soon as
+    /// they are made (the dispatcher's `Coalescer`).
+    pub async fn handle_batch_into<O: Extend<Out> + Send>(&self, stanzas: Vec<Stanza>, out: &mut O) {
         let mut run = Vec::new();
         for stanza in stanzas {
             if self.room_message(&stanza).is_some() {
                 run.push(stanza);
                 continue;
             }
-            self.flush(std::mem::take(&mut run), &mut out).await;
+            self.flush(std::mem::take(&mut run), out).await;
             out.extend(self.handle_out(stanza).await);
         }
-        self.flush(run, &mut out).await;
-        out
+        self.flush(run, out).await;
     }
 
     /// (view, channel, message) of a plain room message, as `dispatch`
@@ -56,7 +62,7 @@ impl Service {
         }
     }
 
-    async fn flush(&self, run: Vec<Stanza>, out: &mut Vec<Out>) {
+    async fn flush<O: Extend<Out> + Send>(&self, run: Vec<Stanza>, out: &mut O) {
         match run.len() {
             0 => {}
             1 => out.extend(self.handle_out(run.into_iter().next().expect("one")).await),
@@ -67,7 +73,7 @@ impl Service {
     /// Checks every message of the run in order (nothing between them
     /// changes what the checks see), archives those that pass with one
     /// statement, then answers each in order: its refusal, or its fan-outs.
-    async fn post_many(&self, run: Vec<Stanza>, out: &mut Vec<Out>) {
+    async fn post_many<O: Extend<Out> + Send>(&self, run: Vec<Stanza>, out: &mut O) {
         let mut checked: Vec<Result<()>> = Vec::with_capacity(run.len());
         let mut pending = Vec::new();
         for stanza in &run {

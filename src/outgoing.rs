@@ -158,87 +158,125 @@ fn flush(out: &mut Vec<Out>, run: Option<FanOut>) {
 /// This is what makes a join storm cheap for the server: the occupant list
 /// of N users entering in the same turn is one multicast per occupant
 /// instead of N stanzas (XEP-0045 only orders what each occupant receives).
-pub fn coalesce(items: Vec<Out>) -> Vec<Out> {
-    // Single messages and presences as fan-outs of one, so that all compare.
-    let items: Vec<Out> = items
-        .into_iter()
-        .map(|item| match item {
-            Out::Stanza(s) => match split(s) {
-                Ok((template, to)) => Out::FanOut(FanOut { template, to }),
-                Err(s) => Out::Stanza(s),
-            },
-            fan_out => fan_out,
-        })
-        .collect();
-    let out = if has_repeat(&items) { merge(items) } else { items };
-    out.into_iter()
-        .map(|item| match item {
-            Out::FanOut(mut f) if f.to.len() == 1 => {
-                *f.template.to_mut() = f.to.pop();
-                Out::Stanza(f.template.into_stanza())
-            }
-            other => other,
-        })
-        .collect()
+/// Items are merged as they are pushed, so a turn's answers are never all
+/// held at once; until a first repeat appears, nothing is tracked per
+/// recipient.
+#[derive(Default)]
+pub struct Coalescer {
+    out: Vec<Out>,
+    /// The latest fan-out (index in `out`) of each (kind, sender).
+    latest: HashMap<(bool, Jid), usize>,
+    /// Once a repeat was seen: the latest item (index in `out`) addressed
+    /// to each bare JID, by hash (two JIDs with one hash share the later
+    /// position, which only keeps more items apart).
+    last: Option<HashMap<u64, usize>>,
 }
 
-/// Does some fan-out repeat the template of the latest earlier one of its
-/// kind and sender (the only merges `merge` looks for)?
-fn has_repeat(items: &[Out]) -> bool {
-    let mut latest: HashMap<(bool, &Jid), &Template> = HashMap::new();
-    for item in items {
-        let Out::FanOut(f) = item else { continue };
-        let Some(key) = f.template.key() else { continue };
-        if latest.insert(key, &f.template).is_some_and(|prev| *prev == f.template) {
-            return true;
-        }
-    }
-    false
-}
-
-fn merge(items: Vec<Out>) -> Vec<Out> {
-    let mut out: Vec<Out> = Vec::with_capacity(items.len());
-    // The latest fan-out (index in `out`) of each (kind, sender).
-    let mut latest: HashMap<(bool, Jid), usize> = HashMap::new();
-    // The latest item (index in `out`) addressed to each bare JID.
-    let mut last: HashMap<String, usize> = HashMap::new();
-    for item in items {
+impl Coalescer {
+    pub fn push(&mut self, item: Out) {
         let f = match item {
             Out::FanOut(f) => f,
-            Out::Stanza(s) => {
-                if let Some(to) = stanza_to(&s) {
-                    last.insert(bare(to).to_string(), out.len());
+            Out::Stanza(s) => match split(s) {
+                Ok((template, to)) => FanOut { template, to },
+                Err(s) => {
+                    if let (Some(last), Some(to)) = (&mut self.last, stanza_to(&s)) {
+                        note(last, to, self.out.len());
+                    }
+                    self.out.push(Out::Stanza(s));
+                    return;
                 }
-                out.push(Out::Stanza(s));
-                continue;
-            }
+            },
         };
         let key = f.template.key().map(|(kind, from)| (kind, from.clone()));
-        let earlier = key.as_ref().and_then(|k| latest.get(k)).copied().filter(|&e| matches!(&out[e], Out::FanOut(g) if g.template == f.template));
-        let mut rest = Vec::new();
-        for r in f.to {
-            let b = bare(&r);
-            match earlier {
-                Some(e) if last.get(b).is_none_or(|&l| l < e) => {
-                    last.insert(b.to_string(), e);
-                    if let Out::FanOut(g) = &mut out[e] {
-                        g.to.push(r);
+        let earlier = key.as_ref().and_then(|k| self.latest.get(k)).copied().filter(|&e| matches!(&self.out[e], Out::FanOut(g) if g.template == f.template));
+        if earlier.is_some() && self.last.is_none() {
+            self.last = Some(self.positions());
+        }
+        let at = self.out.len();
+        let rest = match (&mut self.last, earlier) {
+            (Some(last), Some(e)) => {
+                let mut rest = Vec::new();
+                for r in f.to {
+                    let h = bare_hash(&r);
+                    if last.get(&h).is_none_or(|&l| l < e) {
+                        last.insert(h, e);
+                        if let Out::FanOut(g) = &mut self.out[e] {
+                            g.to.push(r);
+                        }
+                    } else {
+                        last.insert(h, at);
+                        rest.push(r);
                     }
                 }
-                _ => {
-                    last.insert(b.to_string(), out.len());
-                    rest.push(r);
+                rest
+            }
+            (Some(last), None) => {
+                f.to.iter().for_each(|r| note(last, r, at));
+                f.to
+            }
+            (None, _) => f.to,
+        };
+        if !rest.is_empty() {
+            if let Some(k) = key {
+                self.latest.insert(k, at);
+            }
+            self.out.push(Out::FanOut(FanOut { template: f.template, to: rest }));
+        }
+    }
+
+    /// Where each recipient got its latest item so far.
+    fn positions(&self) -> HashMap<u64, usize> {
+        let mut last = HashMap::new();
+        for (i, item) in self.out.iter().enumerate() {
+            match item {
+                Out::FanOut(f) => f.to.iter().for_each(|r| note(&mut last, r, i)),
+                Out::Stanza(s) => {
+                    if let Some(to) = stanza_to(s) {
+                        note(&mut last, to, i);
+                    }
                 }
             }
         }
-        if !rest.is_empty() {
-            if let Some(k) = key {
-                latest.insert(k, out.len());
-            }
-            out.push(Out::FanOut(FanOut { template: f.template, to: rest }));
-        }
+        last
     }
-    out
+
+    /// The merged items, in order.
+    pub fn finish(self) -> Vec<Out> {
+        self.out
+            .into_iter()
+            .map(|item| match item {
+                Out::FanOut(mut f) if f.to.len() == 1 => {
+                    *f.template.to_mut() = f.to.pop();
+                    Out::Stanza(f.template.into_stanza())
+                }
+                other => other,
+            })
+            .collect()
+    }
+}
+
+impl Extend<Out> for Coalescer {
+    fn extend<I: IntoIterator<Item = Out>>(&mut self, items: I) {
+        items.into_iter().for_each(|item| self.push(item));
+    }
+}
+
+/// `items` through a [`Coalescer`].
+pub fn coalesce(items: Vec<Out>) -> Vec<Out> {
+    let mut c = Coalescer::default();
+    c.extend(items);
+    c.finish()
+}
+
+/// `to` got an item at `at` (positions only grow: see `Coalescer::last`).
+fn note(last: &mut HashMap<u64, usize>, to: &Jid, at: usize) {
+    let l = last.entry(bare_hash(to)).or_insert(at);
+    *l = (*l).max(at);
+}
+
+fn bare_hash(j: &Jid) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(bare(j))
 }
 
 /// A message or presence with a `to`: its template and recipient.

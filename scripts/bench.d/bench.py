@@ -119,7 +119,9 @@ def tool_argv(env: dict[str, str], scenario: str, target: str, quick: bool, user
         rate = env.get("S2LONG_RATE", "500")
         return base + ["--rate", rate, "--duration", "60" if quick else "600", "--warmup", "0"]
     key = scenario
-    rates = SWEEPS[key]
+    # BENCH_RATES_S1 / BENCH_RATES_S2: a finer sweep around a saturation point.
+    own = env.get(f"RATES_{key}", "")
+    rates = [int(r) for r in own.split(",")] if own else SWEEPS[key]
     return base + ["--rates", ",".join(map(str, rates)), "--stop-at-saturation", "--duration", duration, "--warmup", "2"]
 
 
