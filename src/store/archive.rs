@@ -175,9 +175,15 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let values: Vec<String> = (0..rows.len())
-            .map(|r| format!("({})", (1..=8).map(|c| format!("${}", r * 8 + c)).collect::<Vec<_>>().join(", ")))
-            .collect();
+        // SQLite: anonymous `?` parameters. Numbered ones (`$N`) make SQLite
+        // keep a list of their names that both preparing the statement and
+        // sqlx's binding search linearly, per parameter: with 1,024
+        // parameters that was 15 % of mixmuc's CPU at saturation.
+        let row = match self.backend() {
+            super::Backend::Sqlite => |_: usize| "(?, ?, ?, ?, ?, ?, ?, ?)".to_string(),
+            super::Backend::Postgres => |r: usize| format!("({})", (1..=8).map(|c| format!("${}", r * 8 + c)).collect::<Vec<_>>().join(", ")),
+        };
+        let values: Vec<String> = (0..rows.len()).map(row).collect();
         let sql = format!(
             "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload) VALUES {}",
             values.join(", ")
