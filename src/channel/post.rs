@@ -42,7 +42,8 @@ impl Channels {
             .nick
             .clone()
             .ok_or_else(|| Error::not_acceptable("set a nick in this channel before sending messages"))?;
-        let content = content::strip_for_archive(message, &self.mix_jid(name), &self.muc_jid(name));
+        let ours = |by: &str| by.split_once('@').is_some_and(|(n, d)| n == name && (d == self.mix_domain.as_str() || d == self.muc_domain.as_str()));
+        let content = content::strip_for_archive(message, ours);
         let row = NewMessage {
             channel: name.to_string(),
             id: ids::archive_id(),

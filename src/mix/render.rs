@@ -132,6 +132,10 @@ fn stanza_id(svc: &Service, channel: &str, id: &str) -> Element {
 /// fan-out, and the sender's own copy (with its submission id) apart.
 pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
     let participants = svc.channels.participants(&p.channel.name).await?;
+    let mut subscribed = participants.iter().filter(|r| r.subscribed(NODE_MESSAGES)).peekable();
+    if subscribed.peek().is_none() {
+        return Ok(vec![]);
+    }
     let mut template = p.content.clone();
     template.from = Some(participant_jid(svc, &p.channel.name, &p.sender.participant_id));
     template.to = None;
@@ -141,7 +145,7 @@ pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
     template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
     let mut out = Vec::with_capacity(2);
     let mut to = Vec::with_capacity(participants.len());
-    for r in participants.iter().filter(|r| r.subscribed(NODE_MESSAGES)) {
+    for r in subscribed {
         let Ok(jid) = BareJid::new(&r.jid) else { continue };
         if r.jid == p.sender.jid {
             let mut own = template.clone();

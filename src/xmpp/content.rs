@@ -2,7 +2,6 @@
 //! and conversions between the component namespace (the link) and
 //! `jabber:client` (the archive and MAM results).
 
-use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::minidom::{Element, Node};
 
@@ -12,8 +11,9 @@ use super::ns;
 /// a sender: `<mix/>`, stanza-ids claiming to be by this channel,
 /// occupant-ids (XEP-0421 says to strip them), MUC user data. Everything
 /// else passes through.
-pub fn strip_for_archive(m: &Message, mix_channel: &BareJid, muc_room: &BareJid) -> Message {
-    let ours = |by: Option<&str>| by.is_some_and(|b| b == mix_channel.as_str() || b == muc_room.as_str());
+/// `ours` tells whether a `by` is this channel (its MIX or MUC JID).
+pub fn strip_for_archive(m: &Message, ours: impl Fn(&str) -> bool) -> Message {
+    let ours = |by: Option<&str>| by.is_some_and(&ours);
     let payloads = m
         .payloads
         .iter()
@@ -63,12 +63,80 @@ fn rename_ns(mut e: Element, from: &str, to: &str) -> Element {
 
 /// The archived form of a message's content: `<message xmlns='jabber:client'
 /// type='groupchat'>` with the children, as text.
+///
+/// Written directly: bodies and subjects as text, the thread and payloads
+/// through minidom. (Building the whole message as an `Element` and
+/// renaming its namespace was 9 % of mixmuc's CPU for small rooms.)
 pub fn to_archive_xml(content: &Message) -> String {
-    let e = to_client_ns(Element::from(content.clone()));
-    String::from(&e)
+    let mut s = String::with_capacity(128 + content.bodies.values().map(String::len).sum::<usize>());
+    s.push_str("<message xmlns='jabber:client' type='groupchat'>");
+    for (name, texts) in [("body", &content.bodies), ("subject", &content.subjects)] {
+        for (lang, text) in texts {
+            s.push('<');
+            s.push_str(name);
+            if !lang.0.is_empty() {
+                s.push_str(" xml:lang='");
+                escape_into(&mut s, &lang.0);
+                s.push('\'');
+            }
+            s.push('>');
+            escape_into(&mut s, text);
+            s.push_str("</");
+            s.push_str(name);
+            s.push('>');
+        }
+    }
+    let children = content.thread.iter().map(|t| Element::from(t.clone())).chain(content.payloads.iter().cloned());
+    for child in children {
+        s.push_str(&String::from(&to_client_ns(child)));
+    }
+    s.push_str("</message>");
+    s
+}
+
+/// XML-escapes `text` for character data and single-quoted attributes.
+fn escape_into(s: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<', '>', '\'', '"']) {
+        s.push_str(&rest[..i]);
+        s.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'\'' => "&apos;",
+            _ => "&quot;",
+        });
+        rest = &rest[i + 1..];
+    }
+    s.push_str(rest);
 }
 
 /// Parses an archived message back (jabber:client namespace).
 pub fn from_archive_xml(payload: &str) -> Option<Element> {
     payload.parse::<Element>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The archived form read back is the message as minidom would have
+    /// written it whole (the form of earlier versions).
+    #[test]
+    fn archive_xml_reads_back_as_the_whole_element() {
+        let inputs = [
+            "<message xmlns='jabber:component:accept' type='groupchat'><body>plain</body></message>",
+            "<message xmlns='jabber:component:accept' type='groupchat'><body>a &amp; b &lt;c&gt; 'q' \"d\"</body><body xml:lang='de'>Grüße</body>\
+             <subject xml:lang='fr'>sujet</subject><thread parent='p1'>t1</thread>\
+             <origin-id xmlns='urn:xmpp:sid:0' id='o&apos;1'/>\
+             <forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:component:accept' to='a@b'><body>inner</body></message></forwarded></message>",
+            "<message xmlns='jabber:component:accept' type='groupchat'/>",
+        ];
+        for input in inputs {
+            let m = Message::try_from(input.parse::<Element>().unwrap()).unwrap();
+            let whole = String::from(&to_client_ns(Element::from(m.clone())));
+            let got = to_archive_xml(&m);
+            assert_eq!(from_archive_xml(&got).expect("well-formed"), from_archive_xml(&whole).unwrap(), "{got}");
+        }
+    }
 }
