@@ -344,15 +344,22 @@ impl Channels {
     /// `forbidden` for a participant without voice (role visitor).
     pub async fn check_voice(&self, name: &str, jid: &BareJid) -> Result<()> {
         let channel = self.require(name).await?;
-        let Some(p) = self.participants(name).await?.iter().find(|p| p.jid == jid.as_str()).cloned() else { return Ok(()) };
+        let participants = self.participants(name).await?;
+        let Some(p) = participants.iter().find(|p| p.jid == jid.as_str()) else { return Ok(()) };
+        self.check_voice_of(&channel, p).await
+    }
+
+    /// `check_voice` for a participant already looked up.
+    pub(crate) async fn check_voice_of(&self, channel: &ChannelRow, p: &ParticipantRow) -> Result<()> {
+        let name = channel.name.as_str();
         // The affiliation decides only the default role, and that is
         // visitor only in a moderated room: otherwise no store query (this
         // runs for every message).
         if p.role.as_deref().and_then(Role::parse).is_some() || !channel.moderated {
-            return if role_of(&p, Affiliation::None, &channel) == Role::Visitor { Err(Error::forbidden("visitors may not send messages to this room")) } else { Ok(()) };
+            return if role_of(p, Affiliation::None, channel) == Role::Visitor { Err(Error::forbidden("visitors may not send messages to this room")) } else { Ok(()) };
         }
-        let affiliation = Affiliation::from_stored(self.store.get_affiliation(name, jid.as_str()).await?.as_deref());
-        if role_of(&p, affiliation, &channel) == Role::Visitor {
+        let affiliation = Affiliation::from_stored(self.store.get_affiliation(name, &p.jid).await?.as_deref());
+        if role_of(p, affiliation, channel) == Role::Visitor {
             return Err(Error::forbidden("visitors may not send messages to this room"));
         }
         Ok(())

@@ -32,12 +32,13 @@ impl Channels {
         self.commit_post(pending).await
     }
 
-    /// Checks a participant's message (channel, participant, nick) and makes
-    /// its archive row; writes nothing.
+    /// Checks a participant's message (channel, participant with voice,
+    /// nick) and makes its archive row; writes nothing.
     #[tracing::instrument(skip(self, message), fields(submission_id = ?message.id.as_ref().map(|i| i.0.as_str())), level = "debug")]
     pub async fn prepare_post(&self, name: &str, sender: &BareJid, message: &Message) -> Result<PendingPost> {
         let channel = self.require(name).await?;
         let participant = self.require_participant(name, sender).await?;
+        self.check_voice_of(&channel, &participant).await?;
         let nick = participant
             .nick
             .clone()

@@ -45,7 +45,8 @@ pub fn is_subject_change(m: &Message) -> bool {
 /// commits several together.
 pub async fn prepare(svc: &Service, room: &str, m: &Message) -> Result<PendingPost> {
     let from = sender(m)?;
-    check_sender(svc, room, from).await?;
+    check_present(svc, room, from).await?;
+    // Voice is checked there.
     svc.channels.prepare_post(room, &from.to_bare(), m).await
 }
 
@@ -55,8 +56,14 @@ fn sender(m: &Message) -> Result<&Jid> {
 
 /// The sending session is in the room and has voice.
 async fn check_sender(svc: &Service, room: &str, from: &Jid) -> Result<()> {
-    if svc.channels.occupant(room, &from.to_string()).await?.is_none() {
+    check_present(svc, room, from).await?;
+    svc.channels.check_voice(room, &from.to_bare()).await
+}
+
+/// The sending session is in the room.
+async fn check_present(svc: &Service, room: &str, from: &Jid) -> Result<()> {
+    if !svc.channels.occupants(room).await?.iter().any(|o| o.full_jid == from.as_str()) {
         return Err(Error::not_acceptable_cancel("you are not in this room"));
     }
-    svc.channels.check_voice(room, &from.to_bare()).await
+    Ok(())
 }

@@ -301,7 +301,7 @@ fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut
     template.id = Some(Id(p.submission_id.clone().unwrap_or_else(|| p.id.clone())));
     template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
     template.payloads.push(occupant_id(&p.sender.participant_id));
-    let to = occupants.iter().filter_map(|o| o.full_jid.parse().ok()).collect();
+    let to = occupants.iter().filter_map(|o| o.full.clone()).collect();
     Some(FanOut::message(template, to))
 }
 

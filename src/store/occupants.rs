@@ -3,6 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
+use xmpp_parsers::jid::Jid;
+
 use super::Store;
 use crate::error::Result;
 
@@ -10,6 +12,9 @@ use crate::error::Result;
 pub struct OccupantRow {
     pub channel: String,
     pub full_jid: String,
+    /// `full_jid` parsed once when the row is read (None if it does not
+    /// parse), so that a message's fan-out does not parse every recipient.
+    pub full: Option<Jid>,
     /// The session's bare JID (its participant).
     pub jid: String,
     pub joined_at: i64,
@@ -22,9 +27,11 @@ pub struct OccupantRow {
 
 impl<'r> FromRow<'r, AnyRow> for OccupantRow {
     fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
+        let full_jid: String = r.try_get("full_jid")?;
         Ok(OccupantRow {
             channel: r.try_get("channel")?,
-            full_jid: r.try_get("full_jid")?,
+            full: full_jid.parse().ok(),
+            full_jid,
             jid: r.try_get("jid")?,
             joined_at: r.try_get("joined_at")?,
             presence: r.try_get("presence")?,
