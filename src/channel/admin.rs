@@ -335,7 +335,7 @@ impl Channels {
         events.reverse();
         for (jid, cause, reason) in removed {
             let Some(participant) = participants.iter().find(|p| p.jid == jid).cloned() else { continue };
-            let sessions = occupants.iter().filter(|o| o.jid == jid).map(|o| o.full_jid.clone()).collect();
+            let sessions = occupants.iter().filter(|o| o.jid == jid).map(|o| o.full_jid.to_string()).collect();
             events.push(Event::Removed { channel: channel.clone(), participant, sessions, cause, by: by(&reason) });
         }
         Ok(events)

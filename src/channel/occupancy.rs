@@ -19,7 +19,7 @@ impl Channels {
         self.check_not_banned(name, &bare).await?;
         let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
         let renamed = nick != raw_nick;
-        let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid != full.to_string()).count();
+        let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid.as_str() != full.as_str()).count();
         let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &self.participant_id_for(name, bare.as_str()).await?, now_ms()).await?;
         let mut events = Vec::new();
         if participant.nick.as_deref() != Some(nick.as_str()) {
@@ -78,7 +78,7 @@ impl Channels {
 
     /// Is this session in the room?
     pub async fn occupant(&self, name: &str, full: &str) -> Result<Option<OccupantRow>> {
-        Ok(self.occupants(name).await?.iter().find(|o| o.full_jid == full).cloned())
+        Ok(self.occupants(name).await?.iter().find(|o| o.full_jid.as_str() == full).cloned())
     }
 
     /// Every MUC session present in a room (cached).

@@ -63,7 +63,7 @@ async fn online(svc: &Service, ch: &ChannelRow) -> Result<Vec<(ParticipantRow, S
     let mut out = Vec::new();
     for o in svc.channels.occupants(&ch.name).await?.iter() {
         if let Some(p) = find(&o.jid) {
-            out.push((p, o.full_jid.clone(), o.presence.clone()));
+            out.push((p, o.full_jid.to_string(), o.presence.clone()));
         }
     }
     for c in svc.channels.mix_clients(&ch.name).await?.iter() {

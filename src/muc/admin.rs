@@ -145,7 +145,7 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             for o in occupants.iter().filter(|o| o.jid != participant.jid) {
                 let x = user_x(affiliation.as_str(), Role::None.as_str(), sees(&o.jid).then_some(session), actor, reason, &[code]);
-                out.extend(presence(svc, channel, participant, nick, &o.full_jid, PresenceType::Unavailable, x));
+                out.extend(presence(svc, channel, participant, nick, o.full_jid.as_str(), PresenceType::Unavailable, x));
             }
         }
         _ => {
@@ -156,7 +156,7 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
                 let codes: &[u16] = if own { &[110] } else { &[] };
                 let jid = if own { Some(o.full_jid.as_str()) } else { sees(&o.jid).then_some(session) };
                 let x = user_x(affiliation.as_str(), role.as_str(), jid, actor, reason, codes);
-                out.extend(presence(svc, channel, participant, nick, &o.full_jid, PresenceType::None, x));
+                out.extend(presence(svc, channel, participant, nick, o.full_jid.as_str(), PresenceType::None, x));
             }
         }
     }

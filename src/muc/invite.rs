@@ -109,7 +109,7 @@ async fn decline(svc: &Service, room: &str, from: &Jid, d: &Element, m: &Message
         Some(nick) if to.to_bare() == room_jid => {
             let participants = svc.channels.participants(room).await?;
             let p = super::private::by_nick(&participants, nick.as_str()).ok_or_else(|| Error::item_not_found().with_text("Recipient not in room"))?;
-            svc.channels.occupants(room).await?.iter().filter(|o| o.jid == p.jid).filter_map(|o| o.full_jid.parse().ok()).collect()
+            svc.channels.occupants(room).await?.iter().filter(|o| o.jid == p.jid).map(|o| o.full_jid.clone()).collect()
         }
         _ => vec![to],
     };

@@ -62,7 +62,7 @@ async fn check_sender(svc: &Service, room: &str, from: &Jid) -> Result<()> {
 
 /// The sending session is in the room.
 async fn check_present(svc: &Service, room: &str, from: &Jid) -> Result<()> {
-    if !svc.channels.occupants(room).await?.iter().any(|o| o.full_jid == from.as_str()) {
+    if !svc.channels.occupants(room).await?.iter().any(|o| o.full_jid.as_str() == from.as_str()) {
         return Err(Error::not_acceptable_cancel("you are not in this room"));
     }
     Ok(())

@@ -71,7 +71,7 @@ impl Ctx<'_> {
     /// In a semi-anonymous room, whether session `to` may see `p`'s real
     /// JID: moderators (and service admins) see every JID, everyone their own.
     fn sees_jids(&self, to: &str, p: &ParticipantRow) -> bool {
-        let Some(viewer) = self.occupants.iter().find(|o| o.full_jid == to).map(|o| o.jid.as_str()) else { return false };
+        let Some(viewer) = self.occupants.iter().find(|o| o.full_jid.as_str() == to).map(|o| o.jid.as_str()) else { return false };
         viewer == p.jid
             || is_moderator(self.affiliations.get(viewer).map(String::as_str), self.roles.get(viewer).map(String::as_str))
             || BareJid::new(viewer).is_ok_and(|j| self.svc.channels.rights().is_admin(&j))
@@ -92,7 +92,7 @@ impl Ctx<'_> {
                 if o.jid == p.jid {
                     codes.push(110);
                 }
-                self.presence(p, &o.full_jid, type_.clone(), nick, &codes, new_nick, None)
+                self.presence(p, o.full_jid.as_str(), type_.clone(), nick, &codes, new_nick, None)
             })
             .collect()
     }
@@ -180,7 +180,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             .iter()
             .filter_map(|o| {
                 let p = participants.iter().find(|p| p.jid == o.jid)?;
-                ctx.presence(p, &o.full_jid, PresenceType::Unavailable, p.nick.as_deref()?, &[110], None, Some(crate::xmpp::muc::destroy(alternate.as_deref(), Some(reason.as_deref().unwrap_or("The room was destroyed")))))
+                ctx.presence(p, o.full_jid.as_str(), PresenceType::Unavailable, p.nick.as_deref()?, &[110], None, Some(crate::xmpp::muc::destroy(alternate.as_deref(), Some(reason.as_deref().unwrap_or("The room was destroyed")))))
             })
             .collect(),
     })
@@ -207,7 +207,7 @@ async fn config_changed(ctx: &Ctx<'_>, old: &ChannelRow, affiliations: &[(String
         let room = Jid::from(ctx.svc.channel_jid(View::Muc, &ctx.channel.name));
         let id = crate::channel::ids::archive_id();
         for o in ctx.occupants {
-            let mut m = Message::new_with_type(MessageType::Groupchat, o.full_jid.parse().ok());
+            let mut m = Message::new_with_type(MessageType::Groupchat, Some(o.full_jid.clone()));
             m.from = Some(room.clone());
             m.id = Some(Id(id.clone()));
             m.payloads.push(x.clone());
@@ -282,7 +282,7 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
     // unless it shares presence and no MIX client of it is online. A change
     // of what they see follows as a Presence event (muc::presence_update).
     if first_session && (!me.via_mix || presence::shown(me, &[], ctx.clients) == Shown::Offline) {
-        out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, &o.full_jid, PresenceType::None, my_nick, &[], None, None)));
+        out.extend(ctx.occupants.iter().filter(|o| o.jid != me.jid).filter_map(|o| ctx.presence(me, o.full_jid.as_str(), PresenceType::None, my_nick, &[], None, None)));
     }
     Ok(out)
 }
@@ -301,7 +301,7 @@ fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut
     template.id = Some(Id(p.submission_id.clone().unwrap_or_else(|| p.id.clone())));
     template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
     template.payloads.push(occupant_id(&p.sender.participant_id));
-    let to = occupants.iter().filter_map(|o| o.full.clone()).collect();
+    let to = occupants.iter().map(|o| o.full_jid.clone()).collect();
     Some(FanOut::message(template, to))
 }
 

@@ -70,7 +70,7 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
         if effective_role(&ch, affiliations.get(&p.jid).map(String::as_str), p) != "moderator" {
             continue;
         }
-        let mut msg = Message::new_with_type(MessageType::Normal, o.full_jid.parse().ok());
+        let mut msg = Message::new_with_type(MessageType::Normal, Some(o.full_jid.clone()));
         msg.from = Some(room_jid.clone().into());
         msg.id = m.id.clone();
         msg.payloads.push(approval.clone().into());

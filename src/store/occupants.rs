@@ -11,10 +11,10 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OccupantRow {
     pub channel: String,
-    pub full_jid: String,
-    /// `full_jid` parsed once when the row is read (None if it does not
-    /// parse), so that a message's fan-out does not parse every recipient.
-    pub full: Option<Jid>,
+    /// Parsed once when the row is read, so that a message's fan-out does
+    /// not parse every recipient's JID again. (Stored as a JID mixmuc
+    /// parsed; a row that no longer parses fails to load.)
+    pub full_jid: Jid,
     /// The session's bare JID (its participant).
     pub jid: String,
     pub joined_at: i64,
@@ -28,9 +28,9 @@ pub struct OccupantRow {
 impl<'r> FromRow<'r, AnyRow> for OccupantRow {
     fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
         let full_jid: String = r.try_get("full_jid")?;
+        let full_jid = full_jid.parse().map_err(|e| sqlx::Error::Decode(format!("occupants.full_jid {full_jid:?}: {e}").into()))?;
         Ok(OccupantRow {
             channel: r.try_get("channel")?,
-            full: full_jid.parse().ok(),
             full_jid,
             jid: r.try_get("jid")?,
             joined_at: r.try_get("joined_at")?,
