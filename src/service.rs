@@ -66,4 +66,11 @@ impl Service {
             View::Muc => self.channels.muc_jid(name),
         }
     }
+
+    /// The XEP-0359 `<stanza-id/>` of archive id `id`, by the channel's
+    /// JID in `view` (written as a string: no JID parsing per message).
+    pub fn stanza_id(&self, view: View, channel: &str, id: &str) -> xmpp_parsers::minidom::Element {
+        let by = format!("{channel}@{}", self.domain(view));
+        crate::xmpp::el("stanza-id", crate::xmpp::ns::SID, &[("id", id), ("by", &by)])
+    }
 }

@@ -124,10 +124,6 @@ fn mix_element(channel: &ChannelRow, sender_jid: &str, nick: &str, submission_id
     Mix { nick: Some(nick.to_string()), jid: channel.jid_visible.then(|| sender_jid.to_string()), submission_id }.into()
 }
 
-fn stanza_id(svc: &Service, channel: &str, id: &str) -> Element {
-    el("stanza-id", ns::SID, &[("id", id), ("by", svc.channel_jid(View::Mix, channel).as_str())])
-}
-
 /// A message to every participant subscribed to the messages node: one
 /// fan-out, and the sender's own copy (with its submission id) apart.
 pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
@@ -142,7 +138,7 @@ pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
     template.id = Some(Id(p.id.clone()));
     template.type_ = MessageType::Groupchat;
     template.payloads.push(mix_element(&p.channel, &p.sender.jid, &p.nick, None));
-    template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
+    template.payloads.push(svc.stanza_id(View::Mix, &p.channel.name, &p.id));
     let mut out = Vec::with_capacity(2);
     let mut to = Vec::with_capacity(participants.len());
     for r in subscribed {
@@ -171,6 +167,6 @@ pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option
     crate::xmpp::set_attr(&mut m, "id", row.id.as_str());
     crate::xmpp::set_attr(&mut m, "type", "groupchat");
     m.append_child(mix_element(channel, &row.sender_jid, &row.nick, None));
-    m.append_child(stanza_id(svc, &row.channel, &row.id));
+    m.append_child(svc.stanza_id(View::Mix, &row.channel, &row.id));
     Some(m)
 }

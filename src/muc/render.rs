@@ -287,10 +287,6 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
     Ok(out)
 }
 
-fn stanza_id(svc: &Service, channel: &str, id: &str) -> Element {
-    el("stanza-id", ns::SID, &[("id", id), ("by", svc.channel_jid(View::Muc, channel).as_str())])
-}
-
 /// A message to every session in the room; the sender's echo keeps its id.
 fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut> {
     let from = occupant_jid(svc, &p.channel.name, &p.nick)?;
@@ -299,7 +295,7 @@ fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut
     template.to = None;
     template.type_ = MessageType::Groupchat;
     template.id = Some(Id(p.submission_id.clone().unwrap_or_else(|| p.id.clone())));
-    template.payloads.push(stanza_id(svc, &p.channel.name, &p.id));
+    template.payloads.push(svc.stanza_id(View::Muc, &p.channel.name, &p.id));
     template.payloads.push(occupant_id(&p.sender.participant_id));
     let to = occupants.iter().map(|o| o.full_jid.clone()).collect();
     Some(FanOut::message(template, to))
@@ -319,7 +315,7 @@ pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option
     crate::xmpp::set_attr(&mut m, "from", occupant_jid(svc, &channel.name, &row.nick)?.to_string());
     crate::xmpp::set_attr(&mut m, "id", row.submission_id.clone().unwrap_or_else(|| row.id.clone()));
     crate::xmpp::set_attr(&mut m, "type", "groupchat");
-    m.append_child(stanza_id(svc, &row.channel, &row.id));
+    m.append_child(svc.stanza_id(View::Muc, &row.channel, &row.id));
     m.append_child(occupant_id(&row.participant_id));
     Some(m)
 }
