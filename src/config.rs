@@ -53,6 +53,13 @@ pub struct ServerConfig {
     /// when its disco#info announces the feature.
     #[serde(default)]
     pub multicast: Option<String>,
+    /// Threads running mixmuc's own work (links, dispatcher): 1 (default)
+    /// runs everything on one thread, which costs the least CPU per stanza
+    /// (no hand-offs between threads; docs/benchmarks.md, "Session 6");
+    /// more spreads the links' parsing over that many threads. The
+    /// database's own threads (SQLite) come on top.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
 }
 
 /// `[mix]` and `[muc]`: one component domain.
@@ -211,6 +218,9 @@ fn default_keepalive() -> u64 {
 fn default_max_backoff() -> u64 {
     30
 }
+fn default_threads() -> usize {
+    1
+}
 fn default_store_url() -> String {
     "sqlite://data/mixmuc.db".into()
 }
@@ -302,6 +312,9 @@ impl Config {
         if self.server.max_backoff_secs == 0 {
             return err("server.max_backoff_secs", "must be at least 1".into());
         }
+        if !(1..=256).contains(&self.server.threads) {
+            return err("server.threads", format!("must be between 1 and 256, not {}", self.server.threads));
+        }
         if let Some(m) = &self.server.multicast {
             match xmpp_parsers::jid::Jid::new(m) {
                 Ok(j) if j.node().is_none() && j.resource().is_none() => {}
@@ -382,6 +395,15 @@ mod tests {
         assert_eq!(c.store.url, "sqlite://data/mixmuc.db");
         assert_eq!(c.service.create_channels, CreatePolicy::Anyone);
         assert_eq!(c.server.host, "127.0.0.1");
+        assert_eq!(c.server.threads, 1);
+    }
+
+    #[test]
+    fn thread_count_is_checked() {
+        let e = Config::from_toml(&MIN.replace("port = 5347", "port = 5347\nthreads = 0")).unwrap_err();
+        assert!(e.to_string().contains("server.threads"), "{e}");
+        let c = Config::from_toml(&MIN.replace("port = 5347", "port = 5347\nthreads = 2")).unwrap();
+        assert_eq!(c.server.threads, 2);
     }
 
     #[test]
