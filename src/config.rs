@@ -82,12 +82,13 @@ pub struct StoreConfig {
     /// PostgreSQL schema to use (created when missing); ignored for SQLite.
     #[serde(default)]
     pub schema: Option<String>,
-    /// Maximum number of pooled database connections; when unset, 4 for
-    /// SQLite (one writer at a time; each connection is a thread with its
-    /// own caches) and 8 for PostgreSQL (`StoreConfig::pool_size`).
+    /// Maximum number of database connections; when unset, 4 for SQLite
+    /// (one writer at a time; each connection is a thread with its own
+    /// caches) and 8 for PostgreSQL (`StoreConfig::pool_size`). One is kept
+    /// for the archive's appends (`store/appender.rs`), the others pooled.
     #[serde(default)]
     pub max_connections: Option<u32>,
-    /// SQLite only: page cache per pooled connection, in KiB (SQLite's
+    /// SQLite only: page cache per connection, in KiB (SQLite's
     /// `cache_size`). Bounds the store's share of mixmuc's memory:
     /// `max_connections × sqlite_cache_kib`.
     #[serde(default = "default_sqlite_cache_kib")]

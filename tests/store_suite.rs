@@ -158,6 +158,7 @@ suite!(
     names_are_kept_exactly,
     presence_of_sessions_and_mix_clients,
     append_messages_in_one_statement,
+    appends_go_on_after_a_cancelled_append,
 );
 
 // ---------------------------------------------------------------- cases
@@ -214,6 +215,27 @@ async fn append_messages_in_one_statement(db: &Db) {
     let other = s.query_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }, 200, false).await.unwrap();
     assert_eq!(other.iter().skip(1).map(|r| r.id.clone()).collect::<Vec<_>>(), many.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), "seq order = order given");
     assert_eq!(s.count_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }).await.unwrap(), 129);
+    s.close().await;
+}
+
+/// Appends have a connection of their own (`store/appender.rs`). An append
+/// dropped after its first poll (its caller cancelled) archives all or
+/// nothing, and the appends after it work and are seen by the pool's reads.
+async fn appends_go_on_after_a_cancelled_append(db: &Db) {
+    use futures::FutureExt;
+    let s = db.open().await;
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, 1).await.unwrap());
+    let rows = vec![new_message("coven", "x1", 1), new_message("coven", "x2", 2)];
+    // Usually still running after one poll; a fast SQLite thread may finish it.
+    let _maybe_done = s.append_messages(&rows).now_or_never();
+    let after = vec![new_message("coven", "y1", 3), new_message("coven", "y2", 4)];
+    s.append_messages(&after).await.unwrap();
+    s.append_message("coven", "y3", 5, "hag66@shakespeare.example", "pid1", "thirdwitch", None, "<message xmlns='jabber:client'/>").await.unwrap();
+    let coven = ArchiveQuery { channel: "coven".into(), ..Default::default() };
+    let ids: Vec<String> = s.query_archive(&coven, 100, false).await.unwrap().into_iter().map(|r| r.id).collect();
+    let tail = ["y1", "y2", "y3"];
+    assert!(ids == tail || ids == ["x1", "x2", "y1", "y2", "y3"], "all or nothing of the cancelled append, then the others: {ids:?}");
+    assert_eq!(s.count_archive(&coven).await.unwrap(), ids.len() as i64);
     s.close().await;
 }
 

@@ -149,7 +149,7 @@ impl Store {
         // No `RETURNING`: SQLite runs a WAL checkpoint only when a statement
         // steps to its end, and sqlx's fetch_one resets a RETURNING insert
         // after its row instead: the write-ahead log then grows without end.
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -160,9 +160,8 @@ impl Store {
         .bind(participant_id)
         .bind(nick)
         .bind(submission_id)
-        .bind(payload)
-        .execute(&self.pool)
-        .await?;
+        .bind(payload);
+        self.appender.execute(q).await?;
         Ok(())
     }
 
@@ -202,7 +201,7 @@ impl Store {
                 .bind(m.submission_id.as_deref())
                 .bind(m.payload.as_str());
         }
-        q.execute(&self.pool).await?;
+        self.appender.execute(q).await?;
         Ok(())
     }
 

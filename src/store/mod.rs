@@ -10,6 +10,7 @@ mod occupants;
 mod participants;
 mod presence;
 mod migrate;
+mod appender;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage};
@@ -39,6 +40,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The archive's appends (`appender.rs`).
+    appender: appender::Appender,
 }
 
 impl Store {
@@ -68,9 +71,16 @@ impl Store {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{};",
             cfg.sqlite_cache_kib
         );
+        // One of the connections is the appender's (taken from the pool
+        // and kept); the pool opens at most the others.
+        let pooled = cfg.pool_size().saturating_sub(1).max(1);
         let pool = AnyPoolOptions::new()
-            .max_connections(cfg.pool_size().max(1))
+            .max_connections(pooled)
             .acquire_timeout(Duration::from_secs(10))
+            // A SQLite connection is a file, not a socket: it cannot hang
+            // up, and the test is a round trip to its thread on every
+            // acquire. A PostgreSQL connection is tested (server restarts).
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 let schema = schema.clone();
                 let pragmas = sqlite_pragmas.clone();
@@ -91,15 +101,16 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Connect(shown, e.to_string()))?;
-        Ok(Store { pool, backend })
+        Ok(Store { appender: appender::Appender::new(pool.clone()), pool, backend })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Closes every pooled connection.
+    /// Closes every connection.
     pub async fn close(&self) {
+        self.appender.close().await;
         self.pool.close().await;
     }
 }

@@ -1,0 +1,73 @@
+//! The connection the archive's appends go through, kept out of the pool.
+//!
+//! Every use of a pooled connection costs two more round trips besides the
+//! statement: sqlx tests the connection when it is acquired (a ping; off for
+//! SQLite) and again when it is given back (always). For SQLite each round
+//! trip is a hand-over to the connection's own thread and back (two thread
+//! wake-ups); for PostgreSQL a network round trip. Appends are the one
+//! statement run for every batch of room messages, so they keep one
+//! connection of their own: one round trip per batch. It is taken from the
+//! pool once (`detach`, so it was set up by the pool's `after_connect`) and
+//! counts as one of `[store] max_connections`.
+//!
+//! The connection is out of its slot while a statement runs: if the caller
+//! is cancelled, or the statement fails on the connection itself (I/O,
+//! protocol), the slot stays empty and the next append takes a fresh one.
+
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, AnyPool, Connection};
+use tokio::sync::Mutex;
+
+use crate::error::Result;
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+#[derive(Clone)]
+pub struct Appender {
+    pool: AnyPool,
+    slot: Arc<Mutex<Option<AnyConnection>>>,
+}
+
+impl Appender {
+    pub fn new(pool: AnyPool) -> Self {
+        Appender { pool, slot: Arc::new(Mutex::new(None)) }
+    }
+
+    /// Runs one write statement on the appender's connection. Appends are
+    /// serialised by the slot's lock, in the order they ask.
+    pub async fn execute(&self, q: AnyQuery<'_>) -> Result<u64> {
+        let mut slot = self.slot.lock().await;
+        let mut conn = match slot.take() {
+            Some(c) => c,
+            None => self.pool.acquire().await?.detach(),
+        };
+        match q.execute(&mut conn).await {
+            Ok(done) => {
+                *slot = Some(conn);
+                Ok(done.rows_affected())
+            }
+            Err(e) => {
+                if is_statement_error(&e) {
+                    *slot = Some(conn);
+                } else {
+                    tracing::warn!(error = %e, "archive connection failed; the next append opens another");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Closes the connection, if one is open.
+    pub async fn close(&self) {
+        if let Some(c) = self.slot.lock().await.take() {
+            let _closed = c.close().await;
+        }
+    }
+}
+
+/// An error of the statement (a constraint, bad SQL), after which the
+/// connection is still fine to use.
+fn is_statement_error(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(_) | sqlx::Error::Encode(_) | sqlx::Error::TypeNotFound { .. } | sqlx::Error::ColumnNotFound(_))
+}
