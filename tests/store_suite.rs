@@ -179,7 +179,8 @@ fn new_message(channel: &str, id: &str, ts: i64) -> NewMessage {
 /// `append_messages`: one multi-row INSERT, `seq` in the order given (after
 /// what was archived before), every column kept, the per-channel counts of
 /// migration 6 follow; a batch with a bad row archives nothing (all or
-/// none); a batch of 128 rows (the dispatcher's cap) fits in one statement.
+/// none); a batch of 128 rows (the dispatcher's cap) fits in one statement;
+/// SQLite's padded statements keep the order; larger batches work too.
 async fn append_messages_in_one_statement(db: &Db) {
     let s = db.open().await;
     for c in ["coven", "other"] {
@@ -215,6 +216,20 @@ async fn append_messages_in_one_statement(db: &Db) {
     let other = s.query_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }, 200, false).await.unwrap();
     assert_eq!(other.iter().skip(1).map(|r| r.id.clone()).collect::<Vec<_>>(), many.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), "seq order = order given");
     assert_eq!(s.count_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }).await.unwrap(), 129);
+
+    // SQLite pads a batch to a power of two with NULL rows it drops: 5 rows
+    // in a statement of 8, in order; past 128 rows, one statement of the
+    // batch's own size.
+    let five: Vec<_> = (0..5).map(|i| new_message("coven", &format!("f{i}"), 300 + i)).collect();
+    s.append_messages(&five).await.unwrap();
+    let got = s.query_archive(&coven, 100, false).await.unwrap();
+    assert_eq!(got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a0", "a1", "a2", "a3", "f0", "f1", "f2", "f3", "f4"]);
+    assert_eq!(s.count_archive(&coven).await.unwrap(), 9);
+    let big: Vec<_> = (0..130).map(|i| new_message("big", &format!("g{i}"), 400 + i)).collect();
+    assert!(s.create_channel("big", "hag66@shakespeare.example", false, 1).await.unwrap());
+    s.append_messages(&big).await.unwrap();
+    let got = s.query_archive(&ArchiveQuery { channel: "big".into(), ..Default::default() }, 200, false).await.unwrap();
+    assert_eq!(got.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), big.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
     s.close().await;
 }
 
