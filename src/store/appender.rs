@@ -16,12 +16,11 @@
 
 use std::sync::Arc;
 
-use sqlx::{Any, AnyConnection, AnyPool, Connection};
+use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::Mutex;
 
+use super::AnyQuery;
 use crate::error::Result;
-
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
 
 #[derive(Clone)]
 pub struct Appender {
@@ -36,16 +35,16 @@ impl Appender {
 
     /// Runs one write statement on the appender's connection. Appends are
     /// serialised by the slot's lock, in the order they ask.
-    pub async fn execute(&self, q: AnyQuery<'_>) -> Result<u64> {
+    pub async fn execute(&self, q: AnyQuery<'_>) -> Result<()> {
         let mut slot = self.slot.lock().await;
         let mut conn = match slot.take() {
             Some(c) => c,
             None => self.pool.acquire().await?.detach(),
         };
         match q.execute(&mut conn).await {
-            Ok(done) => {
+            Ok(_done) => {
                 *slot = Some(conn);
-                Ok(done.rows_affected())
+                Ok(())
             }
             Err(e) => {
                 if is_statement_error(&e) {

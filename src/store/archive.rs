@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use super::Store;
+use super::{AnyQuery, Store};
 use crate::error::Result;
 
 /// A message as archived.
@@ -106,7 +106,7 @@ impl ArchiveQuery {
     }
 }
 
-fn bind_all<'q>(mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, binds: Vec<Bind>) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+fn bind_all<'q>(mut q: AnyQuery<'q>, binds: Vec<Bind>) -> AnyQuery<'q> {
     for b in binds {
         q = match b {
             Bind::I(i) => q.bind(i),
@@ -170,8 +170,6 @@ fn sqlite_padded_insert(n: usize) -> sqlx::AssertSqlSafe<&'static str> {
     debug_assert!(n.is_power_of_two() && n <= MAX_PADDED);
     sqlx::AssertSqlSafe(all[n.trailing_zeros() as usize].as_str())
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// Binds the 8 values of each row, in order.
 fn bind_rows<'q>(mut q: AnyQuery<'q>, rows: &'q [NewMessage]) -> AnyQuery<'q> {

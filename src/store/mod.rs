@@ -28,6 +28,9 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::{redact_url, StoreConfig};
 
+/// A runtime query on sqlx's `Any` driver.
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
