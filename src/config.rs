@@ -85,7 +85,8 @@ pub struct StoreConfig {
     /// Maximum number of database connections; when unset, 4 for SQLite
     /// (one writer at a time; each connection is a thread with its own
     /// caches) and 8 for PostgreSQL (`StoreConfig::pool_size`). One is kept
-    /// for the archive's appends (`store/appender.rs`), the others pooled.
+    /// for the archive's appends (`store/appender.rs`), the others pooled;
+    /// the pool keeps at least one, so `1` means two connections.
     #[serde(default)]
     pub max_connections: Option<u32>,
     /// SQLite only: page cache per connection, in KiB (SQLite's
