@@ -36,7 +36,11 @@ async fn cached_list<T: Send + Sync + 'static>(
     if let Some(hit) = cache.get(name).await {
         return Ok(hit);
     }
-    let list = Arc::new(load.await?);
+    // Rows are collected as they stream in, so the Vec may hold up to twice
+    // what it needs; the cache keeps it for as long as the channel is busy.
+    let mut rows = load.await?;
+    rows.shrink_to_fit();
+    let list = Arc::new(rows);
     cache.insert(name.to_string(), list.clone()).await;
     Ok(list)
 }

@@ -10,7 +10,6 @@ use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OccupantRow {
-    pub channel: String,
     /// Parsed once when the row is read, so that a message's fan-out does
     /// not parse every recipient's JID again. (Stored as a JID mixmuc
     /// parsed; a row that no longer parses fails to load.)
@@ -30,7 +29,6 @@ impl<'r> FromRow<'r, AnyRow> for OccupantRow {
         let full_jid: String = r.try_get("full_jid")?;
         let full_jid = full_jid.parse().map_err(|e| sqlx::Error::Decode(format!("occupants.full_jid {full_jid:?}: {e}").into()))?;
         Ok(OccupantRow {
-            channel: r.try_get("channel")?,
             full_jid,
             jid: r.try_get("jid")?,
             joined_at: r.try_get("joined_at")?,
@@ -67,7 +65,7 @@ impl Store {
 
     /// Every session present in a room.
     pub async fn list_occupants(&self, channel: &str) -> Result<Vec<OccupantRow>> {
-        Ok(sqlx::query_as::<_, OccupantRow>("SELECT channel, full_jid, jid, joined_at, presence, updated_at FROM occupants WHERE channel = $1 ORDER BY joined_at, full_jid")
+        Ok(sqlx::query_as::<_, OccupantRow>("SELECT full_jid, jid, joined_at, presence, updated_at FROM occupants WHERE channel = $1 ORDER BY joined_at, full_jid")
             .bind(channel)
             .fetch_all(&self.pool)
             .await?)

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 /// A participant as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantRow {
-    pub channel: String,
     /// Real bare JID.
     pub jid: String,
     /// Stable participant id (never contains `#`, `/` or `@`).
@@ -36,7 +35,6 @@ impl<'r> FromRow<'r, AnyRow> for ParticipantRow {
     fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
         let nodes: String = r.try_get("nodes")?;
         Ok(ParticipantRow {
-            channel: r.try_get("channel")?,
             jid: r.try_get("jid")?,
             participant_id: r.try_get("participant_id")?,
             nick: r.try_get("nick")?,
@@ -48,7 +46,7 @@ impl<'r> FromRow<'r, AnyRow> for ParticipantRow {
     }
 }
 
-const COLUMNS: &str = "channel, jid, participant_id, nick, nodes, joined_at, via_mix, role";
+const COLUMNS: &str = "jid, participant_id, nick, nodes, joined_at, via_mix, role";
 
 /// Is this a violation of a unique constraint (a nick taken)?
 fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -11,7 +11,6 @@ use crate::error::Result;
 /// An online MIX client of a participant, as the presence node holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MixClientRow {
-    pub channel: String,
     /// The client's full JID (the item is named by its proxy JID).
     pub full_jid: String,
     /// Its bare JID (the participant).
@@ -24,7 +23,6 @@ pub struct MixClientRow {
 impl<'r> FromRow<'r, AnyRow> for MixClientRow {
     fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
         Ok(MixClientRow {
-            channel: r.try_get("channel")?,
             full_jid: r.try_get("full_jid")?,
             jid: r.try_get("jid")?,
             presence: r.try_get("presence")?,
@@ -81,7 +79,7 @@ impl Store {
     /// Every online MIX client of a channel, oldest update first.
     pub async fn list_mix_presence(&self, channel: &str) -> Result<Vec<MixClientRow>> {
         Ok(sqlx::query_as::<_, MixClientRow>(
-            "SELECT channel, full_jid, jid, presence, updated_at FROM mix_presence WHERE channel = $1 ORDER BY updated_at, full_jid",
+            "SELECT full_jid, jid, presence, updated_at FROM mix_presence WHERE channel = $1 ORDER BY updated_at, full_jid",
         )
         .bind(channel)
         .fetch_all(&self.pool)
