@@ -35,8 +35,9 @@ run() { # bin rooms -> "before_kb after_kb anon_before anon_after file_before fi
 	sleep 1
 }
 ROUNDS=$1; shift
+variants=("$@")
 for n in $(seq 1 "$ROUNDS"); do
-	for v in "$@"; do
+	for v in "${variants[@]}"; do
 		name=${v%%=*} bin=${v#*=}
 		set -- $(run "$bin" 200); small_after=$2
 		set -- $(run "$bin" 1000)
