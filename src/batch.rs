@@ -118,12 +118,10 @@ impl Service {
     /// `post`'s own checks.
     async fn prepare(&self, stanza: &Stanza) -> Result<PendingPost> {
         let (view, name, m) = self.room_message(stanza).expect("a room message");
-        if self.channels.get(name).await?.is_none() {
-            return Err(Error::item_not_found());
-        }
+        let channel = self.channels.get(name).await?.ok_or_else(Error::item_not_found)?;
         match view {
-            View::Mix => mix::message::prepare(self, name, m).await,
-            View::Muc => muc::message::prepare(self, name, m).await,
+            View::Mix => mix::message::prepare(self, channel, m).await,
+            View::Muc => muc::message::prepare(self, channel, m).await,
         }
     }
 }

@@ -104,11 +104,14 @@ impl Service {
         }
         // A presence to room/nick may create the room; everything else needs it.
         let may_create = matches!((view, &target, stanza), (View::Muc, Target::Member(..), Stanza::Presence(_)));
+        let mut channel = None;
         if let Target::Channel(name) | Target::Member(name, _) | Target::Proxy(name, ..) = target {
-            if !may_create && self.channels.get(name).await?.is_none() {
-                return Err(Error::item_not_found());
+            if !may_create {
+                channel = Some(self.channels.get(name).await?.ok_or_else(Error::item_not_found)?);
             }
         }
+        // The room a message goes to (checked above).
+        let room = || channel.clone().ok_or_else(Error::item_not_found);
         let (reply, iq_id) = match stanza {
             Stanza::Iq(Iq::Get { id, payload, .. }) => (self.iq(view, &target, IqKind::Get, from, payload).await?, Some(id)),
             Stanza::Iq(Iq::Set { id, payload, .. }) => (self.iq(view, &target, IqKind::Set, from, payload).await?, Some(id)),
@@ -116,9 +119,9 @@ impl Service {
             Stanza::Iq(Iq::Result { .. }) | Stanza::Iq(Iq::Error { .. }) => return Ok(vec![]),
             Stanza::Message(m) if m.type_ == MessageType::Error => return Ok(vec![]),
             Stanza::Message(m) => match (view, &target) {
-                (View::Mix, Target::Channel(name)) => (mix::message::handle(self, name, m).await?, None),
-                (View::Muc, Target::Channel(name)) => (muc::message::handle(self, name, None, m).await?, None),
-                (View::Muc, Target::Member(name, nick)) => (muc::message::handle(self, name, Some(nick), m).await?, None),
+                (View::Mix, Target::Channel(_)) => (mix::message::handle(self, room()?, m).await?, None),
+                (View::Muc, Target::Channel(_)) => (muc::message::handle(self, room()?, None, m).await?, None),
+                (View::Muc, Target::Member(_, nick)) => (muc::message::handle(self, room()?, Some(nick), m).await?, None),
                 (View::Mix, Target::Proxy(name, id, session)) => (mix::private::handle(self, name, id, *session, m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
@@ -144,8 +147,8 @@ impl Service {
     /// Renders a domain event for every audience; a message as fan-outs.
     pub(crate) async fn render(&self, ev: &Event, out: &mut Vec<Out>) -> Result<()> {
         if let Event::Posted(p) = ev {
-            out.extend(mix::render::posted(self, p).await?);
-            out.extend(muc::render::posted_out(self, p).await?);
+            out.extend(mix::render::posted(self, p));
+            out.extend(muc::render::posted_out(self, p));
             return Ok(());
         }
         // Presences that are the same for many (a newcomer shown to the

@@ -63,4 +63,11 @@ pub struct Posted {
     /// The message's content: bodies, subjects, thread and every payload the
     /// sender sent that the service passes through. No addresses, no id.
     pub content: Message,
+    /// The channel's participants and the room's occupants as the checks
+    /// read them. The renderers use these: nothing changes them between
+    /// the checks and the rendering (the dispatcher handles stanzas in
+    /// order, and a run of room messages changes no membership), so a
+    /// message costs each cache lookup once.
+    pub participants: Arc<Vec<ParticipantRow>>,
+    pub occupants: Arc<Vec<OccupantRow>>,
 }

@@ -124,12 +124,7 @@ impl Channels {
 
     /// The participant, or `forbidden` for a user who is not one.
     pub async fn require_participant(&self, name: &str, jid: &BareJid) -> Result<ParticipantRow> {
-        self.participants(name)
-            .await?
-            .iter()
-            .find(|p| p.jid == jid.as_str())
-            .cloned()
-            .ok_or_else(|| Error::forbidden("you are not a participant of this channel"))
+        find_participant(&self.participants(name).await?, jid)
     }
 
     /// Every participant of a channel (cached; invalidated on every change).
@@ -150,4 +145,13 @@ impl Channels {
         }
         Ok(())
     }
+}
+
+/// The participant `jid` among a channel's participants.
+pub(crate) fn find_participant(participants: &[ParticipantRow], jid: &BareJid) -> Result<ParticipantRow> {
+    participants
+        .iter()
+        .find(|p| p.jid == jid.as_str())
+        .cloned()
+        .ok_or_else(|| Error::forbidden("you are not a participant of this channel"))
 }

@@ -15,7 +15,7 @@ use xmpp_parsers::message::Message;
 use super::event::{Event, Posted};
 use super::{ids, Channels};
 use crate::error::{Error, Result};
-use crate::store::{now_ms, NewMessage};
+use crate::store::{now_ms, ChannelRow, NewMessage, OccupantRow};
 use crate::xmpp::content;
 
 /// A checked message, not yet archived: its archive row and its event.
@@ -28,17 +28,24 @@ pub struct PendingPost {
 impl Channels {
     /// Archives a participant's message and returns the event to render.
     pub async fn post(&self, name: &str, sender: &BareJid, message: &Message) -> Result<Event> {
-        let pending = self.prepare_post(name, sender, message).await?;
+        let pending = self.prepare_post(self.require(name).await?, None, sender, message).await?;
         self.commit_post(pending).await
     }
 
-    /// Checks a participant's message (channel, participant with voice,
-    /// nick) and makes its archive row; writes nothing.
-    #[tracing::instrument(skip(self, message), fields(submission_id = ?message.id.as_ref().map(|i| i.0.as_str())), level = "debug")]
-    pub async fn prepare_post(&self, name: &str, sender: &BareJid, message: &Message) -> Result<PendingPost> {
-        let channel = self.require(name).await?;
-        let participant = self.require_participant(name, sender).await?;
+    /// Checks a participant's message to an existing channel (participant
+    /// with voice, nick) and makes its archive row; writes nothing.
+    /// `occupants`: the room's occupants when the caller has already read
+    /// them.
+    #[tracing::instrument(skip_all, fields(channel = %channel.name, submission_id = ?message.id.as_ref().map(|i| i.0.as_str())), level = "debug")]
+    pub async fn prepare_post(&self, channel: Arc<ChannelRow>, occupants: Option<Arc<Vec<OccupantRow>>>, sender: &BareJid, message: &Message) -> Result<PendingPost> {
+        let name = channel.name.as_str();
+        let participants = self.participants(name).await?;
+        let participant = super::membership::find_participant(&participants, sender)?;
         self.check_voice_of(&channel, &participant).await?;
+        let occupants = match occupants {
+            Some(o) => o,
+            None => self.occupants(name).await?,
+        };
         let nick = participant
             .nick
             .clone()
@@ -55,7 +62,17 @@ impl Channels {
             submission_id: message.id.as_ref().map(|i| i.0.clone()),
             payload: content::to_archive_xml(&content),
         };
-        let posted = Posted { channel, id: row.id.clone(), ts: row.ts, sender: participant, nick, submission_id: row.submission_id.clone(), content };
+        let posted = Posted {
+            id: row.id.clone(),
+            ts: row.ts,
+            sender: participant,
+            nick,
+            submission_id: row.submission_id.clone(),
+            content,
+            participants,
+            occupants,
+            channel,
+        };
         Ok(PendingPost { row, posted })
     }
 

@@ -1,14 +1,17 @@
 //! A groupchat message to a channel: archived, then reflected to every
 //! participant subscribed to the messages node.
 
+use std::sync::Arc;
+
 use xmpp_parsers::message::{Message, MessageType};
 
 use crate::channel::post::PendingPost;
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::Service;
+use crate::store::ChannelRow;
 
-pub async fn handle(svc: &Service, channel: &str, m: &Message) -> Result<Reply> {
+pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Result<Reply> {
     m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
     match m.type_ {
         MessageType::Groupchat => {}
@@ -21,11 +24,11 @@ pub async fn handle(svc: &Service, channel: &str, m: &Message) -> Result<Reply> 
 
 /// A groupchat to the channel: checked and ready to archive. `handle`
 /// commits it at once; the dispatcher's batch path commits several together.
-pub async fn prepare(svc: &Service, channel: &str, m: &Message) -> Result<PendingPost> {
+pub async fn prepare(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Result<PendingPost> {
     let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
     if m.bodies.is_empty() && m.subjects.is_empty() && m.payloads.is_empty() {
         return Err(Error::bad_request("empty message"));
     }
     // Voice is checked there.
-    svc.channels.prepare_post(channel, &from.to_bare(), m).await
+    svc.channels.prepare_post(channel, None, &from.to_bare(), m).await
 }

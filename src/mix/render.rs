@@ -31,7 +31,7 @@ pub fn proxy_jid(svc: &Service, channel: &str, participant_id: &str) -> String {
 /// Renders an event for the MIX participants it concerns.
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     match ev {
-        Event::Posted(p) => posted(svc, p).await.map(crate::outgoing::expand),
+        Event::Posted(p) => Ok(crate::outgoing::expand(posted(svc, p))),
         // MUC sessions are clients in the presence node (XEP-0403); their
         // users appear as participants through Joined/Left.
         Event::Entered { .. } | Event::Exited { .. } | Event::Presence(_) => super::presence::render(svc, ev).await,
@@ -126,11 +126,11 @@ fn mix_element(channel: &ChannelRow, sender_jid: &str, nick: &str, submission_id
 
 /// A message to every participant subscribed to the messages node: one
 /// fan-out, and the sender's own copy (with its submission id) apart.
-pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
-    let participants = svc.channels.participants(&p.channel.name).await?;
+pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
+    let participants = &p.participants;
     let mut subscribed = participants.iter().filter(|r| r.subscribed(NODE_MESSAGES)).peekable();
     if subscribed.peek().is_none() {
-        return Ok(vec![]);
+        return vec![];
     }
     let mut template = p.content.clone();
     template.from = Some(participant_jid(svc, &p.channel.name, &p.sender.participant_id));
@@ -157,7 +157,7 @@ pub async fn posted(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
     if !to.is_empty() {
         out.push(Out::FanOut(FanOut::message(template, to)));
     }
-    Ok(out)
+    out
 }
 
 /// An archived message as MIX renders it inside a MAM result (jabber:client).

@@ -4,6 +4,8 @@
 //! `room/nick` (`private`), invitations and declines (`invite`) and voice
 //! requests (`voice`) have their own files.
 
+use std::sync::Arc;
+
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::{Message, MessageType};
 
@@ -11,9 +13,11 @@ use crate::channel::post::PendingPost;
 use crate::error::{Error, Result};
 use crate::router::Reply;
 use crate::service::Service;
+use crate::store::{ChannelRow, OccupantRow};
 
-pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Message) -> Result<Reply> {
+pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_nick: Option<&str>, m: &Message) -> Result<Reply> {
     let from = sender(m)?;
+    let room = channel.name.as_str();
     match (to_nick, &m.type_) {
         (_, MessageType::Error) => Ok(Reply::none()),
         (Some(nick), _) => super::private::handle(svc, room, nick, m).await,
@@ -26,7 +30,7 @@ pub async fn handle(svc: &Service, room: &str, to_nick: Option<&str>, m: &Messag
             Ok(Reply::events(None, vec![event]))
         }
         (None, MessageType::Groupchat) => {
-            let event = svc.channels.commit_post(prepare(svc, room, m).await?).await?;
+            let event = svc.channels.commit_post(prepare(svc, channel.clone(), m).await?).await?;
             Ok(Reply::events(None, vec![event]))
         }
         (None, MessageType::Normal) if super::invite::is_user_x(m) => super::invite::handle(svc, room, m).await,
@@ -43,11 +47,11 @@ pub fn is_subject_change(m: &Message) -> bool {
 /// A plain groupchat to the room (not a subject change): checked and ready
 /// to archive. `handle` commits it at once; the dispatcher's batch path
 /// commits several together.
-pub async fn prepare(svc: &Service, room: &str, m: &Message) -> Result<PendingPost> {
+pub async fn prepare(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Result<PendingPost> {
     let from = sender(m)?;
-    check_present(svc, room, from).await?;
+    let occupants = check_present(svc, &channel.name, from).await?;
     // Voice is checked there.
-    svc.channels.prepare_post(room, &from.to_bare(), m).await
+    svc.channels.prepare_post(channel, Some(occupants), &from.to_bare(), m).await
 }
 
 fn sender(m: &Message) -> Result<&Jid> {
@@ -60,10 +64,11 @@ async fn check_sender(svc: &Service, room: &str, from: &Jid) -> Result<()> {
     svc.channels.check_voice(room, &from.to_bare()).await
 }
 
-/// The sending session is in the room.
-async fn check_present(svc: &Service, room: &str, from: &Jid) -> Result<()> {
-    if !svc.channels.occupants(room).await?.iter().any(|o| o.full_jid.as_str() == from.as_str()) {
+/// The sending session is in the room; returns the room's occupants.
+async fn check_present(svc: &Service, room: &str, from: &Jid) -> Result<Arc<Vec<OccupantRow>>> {
+    let occupants = svc.channels.occupants(room).await?;
+    if !occupants.iter().any(|o| o.full_jid.as_str() == from.as_str()) {
         return Err(Error::not_acceptable_cancel("you are not in this room"));
     }
-    Ok(())
+    Ok(occupants)
 }

@@ -105,7 +105,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::ConfigChanged { channel, .. } | Event::Joined { channel, .. } | Event::NickChanged { channel, .. } | Event::Left { channel, .. } | Event::Entered { channel, .. } | Event::Exited { channel, .. } => {
             (channel.clone(), svc.channels.occupants(&channel.name).await?)
         }
-        Event::Posted(p) => (p.channel.clone(), svc.channels.occupants(&p.channel.name).await?),
+        Event::Posted(p) => (p.channel.clone(), p.occupants.clone()),
         Event::Presence(c) => (c.channel.clone(), svc.channels.occupants(&c.channel.name).await?),
         Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => return super::admin::render(svc, ev).await,
     };
@@ -303,9 +303,8 @@ fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut
 
 /// A message as the room's occupants get it: one fan-out (the fan-out path
 /// of `event`, without expanding it).
-pub async fn posted_out(svc: &Service, p: &Posted) -> Result<Vec<Out>> {
-    let occupants = svc.channels.occupants(&p.channel.name).await?;
-    Ok(posted(svc, &occupants, p).filter(|f| !f.to.is_empty()).map(Out::FanOut).into_iter().collect())
+pub fn posted_out(svc: &Service, p: &Posted) -> Vec<Out> {
+    posted(svc, &p.occupants, p).filter(|f| !f.to.is_empty()).map(Out::FanOut).into_iter().collect()
 }
 
 /// An archived message as the MUC view shows it (history, MAM): from
