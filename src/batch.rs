@@ -101,7 +101,7 @@ impl Service {
             };
             let answer = async {
                 let rendered = async {
-                    let mut rendered = Vec::new();
+                    let mut rendered = Vec::with_capacity(2);
                     self.render(&event?, &mut rendered).await?;
                     Ok::<_, Error>(rendered)
                 };

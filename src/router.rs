@@ -133,7 +133,9 @@ impl Service {
                 _ => return Err(Error::service_unavailable()),
             },
         };
-        let mut out: Vec<Out> = reply.before.into_iter().map(Out::from).collect();
+        // Sized once: an event is mostly two items (a fan-out per view).
+        let mut out: Vec<Out> = Vec::with_capacity(reply.before.len() + 1 + 2 * reply.events.len() + reply.after.len());
+        out.extend(reply.before.into_iter().map(Out::from));
         if let Some(id) = iq_id {
             out.push(reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, reply.payload).into());
         }
