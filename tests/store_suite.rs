@@ -188,9 +188,9 @@ async fn append_messages_in_one_statement(db: &Db) {
     }
     s.append_message("coven", "a0", 10, "hag66@shakespeare.example", "pid1", "thirdwitch", None, "<message xmlns='jabber:client'/>").await.unwrap();
     let first = s.archive_seq("coven", "a0").await.unwrap().expect("a0 archived");
-    s.append_messages(&[]).await.unwrap();
+    s.append_messages(vec![]).await.unwrap();
     let rows = vec![new_message("coven", "a1", 11), new_message("other", "b1", 12), new_message("coven", "a2", 13), new_message("coven", "a3", 14)];
-    s.append_messages(&rows).await.unwrap();
+    s.append_messages(rows.clone()).await.unwrap();
     let mut seqs = Vec::new();
     for r in &rows {
         seqs.push(s.archive_seq(&r.channel, &r.id).await.unwrap().expect("archived"));
@@ -207,12 +207,12 @@ async fn append_messages_in_one_statement(db: &Db) {
 
     // An archive id already taken: the statement fails and archives nothing.
     let bad = vec![new_message("coven", "c1", 20), new_message("coven", "a1", 21), new_message("coven", "c2", 22)];
-    assert!(s.append_messages(&bad).await.is_err());
+    assert!(s.append_messages(bad).await.is_err());
     assert_eq!(s.archive_seq("coven", "c1").await.unwrap(), None, "all or none");
     assert_eq!(s.count_archive(&coven).await.unwrap(), 4);
 
     let many: Vec<_> = (0..128).map(|i| new_message("other", &format!("m{i}"), 100 + i)).collect();
-    s.append_messages(&many).await.unwrap();
+    s.append_messages(many.clone()).await.unwrap();
     let other = s.query_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }, 200, false).await.unwrap();
     assert_eq!(other.iter().skip(1).map(|r| r.id.clone()).collect::<Vec<_>>(), many.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), "seq order = order given");
     assert_eq!(s.count_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }).await.unwrap(), 129);
@@ -221,13 +221,13 @@ async fn append_messages_in_one_statement(db: &Db) {
     // in a statement of 8, in order; past 128 rows, one statement of the
     // batch's own size.
     let five: Vec<_> = (0..5).map(|i| new_message("coven", &format!("f{i}"), 300 + i)).collect();
-    s.append_messages(&five).await.unwrap();
+    s.append_messages(five).await.unwrap();
     let got = s.query_archive(&coven, 100, false).await.unwrap();
     assert_eq!(got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a0", "a1", "a2", "a3", "f0", "f1", "f2", "f3", "f4"]);
     assert_eq!(s.count_archive(&coven).await.unwrap(), 9);
     let big: Vec<_> = (0..130).map(|i| new_message("big", &format!("g{i}"), 400 + i)).collect();
     assert!(s.create_channel("big", "hag66@shakespeare.example", false, 1).await.unwrap());
-    s.append_messages(&big).await.unwrap();
+    s.append_messages(big.clone()).await.unwrap();
     let got = s.query_archive(&ArchiveQuery { channel: "big".into(), ..Default::default() }, 200, false).await.unwrap();
     assert_eq!(got.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), big.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
     s.close().await;
@@ -242,9 +242,9 @@ async fn appends_go_on_after_a_cancelled_append(db: &Db) {
     assert!(s.create_channel("coven", "hag66@shakespeare.example", false, 1).await.unwrap());
     let rows = vec![new_message("coven", "x1", 1), new_message("coven", "x2", 2)];
     // Usually still running after one poll; a fast SQLite thread may finish it.
-    let _maybe_done = s.append_messages(&rows).now_or_never();
+    let _maybe_done = s.append_messages(rows).now_or_never();
     let after = vec![new_message("coven", "y1", 3), new_message("coven", "y2", 4)];
-    s.append_messages(&after).await.unwrap();
+    s.append_messages(after).await.unwrap();
     s.append_message("coven", "y3", 5, "hag66@shakespeare.example", "pid1", "thirdwitch", None, "<message xmlns='jabber:client'/>").await.unwrap();
     let coven = ArchiveQuery { channel: "coven".into(), ..Default::default() };
     let ids: Vec<String> = s.query_archive(&coven, 100, false).await.unwrap().into_iter().map(|r| r.id).collect();
@@ -482,7 +482,7 @@ async fn sqlite_wal_stays_bounded_while_archiving() {
         let rows: Vec<_> = (0..10)
             .map(|i| NewMessage { payload: payload.clone(), ..new_message("coven", &format!("batch-{b}-{i}"), 5_000 + b * 10 + i) })
             .collect();
-        s.append_messages(&rows).await.unwrap();
+        s.append_messages(rows).await.unwrap();
     }
     let wal = db.dir.as_ref().unwrap().path().join("mixmuc.db-wal");
     let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);

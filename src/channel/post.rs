@@ -78,23 +78,15 @@ impl Channels {
 
     /// Archives one prepared message (one INSERT); returns its event.
     pub async fn commit_post(&self, p: PendingPost) -> Result<Event> {
-        let r = &p.row;
-        self.store
-            .append_message(&r.channel, &r.id, r.ts, &r.sender_jid, &r.participant_id, &r.nick, r.submission_id.as_deref(), &r.payload)
-            .await?;
+        self.store.append_messages(vec![p.row]).await?;
         Ok(Event::Posted(Arc::new(p.posted)))
     }
 
-    /// Archives prepared messages, archive order as given: one alone as
-    /// `commit_post`, several with one multi-row INSERT (all or none).
-    /// Returns their events in the same order.
+    /// Archives prepared messages, archive order as given, with one
+    /// INSERT (all or none). Returns their events in the same order.
     pub async fn commit_posts(&self, ps: Vec<PendingPost>) -> Result<Vec<Event>> {
-        if ps.len() == 1 {
-            let p = ps.into_iter().next().expect("one");
-            return Ok(vec![self.commit_post(p).await?]);
-        }
         let (rows, posted): (Vec<NewMessage>, Vec<Posted>) = ps.into_iter().map(|p| (p.row, p.posted)).unzip();
-        self.store.append_messages(&rows).await?;
+        self.store.append_messages(rows).await?;
         Ok(posted.into_iter().map(|p| Event::Posted(Arc::new(p))).collect())
     }
 }

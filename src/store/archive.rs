@@ -131,6 +131,7 @@ pub struct NewMessage {
 
 const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
 const INSERT_COLUMNS: &str = "channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
+const INSERT_ONE: &str = "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 /// The largest batch `append_messages` writes with a padded statement
 /// (the dispatcher's batches are at most 128 stanzas).
@@ -171,18 +172,20 @@ fn sqlite_padded_insert(n: usize) -> sqlx::AssertSqlSafe<&'static str> {
     sqlx::AssertSqlSafe(all[n.trailing_zeros() as usize].as_str())
 }
 
-/// Binds the 8 values of each row, in order.
-fn bind_rows<'q>(mut q: AnyQuery<'q>, rows: &'q [NewMessage]) -> AnyQuery<'q> {
+/// Binds the 8 values of each row, in order. The rows are moved in: sqlx
+/// keeps a bound string as its own copy (an `Arc<String>`), and a borrowed
+/// one is copied first.
+fn bind_rows<'q>(mut q: AnyQuery<'q>, rows: Vec<NewMessage>) -> AnyQuery<'q> {
     for m in rows {
         q = q
-            .bind(m.channel.as_str())
-            .bind(m.id.as_str())
+            .bind(m.channel)
+            .bind(m.id)
             .bind(m.ts)
-            .bind(m.sender_jid.as_str())
-            .bind(m.participant_id.as_str())
-            .bind(m.nick.as_str())
-            .bind(m.submission_id.as_deref())
-            .bind(m.payload.as_str());
+            .bind(m.sender_jid)
+            .bind(m.participant_id)
+            .bind(m.nick)
+            .bind(m.submission_id)
+            .bind(m.payload);
     }
     q
 }
@@ -190,7 +193,6 @@ fn bind_rows<'q>(mut q: AnyQuery<'q>, rows: &'q [NewMessage]) -> AnyQuery<'q> {
 impl Store {
     /// Archives a message; committed when this returns.
     #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip(self, payload), level = "debug")]
     pub async fn append_message(
         &self,
         channel: &str,
@@ -202,39 +204,37 @@ impl Store {
         submission_id: Option<&str>,
         payload: &str,
     ) -> Result<()> {
-        // No `RETURNING`: SQLite runs a WAL checkpoint only when a statement
-        // steps to its end, and sqlx's fetch_one resets a RETURNING insert
-        // after its row instead: the write-ahead log then grows without end.
-        let q = sqlx::query(
-            "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(channel)
-        .bind(id)
-        .bind(ts)
-        .bind(sender_jid)
-        .bind(participant_id)
-        .bind(nick)
-        .bind(submission_id)
-        .bind(payload);
-        self.appender.execute(q).await?;
-        Ok(())
+        self.append_messages(vec![NewMessage {
+            channel: channel.into(),
+            id: id.into(),
+            ts,
+            sender_jid: sender_jid.into(),
+            participant_id: participant_id.into(),
+            nick: nick.into(),
+            submission_id: submission_id.map(Into::into),
+            payload: payload.into(),
+        }])
+        .await
     }
 
-    /// Archives several messages with one statement, in the order given
-    /// (their `seq` order). A multi-row INSERT is atomic by itself: all rows
-    /// or none, no BEGIN/COMMIT. No `RETURNING` (see `append_message`).
-    /// Committed when this returns.
+    /// Archives messages with one statement, in the order given (their
+    /// `seq` order). A multi-row INSERT is atomic by itself: all rows or
+    /// none, no BEGIN/COMMIT. Committed when this returns.
+    ///
+    /// No `RETURNING`: SQLite runs a WAL checkpoint only when a statement
+    /// steps to its end, and sqlx's fetch_one resets a RETURNING insert
+    /// after its row instead: the write-ahead log then grows without end.
     #[tracing::instrument(skip_all, fields(n = rows.len()), level = "debug")]
-    pub async fn append_messages(&self, rows: &[NewMessage]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
+    pub async fn append_messages(&self, rows: Vec<NewMessage>) -> Result<()> {
+        let n = rows.len();
         let q = match self.backend() {
-            super::Backend::Sqlite if rows.len() <= MAX_PADDED => {
-                let padded = rows.len().next_power_of_two();
+            _ if n == 0 => return Ok(()),
+            // One row (a message alone in its turn): one statement for both backends.
+            _ if n == 1 => bind_rows(sqlx::query(sqlx::AssertSqlSafe(INSERT_ONE)), rows),
+            super::Backend::Sqlite if n <= MAX_PADDED => {
+                let padded = n.next_power_of_two();
                 let mut q = bind_rows(sqlx::query(sqlite_padded_insert(padded)), rows);
-                for _ in rows.len()..padded {
+                for _ in n..padded {
                     for _ in 0..8 {
                         q = q.bind(None::<&str>);
                     }
@@ -244,7 +244,7 @@ impl Store {
             backend => {
                 // Not kept in the connection's statement cache: each batch
                 // size is a statement of its own.
-                let sql = format!("INSERT INTO archive ({INSERT_COLUMNS}) VALUES {}", values_list(backend, rows.len()));
+                let sql = format!("INSERT INTO archive ({INSERT_COLUMNS}) VALUES {}", values_list(backend, n));
                 bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), rows)
             }
         };
