@@ -56,6 +56,10 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
     // would miss it, and a busy dispatcher would never stop).
     let stop = signal();
     tokio::pin!(stop);
+    // Kept from turn to turn, so that a turn allocates neither (see
+    // `Service::handle_batch_into`).
+    let mut batch: Vec<Stanza> = Vec::with_capacity(BATCH);
+    let mut answers = crate::outgoing::Coalescer::default();
     let outcome = loop {
         tokio::select! {
             biased;
@@ -65,7 +69,7 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
             Some(stanza) = in_rx.recv() => {
                 // What is already queued goes with it: the room messages
                 // among them are archived with one statement.
-                let mut batch = vec![stanza];
+                batch.push(stanza);
                 while batch.len() < BATCH {
                     match in_rx.try_recv() {
                         Ok(s) => batch.push(s),
@@ -74,9 +78,8 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
                 }
                 // Identical answers to different recipients become one
                 // fan-out where no recipient's order changes (join storms).
-                let mut answers = crate::outgoing::Coalescer::default();
-                svc.handle_batch_into(batch, &mut answers).await;
-                for out in answers.finish() {
+                svc.handle_batch_into(batch.drain(..), &mut answers).await;
+                for out in answers.drain() {
                     send(&svc, &mix_tx, &muc_tx, out).await;
                 }
             }

@@ -29,8 +29,18 @@ impl Service {
 
     /// `handle_batch`, each stanza's answers handed to `out` as soon as
     /// they are made (the dispatcher's `Coalescer`).
-    pub async fn handle_batch_into<O: Extend<Out> + Send>(&self, stanzas: Vec<Stanza>, out: &mut O) {
-        let mut run = Vec::new();
+    /// `stanzas` may be a `drain` of the dispatcher's buffer, kept from
+    /// turn to turn (a `Stanza` is a few hundred bytes: growing a vector of
+    /// them anew every turn was a reallocation, and for glibc's allocator a
+    /// consolidation of its free lists, at each doubling).
+    pub async fn handle_batch_into<I, O>(&self, stanzas: I, out: &mut O)
+    where
+        I: IntoIterator<Item = Stanza>,
+        I::IntoIter: ExactSizeIterator + Send,
+        O: Extend<Out> + Send,
+    {
+        let stanzas = stanzas.into_iter();
+        let mut run = Vec::with_capacity(stanzas.len());
         for stanza in stanzas {
             if self.room_message(&stanza).is_some() {
                 run.push(stanza);
@@ -75,7 +85,7 @@ impl Service {
     /// statement, then answers each in order: its refusal, or its fan-outs.
     async fn post_many<O: Extend<Out> + Send>(&self, run: Vec<Stanza>, out: &mut O) {
         let mut checked: Vec<Result<()>> = Vec::with_capacity(run.len());
-        let mut pending = Vec::new();
+        let mut pending = Vec::with_capacity(run.len());
         for stanza in &run {
             match self.prepare(stanza).instrument(stanza_span(stanza)).await {
                 Ok(p) => {

@@ -241,17 +241,22 @@ impl Coalescer {
     }
 
     /// The merged items, in order.
-    pub fn finish(self) -> Vec<Out> {
-        self.out
-            .into_iter()
-            .map(|item| match item {
-                Out::FanOut(mut f) if f.to.len() == 1 => {
-                    *f.template.to_mut() = f.to.pop();
-                    Out::Stanza(f.template.into_stanza())
-                }
-                other => other,
-            })
-            .collect()
+    pub fn finish(mut self) -> Vec<Out> {
+        self.drain().collect()
+    }
+
+    /// The merged items, in order; the coalescer is empty afterwards and
+    /// keeps its capacity for the next turn.
+    pub fn drain(&mut self) -> impl Iterator<Item = Out> + '_ {
+        self.latest.clear();
+        self.last = None;
+        self.out.drain(..).map(|item| match item {
+            Out::FanOut(mut f) if f.to.len() == 1 => {
+                *f.template.to_mut() = f.to.pop();
+                Out::Stanza(f.template.into_stanza())
+            }
+            other => other,
+        })
     }
 }
 
