@@ -80,7 +80,7 @@ impl Channels {
         let mut row = (*self.require(name).await?).clone();
         row.locked = true;
         self.store.update_config(&row).await?;
-        self.cache.invalidate(name).await;
+        self.invalidate(name).await;
         Ok(())
     }
 
@@ -108,7 +108,7 @@ impl Channels {
         if row != *old {
             self.store.update_config(&row).await?;
         }
-        self.cache.invalidate(name).await;
+        self.invalidate(name).await;
         tracing::info!(channel = %name, ?outcome, unlocked = old.locked, "room configured");
         if !outcome.settings_changed && !outcome.visibility_changed && outcome.affiliations.is_empty() {
             return Ok(None);

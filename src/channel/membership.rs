@@ -129,11 +129,13 @@ impl Channels {
 
     /// Every participant of a channel (cached; invalidated on every change).
     pub async fn participants(&self, name: &str) -> Result<Arc<Vec<ParticipantRow>>> {
-        super::cached_list(&self.participants, name, self.store.list_participants(name)).await
+        super::cache::cached_list(&self.cache.entry(name).await.participants, self.store.list_participants(name)).await
     }
 
     pub(crate) async fn forget_participants(&self, name: &str) {
-        self.participants.invalidate(name).await;
+        if let Some(entry) = self.cache.cached(name).await {
+            entry.participants.clear();
+        }
     }
 
     pub(crate) async fn check_not_banned(&self, name: &str, jid: &BareJid) -> Result<()> {

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod admin;
+mod cache;
 pub mod config;
 pub mod event;
 pub mod history;
@@ -19,41 +20,19 @@ pub mod rights;
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::future::Cache;
 use xmpp_parsers::jid::BareJid;
 
 use crate::error::{Error, Result};
-use crate::store::{now_ms, ChannelRow, MixClientRow, OccupantRow, ParticipantRow, Store};
+use crate::store::{now_ms, ChannelRow, Store};
 use event::Event;
 use rights::Rights;
-
-/// The cached list for a channel, loading it from the store on a miss.
-async fn cached_list<T: Send + Sync + 'static>(
-    cache: &Cache<String, Arc<Vec<T>>>,
-    name: &str,
-    load: impl std::future::Future<Output = Result<Vec<T>>>,
-) -> Result<Arc<Vec<T>>> {
-    if let Some(hit) = cache.get(name).await {
-        return Ok(hit);
-    }
-    // Rows are collected as they stream in, so the Vec may hold up to twice
-    // what it needs; the cache keeps it for as long as the channel is busy.
-    let mut rows = load.await?;
-    rows.shrink_to_fit();
-    let list = Arc::new(rows);
-    cache.insert(name.to_string(), list.clone()).await;
-    Ok(list)
-}
 
 /// Channel operations with a read cache in front of the store.
 #[derive(Clone)]
 pub struct Channels {
     store: Store,
     rights: Arc<Rights>,
-    cache: Cache<String, Option<Arc<ChannelRow>>>,
-    participants: Cache<String, Arc<Vec<ParticipantRow>>>,
-    occupants: Cache<String, Arc<Vec<OccupantRow>>>,
-    mix_clients: Cache<String, Arc<Vec<MixClientRow>>>,
+    cache: Arc<cache::ChannelCache>,
     salt: Arc<tokio::sync::OnceCell<String>>,
     mix_domain: BareJid,
     muc_domain: BareJid,
@@ -64,10 +43,7 @@ impl Channels {
         Channels {
             store,
             rights,
-            cache: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
-            participants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
-            occupants: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
-            mix_clients: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build(),
+            cache: Arc::new(cache::ChannelCache::new(100_000, Duration::from_secs(600))),
             salt: Arc::new(tokio::sync::OnceCell::new()),
             mix_domain,
             muc_domain,
@@ -111,18 +87,19 @@ impl Channels {
         if !self.store.create_channel(&name, creator.as_str(), adhoc, now_ms()).await? {
             return Err(Error::conflict("a channel of that name exists"));
         }
-        self.cache.invalidate(&name).await;
+        self.invalidate(&name).await;
         tracing::info!(channel = %name, adhoc, "channel created");
         Ok(name)
     }
 
     /// The channel, if it exists.
     pub async fn get(&self, name: &str) -> Result<Option<Arc<ChannelRow>>> {
-        if let Some(hit) = self.cache.get(name).await {
+        let entry = self.cache.entry(name).await;
+        if let Some(hit) = entry.row.get() {
             return Ok(hit);
         }
         let row = self.store.get_channel(name).await?.map(Arc::new);
-        self.cache.insert(name.to_string(), row.clone()).await;
+        entry.row.set(row.clone());
         Ok(row)
     }
 
@@ -154,7 +131,7 @@ impl Channels {
         let participants = self.participants(name).await?;
         let occupants = self.occupants(name).await?;
         self.store.delete_channel(name, !keep_archive).await?;
-        self.cache.invalidate(name).await;
+        self.invalidate(name).await;
         self.forget_participants(name).await;
         self.forget_occupants(name).await;
         self.forget_mix_clients(name).await;
@@ -165,12 +142,14 @@ impl Channels {
     /// Sets the subject of a channel.
     pub async fn set_subject(&self, name: &str, by: &BareJid, subject: &str) -> Result<()> {
         self.store.set_subject(name, subject, by.as_str()).await?;
-        self.cache.invalidate(name).await;
+        self.invalidate(name).await;
         Ok(())
     }
 
-    /// Forgets what the cache holds for a channel after a write elsewhere.
+    /// Forgets the cached row of a channel after a write elsewhere.
     pub async fn invalidate(&self, name: &str) {
-        self.cache.invalidate(name).await;
+        if let Some(entry) = self.cache.cached(name).await {
+            entry.row.clear();
+        }
     }
 }

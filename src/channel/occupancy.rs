@@ -83,10 +83,12 @@ impl Channels {
 
     /// Every MUC session present in a room (cached).
     pub async fn occupants(&self, name: &str) -> Result<Arc<Vec<OccupantRow>>> {
-        super::cached_list(&self.occupants, name, self.store.list_occupants(name)).await
+        super::cache::cached_list(&self.cache.entry(name).await.occupants, self.store.list_occupants(name)).await
     }
 
     pub(crate) async fn forget_occupants(&self, name: &str) {
-        self.occupants.invalidate(name).await;
+        if let Some(entry) = self.cache.cached(name).await {
+            entry.occupants.clear();
+        }
     }
 }

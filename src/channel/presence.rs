@@ -168,10 +168,12 @@ impl Channels {
 
     /// Every online MIX client of a channel (cached).
     pub async fn mix_clients(&self, name: &str) -> Result<Arc<Vec<MixClientRow>>> {
-        super::cached_list(&self.mix_clients, name, self.store.list_mix_presence(name)).await
+        super::cache::cached_list(&self.cache.entry(name).await.mix_clients, self.store.list_mix_presence(name)).await
     }
 
     pub(crate) async fn forget_mix_clients(&self, name: &str) {
-        self.mix_clients.invalidate(name).await;
+        if let Some(entry) = self.cache.cached(name).await {
+            entry.mix_clients.clear();
+        }
     }
 }
