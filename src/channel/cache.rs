@@ -96,12 +96,20 @@ impl ChannelCache {
         e
     }
 
-    /// The entry of channel `name` if there is one (to clear a part of it).
-    pub async fn cached(&self, name: &str) -> Option<Arc<Entry>> {
+    /// The entry of channel `name` if there is one (it makes none).
+    async fn cached(&self, name: &str) -> Option<Arc<Entry>> {
         if let Some(e) = self.last_for(name) {
             return Some(e);
         }
         self.entries.get(name).await
+    }
+
+    /// Clears a part of channel `name`'s entry, if there is one, after a
+    /// write that changed it: `clear(name, |e| e.occupants.clear())`.
+    pub async fn clear(&self, name: &str, part: impl FnOnce(&Entry)) {
+        if let Some(entry) = self.cached(name).await {
+            part(&entry);
+        }
     }
 
     fn last_for(&self, name: &str) -> Option<Arc<Entry>> {
@@ -164,9 +172,11 @@ mod tests {
         assert_eq!(loads.load(std::sync::atomic::Ordering::Relaxed), 2, "cleared, loaded again");
 
         e.row.set(None);
+        e.participants.set(Arc::new(vec![]));
         c.entry("b").await;
+        c.clear("a", |e| e.participants.clear()).await;
         let again = c.cached("a").await.expect("still cached");
-        again.participants.clear();
+        assert!(again.participants.get().is_none(), "cleared through the cache");
         assert_eq!(again.row.get(), Some(None), "clearing one part leaves the others");
     }
 }

@@ -133,9 +133,7 @@ impl Channels {
     }
 
     pub(crate) async fn forget_participants(&self, name: &str) {
-        if let Some(entry) = self.cache.cached(name).await {
-            entry.participants.clear();
-        }
+        self.cache.clear(name, |e| e.participants.clear()).await;
     }
 
     pub(crate) async fn check_not_banned(&self, name: &str, jid: &BareJid) -> Result<()> {

@@ -148,8 +148,6 @@ impl Channels {
 
     /// Forgets the cached row of a channel after a write elsewhere.
     pub async fn invalidate(&self, name: &str) {
-        if let Some(entry) = self.cache.cached(name).await {
-            entry.row.clear();
-        }
+        self.cache.clear(name, |e| e.row.clear()).await;
     }
 }

@@ -87,8 +87,6 @@ impl Channels {
     }
 
     pub(crate) async fn forget_occupants(&self, name: &str) {
-        if let Some(entry) = self.cache.cached(name).await {
-            entry.occupants.clear();
-        }
+        self.cache.clear(name, |e| e.occupants.clear()).await;
     }
 }

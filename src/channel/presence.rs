@@ -172,8 +172,6 @@ impl Channels {
     }
 
     pub(crate) async fn forget_mix_clients(&self, name: &str) {
-        if let Some(entry) = self.cache.cached(name).await {
-            entry.mix_clients.clear();
-        }
+        self.cache.clear(name, |e| e.mix_clients.clear()).await;
     }
 }
