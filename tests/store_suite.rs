@@ -176,11 +176,12 @@ fn new_message(channel: &str, id: &str, ts: i64) -> NewMessage {
     }
 }
 
-/// `append_messages`: one multi-row INSERT, `seq` in the order given (after
+/// `append_messages`: one transaction (SQLite) or one multi-row INSERT
+/// (PostgreSQL), `seq` in the order given (after
 /// what was archived before), every column kept, the per-channel counts of
 /// migration 6 follow; a batch with a bad row archives nothing (all or
-/// none); a batch of 128 rows (the dispatcher's cap) fits in one statement;
-/// SQLite's padded statements keep the order; larger batches work too.
+/// none, and the next append works); a batch of 128 rows (the dispatcher's
+/// cap) and larger batches keep the order.
 async fn append_messages_in_one_statement(db: &Db) {
     let s = db.open().await;
     for c in ["coven", "other"] {
@@ -205,7 +206,7 @@ async fn append_messages_in_one_statement(db: &Db) {
     assert_eq!(s.count_archive(&coven).await.unwrap(), 4);
     assert_eq!(s.count_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }).await.unwrap(), 1);
 
-    // An archive id already taken: the statement fails and archives nothing.
+    // An archive id already taken: the append fails and archives nothing.
     let bad = vec![new_message("coven", "c1", 20), new_message("coven", "a1", 21), new_message("coven", "c2", 22)];
     assert!(s.append_messages(bad).await.is_err());
     assert_eq!(s.archive_seq("coven", "c1").await.unwrap(), None, "all or none");
@@ -217,9 +218,7 @@ async fn append_messages_in_one_statement(db: &Db) {
     assert_eq!(other.iter().skip(1).map(|r| r.id.clone()).collect::<Vec<_>>(), many.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), "seq order = order given");
     assert_eq!(s.count_archive(&ArchiveQuery { channel: "other".into(), ..Default::default() }).await.unwrap(), 129);
 
-    // SQLite pads a batch to a power of two with NULL rows it drops: 5 rows
-    // in a statement of 8, in order; past 128 rows, one statement of the
-    // batch's own size.
+    // Batches of other sizes, below and above 128 rows.
     let five: Vec<_> = (0..5).map(|i| new_message("coven", &format!("f{i}"), 300 + i)).collect();
     s.append_messages(five).await.unwrap();
     let got = s.query_archive(&coven, 100, false).await.unwrap();
@@ -233,7 +232,8 @@ async fn append_messages_in_one_statement(db: &Db) {
     s.close().await;
 }
 
-/// Appends have a connection of their own (`store/appender.rs`). An append
+/// Appends have a connection of their own (`store/direct.rs` for SQLite,
+/// `store/appender.rs` for PostgreSQL). An append
 /// dropped after its first poll (its caller cancelled) archives all or
 /// nothing, and the appends after it work and are seen by the pool's reads.
 async fn appends_go_on_after_a_cancelled_append(db: &Db) {
@@ -488,6 +488,37 @@ async fn sqlite_wal_stays_bounded_while_archiving() {
     let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
     // Checkpoints every 1,000 pages (4 MB): the log restarts from its beginning.
     assert!(size < 12 * 1024 * 1024, "the WAL grew to {size} bytes over 6,000 messages");
+    s.close().await;
+}
+
+/// SQLite's appends (`store/direct.rs`) never sleep on the write lock on
+/// the runtime's thread: while another connection holds it, the append
+/// waits on the runtime and goes through once the lock is released.
+#[tokio::test]
+async fn sqlite_append_waits_for_another_writer() {
+    let db = Db::sqlite();
+    let s = db.open().await;
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, 1).await.unwrap());
+    let mut other = db.raw().await;
+    other.execute("BEGIN IMMEDIATE").await.expect("write lock");
+    other.execute("INSERT INTO affiliations (channel, jid, affiliation) VALUES ('coven', 'crone1@shakespeare.example', 'member')").await.expect("write");
+    let rows = vec![new_message("coven", "w1", 1), new_message("coven", "w2", 2)];
+    let append = async {
+        let r = s.append_messages(rows).await;
+        (r, std::time::Instant::now())
+    };
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let at = std::time::Instant::now();
+        other.execute("COMMIT").await.expect("commit");
+        at
+    };
+    let ((appended, done_at), released_at) = tokio::join!(append, release);
+    appended.expect("the append goes through once the lock is free");
+    assert!(done_at >= released_at, "the append finished before the other writer let go");
+    let coven = ArchiveQuery { channel: "coven".into(), ..Default::default() };
+    assert_eq!(s.query_archive(&coven, 10, false).await.unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["w1", "w2"]);
+    assert_eq!(s.count_archive(&coven).await.unwrap(), 2);
     s.close().await;
 }
 

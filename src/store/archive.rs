@@ -130,12 +130,8 @@ pub struct NewMessage {
 }
 
 const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
-const INSERT_COLUMNS: &str = "channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
-const INSERT_ONE: &str = "INSERT INTO archive (channel, id, ts, sender_jid, participant_id, nick, submission_id, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-
-/// The largest batch `append_messages` writes with a padded statement
-/// (the dispatcher's batches are at most 128 stanzas).
-const MAX_PADDED: usize = 128;
+/// The columns an append writes (both appenders).
+pub(super) const INSERT_COLUMNS: &str = "channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
 
 /// `(?, …), (?, …)` for `n` rows of 8 values. SQLite: anonymous `?`
 /// parameters; numbered ones (`$N`) make SQLite keep a list of their names
@@ -148,28 +144,6 @@ fn values_list(backend: super::Backend, n: usize) -> String {
         super::Backend::Postgres => format!("({})", (1..=8).map(|c| format!("${}", r * 8 + c)).collect::<Vec<_>>().join(", ")),
     };
     (0..n).map(row).collect::<Vec<_>>().join(", ")
-}
-
-/// SQLite: the INSERT of up to `n` rows, `n` a power of two up to
-/// `MAX_PADDED`, the rows after the batch's own bound to NULL and dropped
-/// by the `WHERE`. Eight statements in all, prepared once and kept in the
-/// appender connection's statement cache: preparing a statement of each
-/// batch's own size was 5 % of mixmuc's CPU in small rooms. Rows are
-/// inserted in the order of the VALUES list (their `seq` order).
-fn sqlite_padded_insert(n: usize) -> sqlx::AssertSqlSafe<&'static str> {
-    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let all = SQL.get_or_init(|| {
-        (0..=MAX_PADDED.trailing_zeros())
-            .map(|k| {
-                format!(
-                    "INSERT INTO archive ({INSERT_COLUMNS}) SELECT column1, column2, column3, column4, column5, column6, column7, column8 FROM (VALUES {}) WHERE column1 IS NOT NULL",
-                    values_list(super::Backend::Sqlite, 1 << k)
-                )
-            })
-            .collect()
-    });
-    debug_assert!(n.is_power_of_two() && n <= MAX_PADDED);
-    sqlx::AssertSqlSafe(all[n.trailing_zeros() as usize].as_str())
 }
 
 /// Binds the 8 values of each row, in order. The rows are moved in: sqlx
@@ -217,38 +191,28 @@ impl Store {
         .await
     }
 
-    /// Archives messages with one statement, in the order given (their
-    /// `seq` order). A multi-row INSERT is atomic by itself: all rows or
-    /// none, no BEGIN/COMMIT. Committed when this returns.
+    /// Archives messages, all or none, in the order given (their `seq`
+    /// order). Committed when this returns. A SQLite file: one transaction
+    /// on the direct connection (`direct.rs`). Otherwise one statement on
+    /// the appender's connection: a multi-row INSERT is atomic by itself,
+    /// no BEGIN/COMMIT.
     ///
     /// No `RETURNING`: SQLite runs a WAL checkpoint only when a statement
     /// steps to its end, and sqlx's fetch_one resets a RETURNING insert
     /// after its row instead: the write-ahead log then grows without end.
     #[tracing::instrument(skip_all, fields(n = rows.len()), level = "debug")]
     pub async fn append_messages(&self, rows: Vec<NewMessage>) -> Result<()> {
-        let n = rows.len();
-        let q = match self.backend() {
-            _ if n == 0 => return Ok(()),
-            // One row (a message alone in its turn): one statement for both backends.
-            _ if n == 1 => bind_rows(sqlx::query(sqlx::AssertSqlSafe(INSERT_ONE)), rows),
-            super::Backend::Sqlite if n <= MAX_PADDED => {
-                let padded = n.next_power_of_two();
-                let mut q = bind_rows(sqlx::query(sqlite_padded_insert(padded)), rows);
-                for _ in n..padded {
-                    for _ in 0..8 {
-                        q = q.bind(None::<&str>);
-                    }
-                }
-                q
-            }
-            backend => {
-                // Not kept in the connection's statement cache: each batch
-                // size is a statement of its own.
-                let sql = format!("INSERT INTO archive ({INSERT_COLUMNS}) VALUES {}", values_list(backend, n));
-                bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false), rows)
-            }
+        let appender = match &self.appends {
+            _ if rows.is_empty() => return Ok(()),
+            super::Appends::Direct(direct) => return direct.append(&rows).await,
+            super::Appends::Sqlx(appender) => appender,
         };
-        self.appender.execute(q).await?;
+        // A statement per batch size: only the one-row statement (a message
+        // alone in its turn) is kept in the connection's statement cache.
+        let one = rows.len() == 1;
+        let sql = format!("INSERT INTO archive ({INSERT_COLUMNS}) VALUES {}", values_list(self.backend(), rows.len()));
+        let q = bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(one), rows);
+        appender.execute(q).await?;
         Ok(())
     }
 

@@ -11,6 +11,7 @@ mod participants;
 mod presence;
 mod migrate;
 mod appender;
+mod direct;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage};
@@ -43,8 +44,17 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The archive's appends (`appender.rs`).
-    appender: appender::Appender,
+    /// The archive's appends.
+    appends: Appends,
+}
+
+/// Where the archive's appends go: SQLite's own interface on the awaiting
+/// thread for a database file (`direct.rs`), else a connection of sqlx's
+/// kept out of the pool (`appender.rs`).
+#[derive(Clone)]
+enum Appends {
+    Direct(std::sync::Arc<direct::Direct>),
+    Sqlx(appender::Appender),
 }
 
 impl Store {
@@ -104,7 +114,11 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Connect(shown, e.to_string()))?;
-        Ok(Store { appender: appender::Appender::new(pool.clone()), pool, backend })
+        let appends = match sqlite_file(&url) {
+            Some(path) => Appends::Direct(std::sync::Arc::new(direct::Direct::new(&path, cfg.sqlite_cache_kib).map_err(|e| StoreError::Connect(redact_url(&cfg.url), e))?)),
+            None => Appends::Sqlx(appender::Appender::new(pool.clone())),
+        };
+        Ok(Store { appends, pool, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -113,7 +127,10 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
-        self.appender.close().await;
+        match &self.appends {
+            Appends::Direct(d) => d.close(),
+            Appends::Sqlx(a) => a.close().await,
+        }
         self.pool.close().await;
     }
 }
@@ -145,6 +162,15 @@ fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
         None => "mode=rwc".to_string(),
     };
     Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
+}
+
+/// The file of a SQLite URL as `prepare_url` made it; `None` for
+/// PostgreSQL and for in-memory databases.
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory = path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory");
+    (!memory).then(|| path.to_string())
 }
 
 /// Milliseconds since the Unix epoch.
