@@ -164,13 +164,15 @@ fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
     Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
 }
 
-/// The file of a SQLite URL as `prepare_url` made it; `None` for
-/// PostgreSQL and for in-memory databases.
+/// The file of a SQLite URL as `prepare_url` made it, for the direct
+/// appender; `None` for PostgreSQL and for in-memory databases (private
+/// to each connection), and for a path with percent-escapes (sqlx decodes
+/// them; those keep sqlx's appender rather than open another file).
 fn sqlite_file(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://")?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let memory = path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory");
-    (!memory).then(|| path.to_string())
+    (!memory && !path.contains('%')).then(|| path.to_string())
 }
 
 /// Milliseconds since the Unix epoch.
@@ -179,4 +181,19 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn direct_appends_only_for_plain_sqlite_files() {
+        // URLs as `prepare_url` makes them (which also creates folders).
+        let file = |u: &str| super::sqlite_file(u);
+        assert_eq!(file("sqlite://data/mixmuc.db?mode=rwc").as_deref(), Some("data/mixmuc.db"));
+        assert_eq!(file("sqlite:///var/lib/mixmuc/mixmuc.db?cache=private&mode=rwc").as_deref(), Some("/var/lib/mixmuc/mixmuc.db"));
+        assert_eq!(file("sqlite://:memory:?mode=rwc"), None);
+        assert_eq!(file("sqlite://x.db?mode=memory&cache=shared"), None);
+        assert_eq!(file("sqlite://with%20space.db?mode=rwc"), None);
+        assert_eq!(file("postgres://u@h/db"), None);
+    }
 }
