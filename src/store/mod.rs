@@ -68,7 +68,7 @@ impl Store {
     /// Connects without migrating.
     pub async fn connect(cfg: &StoreConfig) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let (backend, url) = prepare_url(&cfg.url)?;
+        let (backend, url, file) = prepare_url(&cfg.url)?;
         let shown = redact_url(&cfg.url);
         if let (Backend::Postgres, Some(schema)) = (backend, &cfg.schema) {
             // The schema must exist before connections put it on their search path.
@@ -114,7 +114,7 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Connect(shown, e.to_string()))?;
-        let appends = match sqlite_file(&url) {
+        let appends = match file {
             Some(path) => Appends::Direct(std::sync::Arc::new(direct::Direct::new(&path, cfg.sqlite_cache_kib).map_err(|e| StoreError::Connect(redact_url(&cfg.url), e))?)),
             None => Appends::Sqlx(appender::Appender::new(pool.clone())),
         };
@@ -136,10 +136,11 @@ impl Store {
 }
 
 /// Picks the backend and, for SQLite, creates the file's folder and asks for
-/// the file to be created when missing.
-fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
+/// the file to be created when missing; with the file the direct appender
+/// opens (`direct_file`).
+fn prepare_url(url: &str) -> Result<(Backend, String, Option<String>), StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok((Backend::Postgres, url.to_string()));
+        return Ok((Backend::Postgres, url.to_string(), None));
     }
     let rest = url
         .strip_prefix("sqlite://")
@@ -161,16 +162,14 @@ fn prepare_url(url: &str) -> Result<(Backend, String), StoreError> {
         Some(q) => format!("{q}&mode=rwc"),
         None => "mode=rwc".to_string(),
     };
-    Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
+    Ok((Backend::Sqlite, format!("sqlite://{path}?{query}"), direct_file(path, &query)))
 }
 
-/// The file of a SQLite URL as `prepare_url` made it, for the direct
-/// appender; `None` for PostgreSQL and for in-memory databases (private
-/// to each connection), and for a path with percent-escapes (sqlx decodes
-/// them; those keep sqlx's appender rather than open another file).
-fn sqlite_file(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://")?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+/// The file the direct appender opens for a SQLite URL's path and query;
+/// `None` for in-memory databases (private to each connection) and for a
+/// path with percent-escapes (sqlx decodes them; those keep sqlx's
+/// appender rather than open another file).
+fn direct_file(path: &str, query: &str) -> Option<String> {
     let memory = path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory");
     (!memory && !path.contains('%')).then(|| path.to_string())
 }
@@ -187,13 +186,12 @@ pub fn now_ms() -> i64 {
 mod tests {
     #[test]
     fn direct_appends_only_for_plain_sqlite_files() {
-        // URLs as `prepare_url` makes them (which also creates folders).
-        let file = |u: &str| super::sqlite_file(u);
-        assert_eq!(file("sqlite://data/mixmuc.db?mode=rwc").as_deref(), Some("data/mixmuc.db"));
-        assert_eq!(file("sqlite:///var/lib/mixmuc/mixmuc.db?cache=private&mode=rwc").as_deref(), Some("/var/lib/mixmuc/mixmuc.db"));
-        assert_eq!(file("sqlite://:memory:?mode=rwc"), None);
-        assert_eq!(file("sqlite://x.db?mode=memory&cache=shared"), None);
-        assert_eq!(file("sqlite://with%20space.db?mode=rwc"), None);
-        assert_eq!(file("postgres://u@h/db"), None);
+        // Paths and queries as `prepare_url` splits them (it also creates folders).
+        let file = super::direct_file;
+        assert_eq!(file("data/mixmuc.db", "mode=rwc").as_deref(), Some("data/mixmuc.db"));
+        assert_eq!(file("/var/lib/mixmuc/mixmuc.db", "cache=private&mode=rwc").as_deref(), Some("/var/lib/mixmuc/mixmuc.db"));
+        assert_eq!(file(":memory:", "mode=rwc"), None);
+        assert_eq!(file("x.db", "mode=memory&cache=shared"), None);
+        assert_eq!(file("with%20space.db", "mode=rwc"), None);
     }
 }
