@@ -32,7 +32,7 @@ use super::NewMessage;
 use crate::error::{Error, Result};
 
 /// As long as the pool's `PRAGMA busy_timeout`.
-const BUSY_WAIT: Duration = Duration::from_secs(5);
+const BUSY_WAIT: Duration = super::SQLITE_BUSY_TIMEOUT;
 
 /// The appender: a path and, once the first append has opened it, the
 /// connection.

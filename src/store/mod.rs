@@ -29,6 +29,10 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::{redact_url, StoreConfig};
 
+/// How long a SQLite write waits for another connection's write lock: the
+/// pool's `busy_timeout`, and the direct appender's waits on the runtime.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A runtime query on sqlx's `Any` driver.
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
@@ -81,7 +85,8 @@ impl Store {
         }
         let schema = cfg.schema.clone();
         let sqlite_pragmas = format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{};",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA cache_size = -{};",
+            SQLITE_BUSY_TIMEOUT.as_millis(),
             cfg.sqlite_cache_kib
         );
         // One of the connections is the appender's (taken from the pool
