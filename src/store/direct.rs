@@ -18,18 +18,27 @@
 //! with `SQLITE_BUSY` and the append waits on the runtime (1 ms, doubling to
 //! 50 ms) and tries again, for as long as the pool's `busy_timeout` (5 s).
 //!
+//! Its commits do not run SQLite's automatic checkpoint: a thread of its
+//! own does (`checkpoint.rs`), and this connection only when that thread
+//! cannot keep the log short.
+//!
 //! Used for file databases only (`Store::connect`): an in-memory database
 //! is private to its connection, so `:memory:` keeps sqlx's appender.
 
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use libsqlite3_sys as ffi;
 
+use super::checkpoint::{Checkpointer, HARD_FRAMES, START_FRAMES};
 use super::NewMessage;
 use crate::error::{Error, Result};
+
+/// Page cache of the checkpoint thread's connection, in KiB.
+const CHECKPOINT_CACHE_KIB: u32 = 256;
 
 /// As long as the pool's `PRAGMA busy_timeout`.
 const BUSY_WAIT: Duration = super::SQLITE_BUSY_TIMEOUT;
@@ -40,6 +49,7 @@ pub struct Direct {
     path: CString,
     cache_kib: u32,
     conn: Mutex<Option<Conn>>,
+    checkpoints: Checkpointer,
 }
 
 /// Why a transaction did not commit.
@@ -55,7 +65,8 @@ impl Direct {
     /// Opens nothing yet: the file may still be migrated.
     pub fn new(path: &str, cache_kib: u32) -> std::result::Result<Direct, String> {
         let path = CString::new(path).map_err(|_| format!("database path {path:?} contains a NUL byte"))?;
-        Ok(Direct { path, cache_kib, conn: Mutex::new(None) })
+        let checkpoints = Checkpointer::start(path.clone()).map_err(|e| format!("starting the archive's checkpoint thread: {e}"))?;
+        Ok(Direct { path, cache_kib, conn: Mutex::new(None), checkpoints })
     }
 
     /// Archives `rows` in one transaction, in order; committed when this
@@ -84,6 +95,9 @@ impl Direct {
             None => slot.insert(Conn::open(&self.path, self.cache_kib).map_err(Fail::Other)?),
         };
         let outcome = conn.append(rows);
+        if outcome.is_ok() {
+            self.after_commit(conn);
+        }
         if !conn.idle() {
             // A transaction the rollback could not end: start afresh.
             tracing::warn!("archive connection left inside a transaction; the next append opens another");
@@ -92,19 +106,40 @@ impl Direct {
         outcome
     }
 
-    /// Closes the connection, if one is open.
+    /// Asks the checkpoint thread for a round once the log is long; runs a
+    /// checkpoint here to finish a round after which the log did not start
+    /// again, or when the log reached `HARD_FRAMES` (`checkpoint.rs`).
+    fn after_commit(&self, conn: &Conn) {
+        let frames = conn.wal_frames.get();
+        let finish = self.checkpoints.round_ended() && frames >= START_FRAMES;
+        if finish || frames >= HARD_FRAMES {
+            match conn.checkpoint_passive() {
+                Ok((log, done)) => tracing::debug!(log, done, finish, "archive checkpoint on the appender's connection"),
+                // The thread's (or the pool's) checkpoint runs: the next round ends with this again.
+                Err(e) => tracing::debug!(error = %e, "archive checkpoint on the appender's connection: not now"),
+            }
+        } else if frames >= START_FRAMES {
+            self.checkpoints.request();
+        }
+    }
+
+    /// Closes the connection, if one is open, and stops the checkpoint thread.
     pub fn close(&self) {
         self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.checkpoints.stop();
     }
 }
 
 /// A prepared statement, finalised with its connection.
 struct Stmt(*mut ffi::sqlite3_stmt);
 
-/// One SQLite connection and its four statements.
-struct Conn {
+/// One SQLite connection and its statements (the appender's four, or none).
+pub(super) struct Conn {
     db: *mut ffi::sqlite3,
     stmts: Vec<Stmt>,
+    /// Pages in the log after this connection's last commit (its WAL hook
+    /// writes it; boxed so that its address stays put).
+    wal_frames: Box<Cell<c_int>>,
 }
 
 // The connection is used by one thread at a time (behind `Direct`'s mutex);
@@ -122,19 +157,30 @@ fn statements() -> [String; 4] {
 }
 
 impl Conn {
-    fn open(path: &CStr, cache_kib: u32) -> std::result::Result<Conn, String> {
+    /// A connection with busy timeout 0 and no statements.
+    fn open_plain(path: &CStr) -> std::result::Result<Conn, String> {
         let mut db = ptr::null_mut();
         // SAFETY: `path` is NUL-terminated; `db` receives the handle, which
         // `Conn`'s drop closes (SQLite returns one even on failure).
         let rc = unsafe { ffi::sqlite3_open_v2(path.as_ptr(), &mut db, ffi::SQLITE_OPEN_READWRITE | ffi::SQLITE_OPEN_NOMUTEX, ptr::null()) };
-        let mut conn = Conn { db, stmts: Vec::new() };
+        let conn = Conn { db, stmts: Vec::new(), wal_frames: Box::new(Cell::new(0)) };
         if rc != ffi::SQLITE_OK {
             return Err(format!("opening the archive connection: {}", conn.message(rc)));
         }
-        // The pool's settings (journal_mode = WAL is the file's own).
         // SAFETY: `db` is open.
         unsafe { ffi::sqlite3_busy_timeout(db, 0) };
+        Ok(conn)
+    }
+
+    fn open(path: &CStr, cache_kib: u32) -> std::result::Result<Conn, String> {
+        let mut conn = Conn::open_plain(path)?;
+        // The pool's settings (journal_mode = WAL is the file's own).
         conn.exec(&format!("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{cache_kib};"))?;
+        // The hook replaces SQLite's automatic checkpoint on this connection.
+        // SAFETY: `db` is open; the cell outlives the handle (dropped after
+        // it is closed, see `Drop`), and only this connection's thread of
+        // the moment calls the hook, inside `sqlite3_step`.
+        unsafe { ffi::sqlite3_wal_hook(conn.db, Some(wal_hook), &*conn.wal_frames as *const Cell<c_int> as *mut c_void) };
         for sql in statements() {
             let stmt = conn.prepare(&sql)?;
             conn.stmts.push(stmt);
@@ -238,11 +284,41 @@ impl Conn {
         }
     }
 
+    /// The checkpoint thread's connection (`checkpoint.rs`): the pool's
+    /// sync setting, a small page cache (a checkpoint reads the log's pages
+    /// from the file, not through the cache), and the schema read once (a new connection learns then
+    /// that the file is in WAL mode; before, a checkpoint on it does nothing).
+    pub(super) fn open_for_checkpoints(path: &CStr) -> std::result::Result<Conn, String> {
+        let conn = Conn::open_plain(path)?;
+        conn.exec(&format!("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CHECKPOINT_CACHE_KIB}; SELECT 1 FROM sqlite_schema LIMIT 1"))?;
+        Ok(conn)
+    }
+
+    /// A passive checkpoint: copies what it can without waiting for anyone.
+    /// Returns (pages in the log, pages of it now in the database file).
+    pub(super) fn checkpoint_passive(&self) -> std::result::Result<(c_int, c_int), String> {
+        let (mut log, mut done) = (0, 0);
+        // SAFETY: `db` is open; a null schema name means every attached database.
+        let rc = unsafe { ffi::sqlite3_wal_checkpoint_v2(self.db, ptr::null(), ffi::SQLITE_CHECKPOINT_PASSIVE, &mut log, &mut done) };
+        if rc == ffi::SQLITE_OK {
+            Ok((log, done))
+        } else {
+            Err(self.message(rc))
+        }
+    }
+
     /// Whether no transaction is open.
     fn idle(&self) -> bool {
         // SAFETY: `db` is open.
         unsafe { ffi::sqlite3_get_autocommit(self.db) != 0 }
     }
+}
+
+/// SQLite's WAL hook: called after each commit with the log's size in pages.
+unsafe extern "C" fn wal_hook(cell: *mut c_void, _db: *mut ffi::sqlite3, _name: *const c_char, frames: c_int) -> c_int {
+    // SAFETY: `cell` is the connection's `wal_frames` (see `Conn::open`).
+    unsafe { (*(cell as *const Cell<c_int>)).set(frames) };
+    ffi::SQLITE_OK
 }
 
 impl Drop for Conn {
@@ -255,5 +331,44 @@ impl Drop for Conn {
             }
             ffi::sqlite3_close(self.db);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Appends, NewMessage, Store};
+    use crate::config::StoreConfig;
+
+    /// Without its checkpoint thread, the appender checkpoints by itself
+    /// once the log reaches `HARD_FRAMES`: the log stays bounded.
+    #[tokio::test]
+    async fn the_appender_checkpoints_when_the_thread_does_not() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let cfg = StoreConfig { url: format!("sqlite://{}", dir.path().join("mixmuc.db").display()), ..StoreConfig::default() };
+        let store = Store::open(&cfg).await.expect("store");
+        let Appends::Direct(direct) = &store.appends else { panic!("a database file appends directly") };
+        direct.checkpoints.stop();
+        let payload = format!("<message xmlns='jabber:client'><body>{}</body></message>", "x".repeat(3_000));
+        // A page per row at least: more than 1.5 × HARD_FRAMES pages.
+        for b in 0..3_200 {
+            let rows: Vec<NewMessage> = (0..8)
+                .map(|i| NewMessage {
+                    channel: "coven".into(),
+                    id: format!("m-{b}-{i}"),
+                    ts: b * 8 + i,
+                    sender_jid: "hag66@shakespeare.example".into(),
+                    participant_id: "p1".into(),
+                    nick: "hag66".into(),
+                    submission_id: None,
+                    payload: payload.clone(),
+                })
+                .collect();
+            store.append_messages(rows).await.expect("append");
+        }
+        let len = std::fs::metadata(dir.path().join("mixmuc.db-wal")).expect("the log").len();
+        let pages = (len - 32) / (4096 + 24);
+        assert!(pages >= super::HARD_FRAMES as u64, "the log reached {pages} pages only: something else checkpointed");
+        assert!(pages < super::HARD_FRAMES as u64 + 100, "the log grew to {pages} pages");
+        store.close().await;
     }
 }

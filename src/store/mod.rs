@@ -12,6 +12,7 @@ mod presence;
 mod migrate;
 mod appender;
 mod direct;
+mod checkpoint;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage};
@@ -84,11 +85,16 @@ impl Store {
                 .map_err(|e| StoreError::Connect(shown.clone(), e.to_string()))?;
         }
         let schema = cfg.schema.clone();
-        let sqlite_pragmas = format!(
+        let mut sqlite_pragmas = format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA cache_size = -{};",
             SQLITE_BUSY_TIMEOUT.as_millis(),
             cfg.sqlite_cache_kib
         );
+        if file.is_some() {
+            // The direct appender's checkpoints start at this size
+            // (checkpoint.rs); the pool's commits checkpoint from the same.
+            sqlite_pragmas.push_str(&format!(" PRAGMA wal_autocheckpoint = {};", checkpoint::START_FRAMES));
+        }
         // One of the connections is the appender's (taken from the pool
         // and kept); the pool opens at most the others.
         let pooled = cfg.pool_size().saturating_sub(1).max(1);
