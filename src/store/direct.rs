@@ -114,7 +114,8 @@ impl Direct {
         let finish = self.checkpoints.round_ended() && frames >= START_FRAMES;
         if finish || frames >= HARD_FRAMES {
             match conn.checkpoint_passive() {
-                Ok((log, done)) => tracing::debug!(log, done, finish, "archive checkpoint on the appender's connection"),
+                Ok((log, done)) if finish => tracing::debug!(log, done, "archive checkpoint on the appender's connection: the round's last"),
+                Ok((log, done)) => tracing::info!(log, done, "archive log past {HARD_FRAMES} pages (the checkpoint thread has not kept it short): checkpointed on the appender's connection"),
                 // The thread's (or the pool's) checkpoint runs: the next round ends with this again.
                 Err(e) => tracing::debug!(error = %e, "archive checkpoint on the appender's connection: not now"),
             }
