@@ -287,8 +287,9 @@ impl Conn {
 
     /// The checkpoint thread's connection (`checkpoint.rs`): the pool's
     /// sync setting, a small page cache (a checkpoint reads the log's pages
-    /// from the file, not through the cache), and the schema read once (a new connection learns then
-    /// that the file is in WAL mode; before, a checkpoint on it does nothing).
+    /// from the file, not through the cache), and the schema read once (a
+    /// new connection learns then that the file is in WAL mode; before, a
+    /// checkpoint on it does nothing).
     pub(super) fn open_for_checkpoints(path: &CStr) -> std::result::Result<Conn, String> {
         let conn = Conn::open_plain(path)?;
         conn.exec(&format!("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{CHECKPOINT_CACHE_KIB}; SELECT 1 FROM sqlite_schema LIMIT 1"))?;
