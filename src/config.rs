@@ -126,8 +126,9 @@ pub struct LogConfig {
 }
 
 /// Who may create channels.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CreatePolicy {
+    #[default]
     Anyone,
     Local,
     Listed(Vec<BareJid>),
@@ -150,12 +151,6 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("\"***\"")
-    }
-}
-
-impl Default for CreatePolicy {
-    fn default() -> Self {
-        CreatePolicy::Anyone
     }
 }
 
@@ -260,7 +255,7 @@ impl Config {
                 // Only the configuration's sections: other MIXMUC_* variables
                 // (a test's, a script's) are not configuration.
                 .merge(Env::prefixed("MIXMUC_").split("__").filter(|k| {
-                    let section = k.as_str().split(|c| c == '.' || c == '_').next().unwrap_or("").to_ascii_lowercase();
+                    let section = k.as_str().split(['.', '_']).next().unwrap_or("").to_ascii_lowercase();
                     SECTIONS.contains(&section.as_str())
                 })),
         )

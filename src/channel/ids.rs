@@ -29,6 +29,33 @@ pub fn participant_id(salt: &str, channel: &str, jid: &str) -> String {
     digest.iter().take(10).map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
 }
 
+
+/// ALPHABET's letters in byte order: the time part of archive ids.
+const SORTED: &[u8] = b"234567abcdefghijklmnopqrstuvwxyz";
+
+/// An archive id (the MIX message id and the XEP-0359 stanza-id): 9
+/// letters of the time in milliseconds (45 bits, in byte order, so ids of
+/// later messages sort later until the year 3084), then 11 random letters
+/// (55 bits). Ids made close in time are neighbours in the archive's
+/// unique index: an append touches the index's last page instead of a
+/// random one (the random ids of earlier versions made every append a
+/// page read and a page write).
+pub fn archive_id() -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    time_prefixed(ms)
+}
+
+fn time_prefixed(ms: u64) -> String {
+    let mut s: String = (0..9).rev().map(|i| SORTED[((ms >> (5 * i)) & 31) as usize] as char).collect();
+    s.push_str(&random(11));
+    s
+}
+
+/// A name for an ad-hoc channel.
+pub fn channel_name() -> String {
+    random(12)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -59,30 +86,4 @@ mod tests {
         }
         assert!(ids.iter().all(|i| i.len() == 20 && i.bytes().all(|b| super::ALPHABET.contains(&b))));
     }
-}
-
-/// ALPHABET's letters in byte order: the time part of archive ids.
-const SORTED: &[u8] = b"234567abcdefghijklmnopqrstuvwxyz";
-
-/// An archive id (the MIX message id and the XEP-0359 stanza-id): 9
-/// letters of the time in milliseconds (45 bits, in byte order, so ids of
-/// later messages sort later until the year 3084), then 11 random letters
-/// (55 bits). Ids made close in time are neighbours in the archive's
-/// unique index: an append touches the index's last page instead of a
-/// random one (the random ids of earlier versions made every append a
-/// page read and a page write).
-pub fn archive_id() -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    time_prefixed(ms)
-}
-
-fn time_prefixed(ms: u64) -> String {
-    let mut s: String = (0..9).rev().map(|i| SORTED[((ms >> (5 * i)) & 31) as usize] as char).collect();
-    s.push_str(&random(11));
-    s
-}
-
-/// A name for an ad-hoc channel.
-pub fn channel_name() -> String {
-    random(12)
 }

@@ -154,7 +154,7 @@ pub fn summary(reports: &[Json], sweep: bool) -> Json {
     let mut s = if !sweep {
         measure.last().map(|r| (*r).clone()).unwrap_or(Json::Null)
     } else {
-        measure.iter().filter(|r| !saturated(r)).last().map(|r| (*r).clone()).unwrap_or(Json::obj())
+        measure.iter().rfind(|r| !saturated(r)).map(|r| (*r).clone()).unwrap_or(Json::obj())
     };
     if sweep {
         let first_sat = measure.iter().find(|r| saturated(r)).and_then(|r| get(r, "offered_rate")).cloned();
