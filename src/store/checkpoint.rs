@@ -60,17 +60,7 @@ struct Flags {
     /// A round is asked for or running.
     busy: AtomicBool,
     /// A round ended: the appender finishes it if the log did not start again.
-    finish: AtomicBool,
-}
-
-/// How a round ended.
-enum Outcome {
-    /// The whole log was in the database file at the last pass.
-    Copied,
-    /// Commits came between every two passes.
-    Ahead,
-    /// A reader or another checkpoint is in the way: try again later.
-    Later,
+    ended: AtomicBool,
 }
 
 impl Checkpointer {
@@ -100,7 +90,7 @@ impl Checkpointer {
 
     /// Whether a round ended since the appender last looked.
     pub fn round_ended(&self) -> bool {
-        self.flags.finish.swap(false, Ordering::AcqRel)
+        self.flags.ended.swap(false, Ordering::AcqRel)
     }
 
     /// Stops the thread after its current round.
@@ -127,12 +117,12 @@ fn run(path: &CString, rx: &Receiver<()>, flags: &Flags) {
                 Err(e) => tracing::warn!(error = %e, "archive checkpoints: cannot open a connection; the appender checkpoints by itself"),
             }
         }
-        let outcome = conn.as_ref().map_or(Outcome::Later, round);
-        if !matches!(outcome, Outcome::Later) {
-            flags.finish.store(true, Ordering::Release);
+        let ended = conn.as_ref().is_some_and(round);
+        if ended {
+            flags.ended.store(true, Ordering::Release);
         }
         flags.busy.store(false, Ordering::Release);
-        if let Outcome::Later = outcome {
+        if !ended {
             // Not at every commit.
             std::thread::sleep(RETRY_AFTER);
         }
@@ -140,32 +130,34 @@ fn run(path: &CString, rx: &Receiver<()>, flags: &Flags) {
 }
 
 /// Passive checkpoints, each copying what was committed during the one
-/// before.
-fn round(c: &Conn) -> Outcome {
+/// before. True when the round ended (the whole log copied at its last
+/// pass, or commits came between every two passes: the appender finishes
+/// it); false when a reader or another checkpoint was in the way (later).
+fn round(c: &Conn) -> bool {
     let started = std::time::Instant::now();
     let mut copied_to = None;
     for _ in 0..MAX_PASSES {
         match c.checkpoint_passive() {
             Ok((log, _)) if log < 0 => {
                 tracing::warn!("archive checkpoint: the database is not in WAL mode");
-                return Outcome::Later;
+                return false;
             }
             Ok((log, done)) if log == done && Some(log) == copied_to => {
                 tracing::debug!(pages = log, ms = started.elapsed().as_millis() as u64, "archive checkpoint: log copied into the database");
-                return Outcome::Copied;
+                return true;
             }
             Ok((log, done)) if log > done && Some(done) == copied_to => {
                 tracing::debug!(pages = log, copied = done, "archive checkpoint: a reader keeps the rest of the log; later");
-                return Outcome::Later;
+                return false;
             }
             Ok((_, done)) => copied_to = Some(done),
             // Another connection is checkpointing (the pool's, or the appender's own).
             Err(e) => {
                 tracing::debug!(error = %e, "archive checkpoint: not now");
-                return Outcome::Later;
+                return false;
             }
         }
     }
     tracing::debug!(passes = MAX_PASSES, ms = started.elapsed().as_millis() as u64, "archive checkpoint: writes kept ahead; the appender copies the rest");
-    Outcome::Ahead
+    true
 }
