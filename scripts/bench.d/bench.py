@@ -250,8 +250,11 @@ def load_raw(raw: Path) -> list[dict]:
 def cmd_report(args: argparse.Namespace) -> int:
     raw, out = Path(args.raw), Path(args.out)
     recs = load_raw(raw)
-    rows, steps_rows, s4_rows = [], [], []
+    rows, steps_rows, s4_rows, append_rows = [], [], [], []
     for r in recs:
+        if r.get("scenario") == "S5-append":
+            append_rows += [{"channels": r.get("channels"), "rows": r.get("rows"), **x} for x in r.get("results") or []]
+            continue
         if r.get("scenario") == "S4":
             for kind, q in (r.get("queries") or {}).items():
                 s4_rows.append({"store": r.get("store"), "messages": r.get("messages"), "page": r.get("page"),
@@ -296,6 +299,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     write_csv(out / "steps.csv", steps_rows)
     if s4_rows:
         write_csv(out / "s4.csv", s4_rows)
+    if append_rows:
+        write_csv(out / "s5-append.csv", append_rows)
     series = {f"{r['scenario']}-{r['target']}": r["derived"]["mixmuc_rss_series"] for r in recs if r.get("derived", {}).get("mixmuc_rss_series")}
     (out / "summary.json").write_text(json.dumps({"results": rows, "s4": s4_rows, "mixmuc_rss_series": series}, indent=1) + "\n")
     plot(steps_rows, out / "latency.png")

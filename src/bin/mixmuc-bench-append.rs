@@ -1,0 +1,136 @@
+//! The archive's cost per message, alone: rows appended through the store's
+//! own append path (`Store::append_messages`: on a SQLite file, the direct
+//! appender of `store/direct.rs` and its checkpoint thread), spread over many
+//! channels as in S5's small rooms, in batches of the sizes given.
+//!
+//!   mixmuc-bench-append --channels 1000 --rows 120000 --batch 1,6,32,128 --out append.json
+//!
+//! For each batch size, a fresh database in a temporary folder (or `--dir`):
+//! the channels are created, then `--rows` rows appended, row `j` to channel
+//! `(j * 7919) mod channels` (consecutive rows in different channels, as
+//! when many small rooms talk at once). Reports the CPU time of this process
+//! per row (every thread: the appender runs on the caller's thread, the
+//! checkpoints on their own), wall time per row and rows per second, then
+//! checks that every row was archived. A bound for S5: whatever else a
+//! message costs, a core cannot archive more rows per second than
+//! 1 / (CPU per row). Not a test: no time is asserted.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+
+use mixmuc::config::StoreConfig;
+use mixmuc::store::{ArchiveQuery, NewMessage, Store};
+
+#[derive(Parser)]
+#[command(name = "mixmuc-bench-append", about = "The archive's cost per appended row (SQLite), by batch size")]
+struct Cli {
+    /// Channels the rows are spread over.
+    #[arg(long, default_value_t = 1000)]
+    channels: usize,
+    /// Rows appended per batch size.
+    #[arg(long, default_value_t = 120_000)]
+    rows: usize,
+    /// Batch sizes (rows per transaction), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,6,32,128")]
+    batch: Vec<usize>,
+    /// Rounds: each batch size is measured this many times, sizes alternating.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    /// Folder for the databases (a temporary one if not given); each is
+    /// deleted after its measure.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// JSON report here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// CPU seconds of this process (user + system, all threads), from /proc.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn row(j: usize, channels: usize, payload: &str) -> NewMessage {
+    NewMessage {
+        channel: format!("room{}", (j * 7919) % channels),
+        id: mixmuc::channel::ids::archive_id(),
+        ts: j as i64,
+        sender_jid: "user@bench.local".into(),
+        participant_id: "abcdefghij".into(),
+        nick: "user".into(),
+        submission_id: None,
+        payload: payload.to_owned(),
+    }
+}
+
+/// (CPU µs per row, wall µs per row) for one batch size on a new database.
+async fn measure(cli: &Cli, dir: &std::path::Path, batch: usize) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+    let db = dir.join(format!("append-{batch}.db"));
+    let cfg = StoreConfig { url: format!("sqlite://{}", db.display()), ..StoreConfig::default() };
+    let store = Store::open(&cfg).await?;
+    for c in 0..cli.channels {
+        store.create_channel(&format!("room{c}"), "owner@bench.local", false, 1).await?;
+    }
+    // The shape of an archived S5 message (a body with the benchmark's token).
+    let payload = "<message xmlns='jabber:client'><body>mmb ab12 1 7 99 1732222222123456789</body></message>";
+    let (cpu0, t0) = (cpu_secs(), Instant::now());
+    let mut j = 0;
+    while j < cli.rows {
+        let n = batch.min(cli.rows - j);
+        store.append_messages((j..j + n).map(|k| row(k, cli.channels, payload)).collect()).await?;
+        j += n;
+    }
+    let (cpu, wall) = (cpu_secs() - cpu0, t0.elapsed().as_secs_f64());
+    // Every row is there, in its channel (outside the measure).
+    let mut archived = 0;
+    for c in 0..cli.channels {
+        archived += store.count_archive(&ArchiveQuery { channel: format!("room{c}"), ..Default::default() }).await?;
+    }
+    store.close().await;
+    if archived != cli.rows as i64 {
+        return Err(format!("batch {batch}: {archived} rows archived of {}", cli.rows).into());
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    Ok((cpu * 1e6 / cli.rows as f64, wall * 1e6 / cli.rows as f64))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    if cli.channels == 0 || cli.rows == 0 || cli.batch.contains(&0) {
+        return Err("--channels, --rows and every --batch must be at least 1".into());
+    }
+    let temp = std::env::temp_dir().join(format!("mixmuc-bench-append-{}", std::process::id()));
+    let dir = cli.dir.clone().unwrap_or_else(|| temp.clone());
+    std::fs::create_dir_all(&dir)?;
+    let mut results = Vec::new();
+    for round in 1..=cli.rounds {
+        for &batch in &cli.batch {
+            let (cpu_us, wall_us) = measure(&cli, &dir, batch).await?;
+            eprintln!("round {round} batch {batch}: {cpu_us:.2} µs CPU per row, {wall_us:.2} µs wall per row, {:.0} rows/s", 1e6 / wall_us);
+            results.push(format!("{{\"round\":{round},\"batch\":{batch},\"cpu_us_per_row\":{cpu_us:.3},\"wall_us_per_row\":{wall_us:.3},\"rows_per_s\":{:.0}}}", 1e6 / wall_us));
+        }
+    }
+    if cli.dir.is_none() {
+        let _ = std::fs::remove_dir(&temp);
+    }
+    let report = format!(
+        "{{\"scenario\":\"S5-append\",\"tool\":\"mixmuc-bench-append\",\"store\":\"sqlite\",\"channels\":{},\"rows\":{},\"results\":[{}]}}\n",
+        cli.channels,
+        cli.rows,
+        results.join(",")
+    );
+    match &cli.out {
+        Some(path) => std::fs::write(path, report)?,
+        None => print!("{report}"),
+    }
+    Ok(())
+}
