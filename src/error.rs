@@ -2,30 +2,34 @@
 //! sender as the given condition; an `Internal` error is logged with its
 //! context and shown only as `internal-server-error`.
 
-use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
-    /// An error the sender is meant to see.
-    #[error("{condition:?}{}", text.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]
-    Stanza {
-        type_: ErrorType,
-        condition: DefinedCondition,
-        text: Option<String>,
-        /// An application-specific condition element.
-        app: Option<Element>,
-    },
+    /// An error the sender is meant to see. Boxed: every `Result` of the
+    /// handlers carries this type, and unboxed it made each of them (and
+    /// every future holding one) some 200 bytes wide, copied at each move.
+    #[error("{0}")]
+    Stanza(Box<Refusal>),
     /// A failure of ours: never shown in detail.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What a `Stanza` error shows the sender.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{condition:?}{}", text.as_deref().map(|t| format!(": {t}")).unwrap_or_default())]
+pub struct Refusal {
+    pub type_: ErrorType,
+    pub condition: DefinedCondition,
+    pub text: Option<String>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(type_: ErrorType, condition: DefinedCondition, text: impl Into<Option<String>>) -> Self {
-        Error::Stanza { type_, condition, text: text.into(), app: None }
+        Error::Stanza(Box::new(Refusal { type_, condition, text: text.into() }))
     }
     pub fn bad_request(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Modify, DefinedCondition::BadRequest, Some(text.into()))
@@ -64,8 +68,8 @@ impl Error {
     }
     /// The same error with a human-readable text.
     pub fn with_text(mut self, t: impl Into<String>) -> Self {
-        if let Error::Stanza { text, .. } = &mut self {
-            *text = Some(t.into());
+        if let Error::Stanza(r) = &mut self {
+            r.text = Some(t.into());
         }
         self
     }
@@ -76,20 +80,16 @@ impl Error {
     /// The `<error/>` element shown to the sender, `by` the entity that refused.
     pub fn to_stanza_error(&self) -> StanzaError {
         match self {
-            Error::Stanza { type_, condition, text, app } => {
-                let mut e = match text {
-                    Some(t) => StanzaError::new(type_.clone(), condition.clone(), "en", t.clone()),
-                    None => StanzaError {
-                        type_: type_.clone(),
-                        by: None,
-                        defined_condition: condition.clone(),
-                        texts: Default::default(),
-                        other: None,
-                    },
-                };
-                e.other = app.clone();
-                e
-            }
+            Error::Stanza(r) => match &r.text {
+                Some(t) => StanzaError::new(r.type_.clone(), r.condition.clone(), "en", t.clone()),
+                None => StanzaError {
+                    type_: r.type_.clone(),
+                    by: None,
+                    defined_condition: r.condition.clone(),
+                    texts: Default::default(),
+                    other: None,
+                },
+            },
             Error::Internal(_) => StanzaError {
                 type_: ErrorType::Wait,
                 by: None,

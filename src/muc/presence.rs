@@ -30,7 +30,7 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
     let mut created = false;
     if svc.channels.get(room).await?.is_none() {
         svc.channels.create(Some(room), &bare).await.map_err(|e| match e {
-            Error::Stanza { .. } if matches!(e.to_stanza_error().defined_condition, xmpp_parsers::stanza_error::DefinedCondition::Forbidden) => {
+            Error::Stanza(r) if matches!(r.condition, xmpp_parsers::stanza_error::DefinedCondition::Forbidden) => {
                 Error::not_allowed("you may not create rooms on this service")
             }
             other => other,
