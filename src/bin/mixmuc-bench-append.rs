@@ -47,13 +47,14 @@ struct Cli {
     out: Option<PathBuf>,
 }
 
-/// CPU seconds of this process (user + system, all threads), from /proc.
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+/// The load generator's reader of /proc (its memory reader is not used here).
+#[path = "mixmuc-bench/procstat.rs"]
+#[allow(dead_code)]
+mod procstat;
+
+/// CPU seconds of this process (user + system, all threads).
+fn cpu_secs() -> Result<f64, Box<dyn std::error::Error>> {
+    procstat::cpu_seconds("self").ok_or_else(|| "cannot read this process's CPU time from /proc/self/stat".into())
 }
 
 fn row(j: usize, channels: usize, payload: &str) -> NewMessage {
@@ -90,11 +91,11 @@ async fn measure(cli: &Cli, dir: &std::path::Path, batch: usize) -> Result<(f64,
         }
         batches.push(b);
     }
-    let (cpu0, t0) = (cpu_secs(), Instant::now());
+    let (cpu0, t0) = (cpu_secs()?, Instant::now());
     for b in batches {
         store.append_messages(b).await?;
     }
-    let (cpu, wall) = (cpu_secs() - cpu0, t0.elapsed().as_secs_f64());
+    let (cpu, wall) = (cpu_secs()? - cpu0, t0.elapsed().as_secs_f64());
     // Every row is there, in its channel (outside the measure).
     let mut archived = 0;
     for c in 0..cli.channels {
