@@ -6,10 +6,10 @@
 //! `channel` service (domain operations) → the `store` (sqlx).
 
 pub mod app;
-pub mod batch;
 pub mod channel;
 pub mod config;
 pub mod disco;
+pub mod dispatch;
 pub mod error;
 pub mod link;
 pub mod mam;

@@ -10,7 +10,7 @@ use xmpp_parsers::stanza::Stanza;
 use crate::channel::history::With;
 use crate::channel::ids;
 use crate::error::Result;
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::{Service, View};
 use crate::store::{ArchiveRow, ChannelRow};
 use crate::xmpp::mam;

@@ -1,19 +1,20 @@
 //! The router: one exhaustive match from (view, target, stanza kind,
-//! payload) to a handler, and the one place where a handler's error becomes
-//! an error stanza.
+//! payload) to a front-end handler, and from a domain event to both
+//! renderers. It decides where a stanza goes; `dispatch` turns what the
+//! handler answers into stanzas (and a handler's error into an error stanza).
 
-use tracing::Instrument;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
-use xmpp_parsers::message::MessageType;
+use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::presence::Type as PresenceType;
 use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::event::Event;
 use crate::error::{Error, Result};
+use crate::channel::post::PendingPost;
 use crate::outgoing::Out;
-use crate::service::{Service, View};
+use crate::service::{Reply, Service, View};
 use crate::xmpp::{ns, reply};
 use crate::{disco, mix, muc};
 
@@ -31,56 +32,30 @@ enum Target<'a> {
     Proxy(&'a str, &'a str, Option<&'a str>),
 }
 
-/// What a handler answers: an IQ result payload (for IQs), stanzas to send
-/// before it (MAM results), and domain events to render after it.
-#[derive(Debug, Default)]
-pub struct Reply {
-    pub payload: Option<Element>,
-    pub before: Vec<Stanza>,
-    pub events: Vec<Event>,
-    /// Stanzas to send after the rendered events (MUC history on entering).
-    pub after: Vec<Stanza>,
-}
-
-impl Reply {
-    pub fn none() -> Self {
-        Reply::default()
-    }
-    pub fn payload(p: Element) -> Self {
-        Reply { payload: Some(p), ..Default::default() }
-    }
-    pub fn events(payload: Option<Element>, events: Vec<Event>) -> Self {
-        Reply { payload, events, ..Default::default() }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum IqKind {
     Get,
     Set,
 }
 
+/// What the router found for a stanza: the handler's reply, and the id of
+/// the IQ get/set it answers (None for messages and presences, and for
+/// stanzas that are not answered at all).
+pub(crate) struct Routed {
+    pub reply: Reply,
+    pub iq_id: Option<String>,
+}
+
+impl Routed {
+    fn quiet() -> Self {
+        Routed { reply: Reply::none(), iq_id: None }
+    }
+}
+
 impl Service {
-    /// Handles one incoming stanza; returns every stanza to send in answer.
-    pub async fn handle(&self, stanza: Stanza) -> Vec<Stanza> {
-        crate::outgoing::expand(self.handle_out(stanza).await)
-    }
-
-    /// Handles one incoming stanza; returns what to send in answer, room
-    /// messages as fan-outs (what the links take).
-    pub async fn handle_out(&self, stanza: Stanza) -> Vec<Out> {
-        async {
-            match self.dispatch(&stanza).await {
-                Ok(out) => out,
-                Err(err) => refusal(&stanza, &err),
-            }
-        }
-        .instrument(stanza_span(&stanza))
-        .await
-    }
-
-    async fn dispatch(&self, stanza: &Stanza) -> Result<Vec<Out>> {
-        let (_, _, from, to) = header(stanza);
+    /// Routes one stanza to its handler and returns the handler's reply.
+    pub(crate) async fn route(&self, stanza: &Stanza) -> Result<Routed> {
+        let (_, _, from, to) = reply::header(stanza);
         let Some(from) = from else {
             return Err(Error::bad_request("stanza without a sender"));
         };
@@ -99,7 +74,7 @@ impl Service {
         if let (View::Muc, Target::Channel(_), Stanza::Presence(p)) = (view, &target, stanza) {
             return match p.type_ {
                 PresenceType::None => Err(Error::jid_malformed("enter a room as room@service/nick")),
-                _ => Ok(vec![]),
+                _ => Ok(Routed::quiet()),
             };
         }
         // A presence to room/nick may create the room; everything else needs it.
@@ -116,8 +91,8 @@ impl Service {
             Stanza::Iq(Iq::Get { id, payload, .. }) => (self.iq(view, &target, IqKind::Get, from, payload).await?, Some(id)),
             Stanza::Iq(Iq::Set { id, payload, .. }) => (self.iq(view, &target, IqKind::Set, from, payload).await?, Some(id)),
             // Answers to our keepalive pings and anything else we asked.
-            Stanza::Iq(Iq::Result { .. }) | Stanza::Iq(Iq::Error { .. }) => return Ok(vec![]),
-            Stanza::Message(m) if m.type_ == MessageType::Error => return Ok(vec![]),
+            Stanza::Iq(Iq::Result { .. }) | Stanza::Iq(Iq::Error { .. }) => return Ok(Routed::quiet()),
+            Stanza::Message(m) if m.type_ == MessageType::Error => return Ok(Routed::quiet()),
             Stanza::Message(m) => match (view, &target) {
                 (View::Mix, Target::Channel(_)) => (mix::message::handle(self, room()?, m).await?, None),
                 (View::Muc, Target::Channel(_)) => (muc::message::handle(self, room()?, None, m).await?, None),
@@ -125,25 +100,15 @@ impl Service {
                 (View::Mix, Target::Proxy(name, id, session)) => (mix::private::handle(self, name, id, *session, m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
-            Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(vec![]),
+            Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(Routed::quiet()),
             Stanza::Presence(p) => match (view, &target) {
                 (View::Muc, Target::Member(name, nick)) => (muc::presence::handle(self, name, nick, p).await?, None),
                 (View::Mix, Target::Channel(name)) => (mix::presence::handle(self, name, p).await?, None),
-                _ if p.type_ == PresenceType::Unavailable => return Ok(vec![]),
+                _ if p.type_ == PresenceType::Unavailable => return Ok(Routed::quiet()),
                 _ => return Err(Error::service_unavailable()),
             },
         };
-        // Sized once: an event is mostly two items (a fan-out per view).
-        let mut out: Vec<Out> = Vec::with_capacity(reply.before.len() + 1 + 2 * reply.events.len() + reply.after.len());
-        out.extend(reply.before.into_iter().map(Out::from));
-        if let Some(id) = iq_id {
-            out.push(reply::iq_result(&Some(from.clone()), &Some(to.clone()), id, reply.payload).into());
-        }
-        for ev in &reply.events {
-            self.render(ev, &mut out).await?;
-        }
-        out.extend(reply.after.into_iter().map(Out::from));
-        Ok(out)
+        Ok(Routed { reply, iq_id: iq_id.cloned() })
     }
 
     /// Renders a domain event for every audience; a message as fan-outs.
@@ -158,6 +123,37 @@ impl Service {
         out.extend(crate::outgoing::group(mix::render::event(self, ev).await?));
         out.extend(crate::outgoing::group(muc::render::event(self, ev).await?));
         Ok(())
+    }
+
+    /// (view, channel, message) of a plain room message, as `route`
+    /// would route it to `mix::message` or `muc::message` and on to `post`.
+    pub(crate) fn room_message<'s>(&self, stanza: &'s Stanza) -> Option<(View, &'s str, &'s Message)> {
+        let Stanza::Message(m) = stanza else { return None };
+        if m.type_ != MessageType::Groupchat || m.from.is_none() {
+            return None;
+        }
+        let to = m.to.as_ref()?;
+        let view = self.view_of(to.domain().as_str())?;
+        if to.resource().is_some() {
+            return None;
+        }
+        let name = to.node()?.as_str();
+        match view {
+            View::Mix if mix::private::proxy_parts(name).is_some() => None,
+            View::Muc if muc::message::is_subject_change(m) => None,
+            _ => Some((view, name, m)),
+        }
+    }
+
+    /// What `route` and the message handler check before `post`, and
+    /// `post`'s own checks, for a stanza `room_message` accepted.
+    pub(crate) async fn prepare_room_message(&self, stanza: &Stanza) -> Result<PendingPost> {
+        let (view, name, m) = self.room_message(stanza).expect("a room message");
+        let channel = self.channels.get(name).await?.ok_or_else(Error::item_not_found)?;
+        match view {
+            View::Mix => mix::message::prepare(self, channel, m).await,
+            View::Muc => muc::message::prepare(self, channel, m).await,
+        }
     }
 
     /// IQ get/set: returns the handler's reply.
@@ -212,31 +208,5 @@ async fn muc_occupant_disco(svc: &Service, room: &str, from: &Jid) -> Result<Rep
     match svc.channels.occupant(room, &from.to_string()).await? {
         Some(_) => Err(Error::service_unavailable()),
         None => Err(Error::bad_request("only occupants may query an occupant")),
-    }
-}
-
-/// The tracing span of one stanza: its kind, id, from and to.
-pub(crate) fn stanza_span(stanza: &Stanza) -> tracing::Span {
-    let (kind, id, from, to) = header(stanza);
-    tracing::info_span!("stanza", kind, id = id.unwrap_or(""), from = from.map(|j| j.to_string()).unwrap_or_default(), to = to.map(|j| j.to_string()).unwrap_or_default())
-}
-
-/// What a refused stanza is answered (its error reply), logged.
-pub(crate) fn refusal(stanza: &Stanza, err: &Error) -> Vec<Out> {
-    match err {
-        Error::Internal(ctx) => tracing::error!(error = %ctx, "request failed"),
-        e => tracing::debug!(error = %e, "request refused"),
-    }
-    reply::error_reply(stanza, err).into_iter().map(Out::from).collect()
-}
-
-/// (kind, id, from, to) of any stanza.
-pub(crate) fn header(stanza: &Stanza) -> (&'static str, Option<&str>, Option<&Jid>, Option<&Jid>) {
-    match stanza {
-        Stanza::Iq(Iq::Get { from, to, id, .. } | Iq::Set { from, to, id, .. } | Iq::Result { from, to, id, .. } | Iq::Error { from, to, id, .. }) => {
-            ("iq", Some(id.as_str()), from.as_ref(), to.as_ref())
-        }
-        Stanza::Message(m) => ("message", m.id.as_ref().map(|i| i.0.as_str()), m.from.as_ref(), m.to.as_ref()),
-        Stanza::Presence(p) => ("presence", p.id.as_deref(), p.from.as_ref(), p.to.as_ref()),
     }
 }

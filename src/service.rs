@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use xmpp_parsers::jid::BareJid;
+use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::rights::Rights;
+use crate::channel::event::Event;
 use crate::channel::Channels;
 use crate::config::Config;
 use crate::store::Store;
@@ -72,5 +75,28 @@ impl Service {
     pub fn stanza_id(&self, view: View, channel: &str, id: &str) -> xmpp_parsers::minidom::Element {
         let by = format!("{channel}@{}", self.domain(view));
         crate::xmpp::el("stanza-id", crate::xmpp::ns::SID, &[("id", id), ("by", &by)])
+    }
+}
+
+/// What a handler answers: an IQ result payload (for IQs), stanzas to send
+/// before it (MAM results), and domain events to render after it.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub payload: Option<Element>,
+    pub before: Vec<Stanza>,
+    pub events: Vec<Event>,
+    /// Stanzas to send after the rendered events (MUC history on entering).
+    pub after: Vec<Stanza>,
+}
+
+impl Reply {
+    pub fn none() -> Self {
+        Reply::default()
+    }
+    pub fn payload(p: Element) -> Self {
+        Reply { payload: Some(p), ..Default::default() }
+    }
+    pub fn events(payload: Option<Element>, events: Vec<Event>) -> Self {
+        Reply { payload, events, ..Default::default() }
     }
 }

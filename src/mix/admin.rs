@@ -10,7 +10,7 @@ use xmpp_parsers::minidom::Element;
 use crate::channel::admin::{Affiliation, Change};
 use crate::channel::membership::NODES;
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::xmpp::{el, ns};
 

@@ -6,7 +6,7 @@ use xmpp_parsers::minidom::Element;
 
 use crate::channel::names;
 use crate::error::Result;
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::xmpp::mix::Destroy;
 

@@ -6,7 +6,7 @@ use xmpp_parsers::minidom::Element;
 
 use crate::channel::membership::NODES;
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::{Service, View};
 use crate::xmpp::ns;
 

@@ -11,7 +11,7 @@ use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::{Service, View};
 use crate::store::now_ms;
 use crate::xmpp::mix::{Invitation, Invite};

@@ -6,7 +6,7 @@ use xmpp_parsers::minidom::Element;
 
 use super::render::proxy_jid;
 use crate::error::Result;
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::xmpp::mix::{Join, Subscribe};
 

@@ -6,7 +6,7 @@ use xmpp_parsers::minidom::Element;
 
 use crate::channel::history::With;
 use crate::error::Result;
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::{Service, View};
 
 pub async fn query(svc: &Service, channel: &str, from: &Jid, payload: &Element) -> Result<Reply> {

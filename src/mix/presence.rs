@@ -12,7 +12,7 @@ use super::render::proxy_jid;
 use crate::channel::event::Event;
 use crate::channel::presence::NODE_PRESENCE;
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, ParticipantRow};
 use crate::xmpp::{content, el, ns, presence, text_el};

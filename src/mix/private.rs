@@ -12,7 +12,7 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::error::{Error, Result};
 use crate::muc::private::{check_policy, relay_content, to_sessions};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::store::ParticipantRow;
 use crate::xmpp::mix::Mix;

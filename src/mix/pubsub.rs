@@ -7,7 +7,7 @@ use xmpp_parsers::minidom::Element;
 
 use crate::channel::membership::{NODE_INFO, NODE_PARTICIPANTS, NODE_PRESENCE};
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::xmpp::{el, mam, ns};
 

@@ -4,7 +4,7 @@ use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
 use crate::error::Result;
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::xmpp::mix::{Subscribe, Unsubscribe, UpdateSubscription};
 

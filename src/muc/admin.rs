@@ -12,7 +12,7 @@ use super::render::occupant_jid;
 use crate::channel::admin::{role_of, Affiliation, Change, Listed, Removal, Role};
 use crate::channel::event::Event;
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, ParticipantRow};
 use crate::xmpp::muc::occupant_id;

@@ -16,7 +16,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza::Stanza;
 
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::{Service, View};
 use crate::xmpp::{el, ns, text_el};
 

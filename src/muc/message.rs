@@ -11,7 +11,7 @@ use xmpp_parsers::message::{Message, MessageType};
 
 use crate::channel::post::PendingPost;
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, OccupantRow};
 

@@ -8,7 +8,7 @@ use xmpp_parsers::minidom::Element;
 
 use crate::channel::event::Event;
 use crate::error::Result;
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::{Service, View};
 use crate::xmpp::muc_owner::{self, OwnerSet};
 

@@ -7,7 +7,7 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 
 use crate::channel::event::Event;
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 
 pub async fn handle(svc: &Service, room: &str, nick: &str, p: &Presence) -> Result<Reply> {

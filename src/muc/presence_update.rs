@@ -7,7 +7,7 @@ use xmpp_parsers::jid::FullJid;
 use xmpp_parsers::presence::Presence;
 
 use crate::error::Result;
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::xmpp::presence;
 

@@ -13,7 +13,7 @@ use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 use super::render::occupant_jid;
 use crate::channel::nick;
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, ParticipantRow};
 use crate::xmpp::muc::occupant_id;

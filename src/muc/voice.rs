@@ -10,7 +10,7 @@ use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::stanza::Stanza;
 
 use crate::error::{Error, Result};
-use crate::router::Reply;
+use crate::service::Reply;
 use crate::service::{Service, View};
 use crate::channel::admin::{role_of, Affiliation, Change, Role};
 use crate::store::{ChannelRow, ParticipantRow};

@@ -110,3 +110,14 @@ pub fn iq_from(iq: &Iq) -> Option<&Jid> {
         Iq::Get { from, .. } | Iq::Set { from, .. } | Iq::Result { from, .. } | Iq::Error { from, .. } => from.as_ref(),
     }
 }
+
+/// (kind, id, from, to) of any stanza.
+pub(crate) fn header(stanza: &Stanza) -> (&'static str, Option<&str>, Option<&Jid>, Option<&Jid>) {
+    match stanza {
+        Stanza::Iq(Iq::Get { from, to, id, .. } | Iq::Set { from, to, id, .. } | Iq::Result { from, to, id, .. } | Iq::Error { from, to, id, .. }) => {
+            ("iq", Some(id.as_str()), from.as_ref(), to.as_ref())
+        }
+        Stanza::Message(m) => ("message", m.id.as_ref().map(|i| i.0.as_str()), m.from.as_ref(), m.to.as_ref()),
+        Stanza::Presence(p) => ("presence", p.id.as_deref(), p.from.as_ref(), p.to.as_ref()),
+    }
+}

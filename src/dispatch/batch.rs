@@ -5,15 +5,12 @@
 //! every other stanza is handled by `handle_out` where it stands.
 
 use tracing::Instrument;
-use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::stanza::Stanza;
 
-use crate::channel::post::PendingPost;
 use crate::error::{Error, Result};
 use crate::outgoing::Out;
-use crate::router::{refusal, stanza_span};
-use crate::service::{Service, View};
-use crate::{mix, muc};
+use super::{refusal, stanza_span};
+use crate::service::Service;
 
 impl Service {
     /// Handles stanzas in queue order and answers what `handle_out` on each
@@ -52,26 +49,6 @@ impl Service {
         self.flush(run, out).await;
     }
 
-    /// (view, channel, message) of a plain room message, as `dispatch`
-    /// would route it to `mix::message` or `muc::message` and on to `post`.
-    fn room_message<'s>(&self, stanza: &'s Stanza) -> Option<(View, &'s str, &'s Message)> {
-        let Stanza::Message(m) = stanza else { return None };
-        if m.type_ != MessageType::Groupchat || m.from.is_none() {
-            return None;
-        }
-        let to = m.to.as_ref()?;
-        let view = self.view_of(to.domain().as_str())?;
-        if to.resource().is_some() {
-            return None;
-        }
-        let name = to.node()?.as_str();
-        match view {
-            View::Mix if mix::private::proxy_parts(name).is_some() => None,
-            View::Muc if muc::message::is_subject_change(m) => None,
-            _ => Some((view, name, m)),
-        }
-    }
-
     async fn flush<O: Extend<Out> + Send>(&self, run: Vec<Stanza>, out: &mut O) {
         match run.len() {
             0 => {}
@@ -87,7 +64,7 @@ impl Service {
         let mut checked: Vec<Result<()>> = Vec::with_capacity(run.len());
         let mut pending = Vec::with_capacity(run.len());
         for stanza in &run {
-            match self.prepare(stanza).instrument(stanza_span(stanza)).await {
+            match self.prepare_room_message(stanza).instrument(stanza_span(stanza)).await {
                 Ok(p) => {
                     pending.push(p);
                     checked.push(Ok(()));
@@ -121,17 +98,6 @@ impl Service {
                 }
             };
             out.extend(answer.instrument(stanza_span(stanza)).await);
-        }
-    }
-
-    /// What `dispatch` and the message handler check before `post`, and
-    /// `post`'s own checks.
-    async fn prepare(&self, stanza: &Stanza) -> Result<PendingPost> {
-        let (view, name, m) = self.room_message(stanza).expect("a room message");
-        let channel = self.channels.get(name).await?.ok_or_else(Error::item_not_found)?;
-        match view {
-            View::Mix => mix::message::prepare(self, channel, m).await,
-            View::Muc => muc::message::prepare(self, channel, m).await,
         }
     }
 }
