@@ -35,7 +35,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::direct::Conn;
+use super::sqlite_conn::Conn;
 
 /// Log size (pages) at which the appender asks for a checkpoint.
 pub const START_FRAMES: i32 = 4_000;

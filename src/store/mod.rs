@@ -12,6 +12,7 @@ mod presence;
 mod migrate;
 mod appender;
 mod direct;
+mod sqlite_conn;
 mod checkpoint;
 
 pub use affiliations::AdminChanges;
