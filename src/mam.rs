@@ -44,7 +44,7 @@ pub async fn query(
         };
         let mut m = Message::new_with_type(MessageType::Normal, Some(from.clone()));
         m.from = Some(me.clone());
-        m.id = Some(Id(ids::archive_id()));
+        m.id = Some(Id(ids::time_sorted_id()));
         m.payloads.push(mam::result_element(req.queryid.as_deref(), &row.id, &mam::stamp(row.ts), inner));
         before.push(Stanza::Message(m));
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use xmpp_parsers::jid::BareJid;
 
-use super::event::Event;
+use super::event::{Actor, Event, Removal};
 use super::{nick, Channels};
 use crate::error::{Error, Result};
 use crate::store::{AdminChanges, ChannelRow, ParticipantRow};
@@ -103,24 +103,6 @@ pub fn default_role(affiliation: Affiliation, channel: &ChannelRow) -> Role {
 /// A participant's role: the one a moderator set, else its affiliation's default.
 pub fn role_of(p: &ParticipantRow, affiliation: Affiliation, channel: &ChannelRow) -> Role {
     p.role.as_deref().and_then(Role::parse).unwrap_or_else(|| default_role(affiliation, channel))
-}
-
-/// Who made an administrative change, and why.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Actor {
-    /// The actor's bare JID.
-    pub jid: String,
-    /// The actor's nick in the channel, if it has one.
-    pub nick: Option<String>,
-    pub reason: Option<String>,
-}
-
-/// Why a participant was removed (MUC status codes 301, 307, 321).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
-    Banned,
-    Kicked,
-    MembershipRevoked,
 }
 
 /// One requested change.

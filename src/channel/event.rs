@@ -41,12 +41,12 @@ pub enum Event {
     ConfigChanged { channel: Arc<ChannelRow>, old: Arc<ChannelRow>, affiliations: Arc<Vec<(String, String)>> },
     /// A participant's affiliation changed (muc#admin, MIX allowed/banned
     /// nodes) and it stays in the channel; `participant` as it is now.
-    AffiliationChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: super::admin::Actor },
+    AffiliationChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: Actor },
     /// A moderator changed a participant's role; `participant` as it is now.
-    RoleChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: super::admin::Actor },
+    RoleChanged { channel: Arc<ChannelRow>, participant: ParticipantRow, by: Actor },
     /// A participant was removed by an admin or moderator (ban, kick,
     /// membership revoked): gone from both views with these MUC sessions.
-    Removed { channel: Arc<ChannelRow>, participant: ParticipantRow, sessions: Vec<String>, cause: super::admin::Removal, by: super::admin::Actor },
+    Removed { channel: Arc<ChannelRow>, participant: ParticipantRow, sessions: Vec<String>, cause: Removal, by: Actor },
 }
 
 /// An archived message, ready for rendering.
@@ -70,4 +70,22 @@ pub struct Posted {
     /// message costs each cache lookup once.
     pub participants: Arc<Vec<ParticipantRow>>,
     pub occupants: Arc<Vec<OccupantRow>>,
+}
+
+/// Who made an administrative change, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    /// The actor's bare JID.
+    pub jid: String,
+    /// The actor's nick in the channel, if it has one.
+    pub nick: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Why a participant was removed (MUC status codes 301, 307, 321).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Banned,
+    Kicked,
+    MembershipRevoked,
 }

@@ -20,12 +20,14 @@ fn random(n: usize) -> String {
     s
 }
 
-/// The participant id of a user in a channel: the same every time the user
-/// joins (so XEP-0421 occupant ids are stable), not guessable without the
-/// installation's salt; lower-case base32, never `#`, `/` or `@`.
-pub fn participant_id(salt: &str, channel: &str, jid: &str) -> String {
+/// A keyed hash of `input` within `channel`: the participant id of a user
+/// (`input` its bare JID: the same every time the user joins, so XEP-0421
+/// occupant ids are stable) and the MAC of session and invitation tokens;
+/// not guessable without the installation's salt; 10 characters of
+/// lower-case base32, never `#`, `/` or `@`.
+pub fn salted_hash(salt: &str, channel: &str, input: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::new().chain_update(salt).chain_update([0]).chain_update(channel).chain_update([0]).chain_update(jid).finalize();
+    let digest = Sha256::new().chain_update(salt).chain_update([0]).chain_update(channel).chain_update([0]).chain_update(input).finalize();
     digest.iter().take(10).map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
 }
 
@@ -33,14 +35,16 @@ pub fn participant_id(salt: &str, channel: &str, jid: &str) -> String {
 /// ALPHABET's letters in byte order: the time part of archive ids.
 const SORTED: &[u8] = b"234567abcdefghijklmnopqrstuvwxyz";
 
-/// An archive id (the MIX message id and the XEP-0359 stanza-id): 9
+/// A unique id that sorts by time: the archive id of a message (the MIX
+/// message id and the XEP-0359 stanza-id), and the id of stanzas the
+/// service sends of its own (MAM results, PubSub notifications): 9
 /// letters of the time in milliseconds (45 bits, in byte order, so ids of
 /// later messages sort later until the year 3084), then 11 random letters
 /// (55 bits). Ids made close in time are neighbours in the archive's
 /// unique index: an append touches the index's last page instead of a
 /// random one (the random ids of earlier versions made every append a
 /// page read and a page write).
-pub fn archive_id() -> String {
+pub fn time_sorted_id() -> String {
     let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
     time_prefixed(ms)
 }
@@ -60,16 +64,16 @@ pub fn channel_name() -> String {
 mod tests {
     #[test]
     fn participant_ids_are_stable_and_distinct() {
-        let a = super::participant_id("s", "coven", "hag66@shakespeare.example");
-        assert_eq!(a, super::participant_id("s", "coven", "hag66@shakespeare.example"));
-        assert_ne!(a, super::participant_id("s", "coven", "hecate@shakespeare.example"));
-        assert_ne!(a, super::participant_id("t", "coven", "hag66@shakespeare.example"));
+        let a = super::salted_hash("s", "coven", "hag66@shakespeare.example");
+        assert_eq!(a, super::salted_hash("s", "coven", "hag66@shakespeare.example"));
+        assert_ne!(a, super::salted_hash("s", "coven", "hecate@shakespeare.example"));
+        assert_ne!(a, super::salted_hash("t", "coven", "hag66@shakespeare.example"));
         assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) && a.len() == 10);
     }
 
     #[test]
     fn archive_ids_use_the_whole_alphabet_and_differ() {
-        let ids: Vec<String> = (0..200).map(|_| super::archive_id()).collect();
+        let ids: Vec<String> = (0..200).map(|_| super::time_sorted_id()).collect();
         assert!(ids.iter().all(|i| i.len() == 20 && i.bytes().all(|b| super::ALPHABET.contains(&b))));
         let distinct: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());

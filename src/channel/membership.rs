@@ -53,7 +53,7 @@ impl Channels {
                 p2
             }
             None => {
-                let id = self.participant_id_for(name, jid.as_str()).await?;
+                let id = self.participant_id(name, jid.as_str()).await?;
                 let mut p = self.store.upsert_participant(name, jid.as_str(), &id, &granted, now_ms()).await?;
                 if let Some((nick, key)) = normalised {
                     if let Err(e) = self.store.set_nick(name, jid.as_str(), &nick, &key).await {

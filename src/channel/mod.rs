@@ -51,12 +51,19 @@ impl Channels {
     }
 
     /// The participant id `jid` has (or will have) in channel `name`.
-    pub async fn participant_id_for(&self, name: &str, jid: &str) -> Result<String> {
+    pub async fn participant_id(&self, name: &str, jid: &str) -> Result<String> {
+        self.salted_hash(name, jid).await
+    }
+
+    /// A keyed hash of `input` within channel `name` (the installation's
+    /// salt is the key): participant ids, and the MACs of session tokens
+    /// and invitations. Not guessable without the salt.
+    pub async fn salted_hash(&self, name: &str, input: &str) -> Result<String> {
         let salt = self
             .salt
             .get_or_try_init(|| async { self.store.setting("participant_id_salt").await?.ok_or_else(|| Error::internal("participant id salt missing from the store")) })
             .await?;
-        Ok(ids::participant_id(salt, name, jid))
+        Ok(ids::salted_hash(salt, name, input))
     }
 
     /// `name@mix-domain`.

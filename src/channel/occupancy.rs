@@ -20,7 +20,7 @@ impl Channels {
         let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
         let renamed = nick != raw_nick;
         let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid.as_str() != full.as_str()).count();
-        let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &self.participant_id_for(name, bare.as_str()).await?, now_ms()).await?;
+        let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &self.participant_id(name, bare.as_str()).await?, now_ms()).await?;
         let mut events = Vec::new();
         if participant.nick.as_deref() != Some(nick.as_str()) {
             if sessions > 0 {

@@ -54,7 +54,7 @@ impl Channels {
         let content = content::strip_for_archive(message, ours);
         let row = NewMessage {
             channel: name.to_string(),
-            id: ids::archive_id(),
+            id: ids::time_sorted_id(),
             ts: now_ms(),
             sender_jid: sender.as_str().to_string(),
             participant_id: participant.participant_id.clone(),

@@ -49,7 +49,7 @@ pub async fn make(svc: &Service, channel: &str, inviter: &BareJid, invitee: &Bar
 }
 
 async fn token(svc: &Service, channel: &str, inviter: &str, invitee: &str, expires: i64) -> Result<String> {
-    let hash = svc.channels.participant_id_for(channel, &format!("invitation\n{inviter}\n{invitee}\n{expires}")).await?;
+    let hash = svc.channels.salted_hash(channel, &format!("invitation\n{inviter}\n{invitee}\n{expires}")).await?;
     Ok(format!("{expires}-{hash}"))
 }
 

@@ -85,7 +85,7 @@ fn client_proxy_jid(svc: &Service, channel: &str, participant_id: &str, full_jid
 
 /// `<mix xmlns='urn:xmpp:mix:presence:0'><jid/><nick/></mix>`: the client's
 /// full JID where JIDs are visible, the nick when there is one.
-fn mix_element(ch: &ChannelRow, p: &ParticipantRow, full_jid: &str) -> Element {
+fn presence_mix_element(ch: &ChannelRow, p: &ParticipantRow, full_jid: &str) -> Element {
     let mut mix = Element::bare("mix", ns::MIX_PRESENCE);
     if ch.jid_visible {
         mix.append_child(text_el("jid", ns::MIX_PRESENCE, full_jid));
@@ -101,7 +101,7 @@ fn stanza(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, full_jid: &str, ke
     let mut pr = Presence::new(if available { PresenceType::None } else { PresenceType::Unavailable });
     pr.from = Some(client_proxy_jid(svc, &ch.name, &p.participant_id, full_jid)?);
     pr.to = Some(Jid::from(BareJid::new(to).ok()?));
-    pr.payloads.push(mix_element(ch, p, full_jid));
+    pr.payloads.push(presence_mix_element(ch, p, full_jid));
     presence::apply(&mut pr, kept);
     Some(Stanza::Presence(pr))
 }

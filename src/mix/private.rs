@@ -38,7 +38,7 @@ pub async fn proxy_full_jid(svc: &Service, channel: &str, participant_id: &str, 
 /// The opaque token naming a session (a full JID) in proxy JIDs: the same
 /// salted hash as participant ids, over the full JID.
 pub async fn session_token(svc: &Service, channel: &str, session_full_jid: &str) -> Result<String> {
-    svc.channels.participant_id_for(channel, session_full_jid).await
+    svc.channels.salted_hash(channel, session_full_jid).await
 }
 
 /// A message to `<participant-id>#<channel>@mix[/<session>]`.

@@ -104,7 +104,7 @@ fn event_message(svc: &Service, channel: &str, to: &str, node: &str, child: Elem
     event.append_child(items);
     let mut m = Message::new_with_type(MessageType::Headline, BareJid::new(to).ok().map(Jid::from));
     m.from = Some(Jid::from(svc.channel_jid(View::Mix, channel)));
-    m.id = Some(Id(ids::archive_id()));
+    m.id = Some(Id(ids::time_sorted_id()));
     m.payloads.push(event);
     Stanza::Message(m)
 }
@@ -119,8 +119,8 @@ async fn notify(svc: &Service, channel: &ChannelRow, node: &str, skip: Option<&s
         .collect())
 }
 
-/// The `<mix/>` element of a message.
-fn mix_element(channel: &ChannelRow, sender_jid: &str, nick: &str, submission_id: Option<String>) -> Element {
+/// The `<mix xmlns='urn:xmpp:mix:core:1'/>` element of a message.
+fn message_mix_element(channel: &ChannelRow, sender_jid: &str, nick: &str, submission_id: Option<String>) -> Element {
     Mix { nick: Some(nick.to_string()), jid: channel.jid_visible.then(|| sender_jid.to_string()), submission_id }.into()
 }
 
@@ -137,7 +137,7 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
     template.to = None;
     template.id = Some(Id(p.id.clone()));
     template.type_ = MessageType::Groupchat;
-    template.payloads.push(mix_element(&p.channel, &p.sender.jid, &p.nick, None));
+    template.payloads.push(message_mix_element(&p.channel, &p.sender.jid, &p.nick, None));
     template.payloads.push(svc.stanza_id(View::Mix, &p.channel.name, &p.id));
     let mut out = Vec::with_capacity(2);
     let mut to = Vec::with_capacity(participants.len());
@@ -147,7 +147,7 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
             let mut own = template.clone();
             own.to = Some(Jid::from(jid));
             if let Some(mix) = own.payloads.iter_mut().find(|e| e.is("mix", ns::MIX_CORE)) {
-                *mix = mix_element(&p.channel, &p.sender.jid, &p.nick, p.submission_id.clone());
+                *mix = message_mix_element(&p.channel, &p.sender.jid, &p.nick, p.submission_id.clone());
             }
             out.push(Out::Stanza(Stanza::Message(own)));
         } else {
@@ -166,7 +166,7 @@ pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option
     crate::xmpp::set_attr(&mut m, "from", participant_jid(svc, &row.channel, &row.participant_id).to_string());
     crate::xmpp::set_attr(&mut m, "id", row.id.as_str());
     crate::xmpp::set_attr(&mut m, "type", "groupchat");
-    m.append_child(mix_element(channel, &row.sender_jid, &row.nick, None));
+    m.append_child(message_mix_element(channel, &row.sender_jid, &row.nick, None));
     m.append_child(svc.stanza_id(View::Mix, &row.channel, &row.id));
     Some(m)
 }

@@ -9,8 +9,8 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
 use super::render::occupant_jid;
-use crate::channel::admin::{role_of, Affiliation, Change, Listed, Removal, Role};
-use crate::channel::event::Event;
+use crate::channel::admin::{role_of, Affiliation, Change, Listed, Role};
+use crate::channel::event::{Event, Removal};
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;

@@ -205,7 +205,7 @@ async fn config_changed(ctx: &Ctx<'_>, old: &ChannelRow, affiliations: &[(String
             x.append_child(el("status", ns::MUC_USER, &[("code", &c.to_string())]));
         }
         let room = Jid::from(ctx.svc.channel_jid(View::Muc, &ctx.channel.name));
-        let id = crate::channel::ids::archive_id();
+        let id = crate::channel::ids::time_sorted_id();
         for o in ctx.occupants {
             let mut m = Message::new_with_type(MessageType::Groupchat, Some(o.full_jid.clone()));
             m.from = Some(room.clone());
