@@ -60,6 +60,15 @@ impl Error {
     pub fn not_acceptable_cancel(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Cancel, DefinedCondition::NotAcceptable, Some(text.into()))
     }
+    pub fn policy_violation(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Cancel, DefinedCondition::PolicyViolation, Some(text.into()))
+    }
+    /// The one answer to a request that needs the sender in the room
+    /// (XEP-0045 §7.4, §7.5, §7.8, §7.13; XEP-0410): `not-acceptable` typed
+    /// `cancel` (`not_acceptable_cancel`).
+    pub fn not_in_room() -> Self {
+        Self::not_acceptable_cancel("You are not currently connected to this chat")
+    }
     pub fn jid_malformed(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Modify, DefinedCondition::JidMalformed, Some(text.into()))
     }

@@ -7,7 +7,7 @@ use xmpp_parsers::message::{Id, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza::Stanza;
 
-use crate::channel::history::With;
+use crate::channel::history::{HistoryQuery, With};
 use crate::channel::ids;
 use crate::error::Result;
 use crate::service::Reply;
@@ -34,7 +34,19 @@ pub async fn query(
     let req = mam::parse(payload)?;
     let ch = svc.channels.require(channel).await?;
     svc.channels.require_participant(channel, &from.to_bare()).await?;
-    let page = svc.channels.history(channel, &req, req.with.as_deref().map(&with)).await?;
+    let query = HistoryQuery {
+        start: req.start,
+        end: req.end,
+        after_id: req.after_id,
+        before_id: req.before_id,
+        ids: req.ids,
+        with: req.with.as_deref().map(&with),
+        max: req.max,
+        after: req.after,
+        before: req.before,
+        flip: req.flip,
+    };
+    let page = svc.channels.history(channel, &query).await?;
     let me = Jid::from(svc.channel_jid(view, channel));
     let mut before = Vec::with_capacity(page.rows.len());
     for row in &page.rows {

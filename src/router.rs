@@ -97,7 +97,7 @@ impl Service {
                 (View::Mix, Target::Channel(_)) => (mix::message::handle(self, room()?, m).await?, None),
                 (View::Muc, Target::Channel(_)) => (muc::message::handle(self, room()?, None, m).await?, None),
                 (View::Muc, Target::Member(_, nick)) => (muc::message::handle(self, room()?, Some(nick), m).await?, None),
-                (View::Mix, Target::Proxy(name, id, session)) => (mix::private::handle(self, name, id, *session, m).await?, None),
+                (View::Mix, Target::Proxy(_, id, session)) => (mix::private::handle(self, room()?, id, *session, m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
             Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(Routed::quiet()),
@@ -198,7 +198,7 @@ impl Service {
 async fn muc_self_ping(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
     match svc.channels.occupant(room, &from.to_string()).await? {
         Some(_) => Ok(Reply::none()),
-        None => Err(Error::not_acceptable_cancel("you are not in this room")),
+        None => Err(Error::not_in_room()),
     }
 }
 

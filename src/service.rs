@@ -4,14 +4,18 @@
 use std::sync::Arc;
 
 use xmpp_parsers::jid::BareJid;
+use xmpp_parsers::message::Message;
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::rights::Rights;
 use crate::channel::event::Event;
+use crate::channel::payload::Payload;
+use crate::channel::post::NewPost;
 use crate::channel::Channels;
 use crate::config::Config;
 use crate::store::Store;
+use crate::xmpp::content;
 
 /// Which protocol view a stanza addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +72,15 @@ impl Service {
             View::Mix => self.channels.mix_jid(name),
             View::Muc => self.channels.muc_jid(name),
         }
+    }
+
+    /// A user's message to channel `name` as `post` takes it: what the
+    /// service passes through of it (`content::strip_for_archive`), the
+    /// archived form of that, and the id the sender gave it.
+    pub fn new_post(&self, name: &str, m: &Message) -> NewPost {
+        let ours = |by: &str| by.split_once('@').is_some_and(|(n, d)| n == name && (d == self.mix_domain.as_str() || d == self.muc_domain.as_str()));
+        let content = content::strip_for_archive(m, ours);
+        NewPost { submission_id: m.id.as_ref().map(|i| i.0.clone()), archived: content::to_archive_xml(&content), content: Payload::new(content) }
     }
 
     /// The XEP-0359 `<stanza-id/>` of archive id `id`, by the channel's

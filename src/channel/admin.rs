@@ -10,100 +10,10 @@ use std::collections::HashMap;
 use xmpp_parsers::jid::BareJid;
 
 use super::event::{Actor, Event, Removal};
+use super::roles::{moderates, role_of, Affiliation, Role};
 use super::{nick, Channels};
 use crate::error::{Error, Result};
 use crate::store::{AdminChanges, ChannelRow, ParticipantRow};
-
-/// An affiliation, in rank order (XEP-0045 §5.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Affiliation {
-    Outcast,
-    None,
-    Member,
-    Admin,
-    Owner,
-}
-
-impl Affiliation {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "owner" => Self::Owner,
-            "admin" => Self::Admin,
-            "member" => Self::Member,
-            "none" => Self::None,
-            "outcast" => Self::Outcast,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Admin => "admin",
-            Self::Member => "member",
-            Self::None => "none",
-            Self::Outcast => "outcast",
-        }
-    }
-
-    /// The affiliation a stored value (a row of the affiliations table, or
-    /// none) stands for.
-    pub fn from_stored(s: Option<&str>) -> Self {
-        s.and_then(Self::parse).unwrap_or(Self::None)
-    }
-
-    /// What the affiliations table holds for it (no row for `none`).
-    fn stored(self) -> Option<String> {
-        (self != Self::None).then(|| self.as_str().to_string())
-    }
-}
-
-/// A role, in rank order (XEP-0045 §5.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    None,
-    Visitor,
-    Participant,
-    Moderator,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "moderator" => Self::Moderator,
-            "participant" => Self::Participant,
-            "visitor" => Self::Visitor,
-            "none" => Self::None,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Moderator => "moderator",
-            Self::Participant => "participant",
-            Self::Visitor => "visitor",
-            Self::None => "none",
-        }
-    }
-}
-
-/// The role a participant has without a moderator's say: owners and admins
-/// moderate, members speak, others speak unless the room is moderated.
-pub fn default_role(affiliation: Affiliation, channel: &ChannelRow) -> Role {
-    match affiliation {
-        Affiliation::Owner | Affiliation::Admin => Role::Moderator,
-        Affiliation::Member => Role::Participant,
-        Affiliation::None if channel.moderated => Role::Visitor,
-        Affiliation::None => Role::Participant,
-        Affiliation::Outcast => Role::None,
-    }
-}
-
-/// A participant's role: the one a moderator set, else its affiliation's default.
-pub fn role_of(p: &ParticipantRow, affiliation: Affiliation, channel: &ChannelRow) -> Role {
-    p.role.as_deref().and_then(Role::parse).unwrap_or_else(|| default_role(affiliation, channel))
-}
 
 /// One requested change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,20 +40,11 @@ impl Channels {
         Ok(self.store.list_affiliations(name).await?.into_iter().map(|(j, a)| (j, Affiliation::from_stored(Some(&a)))).collect())
     }
 
-    /// The affiliation the actor acts with: service admins act as owners.
-    fn acting_affiliation(&self, affs: &HashMap<String, Affiliation>, actor: &BareJid) -> Affiliation {
-        if self.rights.is_admin(actor) {
-            Affiliation::Owner
-        } else {
-            affs.get(actor.as_str()).copied().unwrap_or(Affiliation::None)
-        }
-    }
-
     /// The actor's affiliation when it is an admin or owner (service admins
     /// count as owners); `forbidden` otherwise.
     pub async fn require_admin(&self, name: &str, actor: &BareJid) -> Result<Affiliation> {
         self.require(name).await?;
-        let mine = self.acting_affiliation(&self.affiliations(name).await?, actor);
+        let mine = self.acting_affiliation(&self.affiliations(name).await?, actor.as_str());
         if mine < Affiliation::Admin {
             return Err(Error::forbidden("only admins and owners may do this"));
         }
@@ -155,7 +56,7 @@ impl Channels {
     pub async fn list_affiliation(&self, name: &str, actor: &BareJid, wanted: Affiliation) -> Result<Vec<Listed>> {
         self.require(name).await?;
         let affs = self.affiliations(name).await?;
-        let mine = self.acting_affiliation(&affs, actor);
+        let mine = self.acting_affiliation(&affs, actor.as_str());
         if mine < Affiliation::Admin {
             return Err(Error::forbidden("only admins and owners may see affiliation lists"));
         }
@@ -199,9 +100,7 @@ impl Channels {
     /// The actor's participant row when it is a moderator; `forbidden` otherwise.
     fn require_moderator<'a>(&self, channel: &ChannelRow, affs: &HashMap<String, Affiliation>, participants: &'a [ParticipantRow], actor: &BareJid) -> Result<&'a ParticipantRow> {
         let me = participants.iter().find(|p| p.jid == actor.as_str()).ok_or_else(|| Error::forbidden("only moderators in the room may do this"))?;
-        let mine = self.acting_affiliation(affs, actor);
-        let role = if self.rights.is_admin(actor) && me.role.is_none() { Role::Moderator } else { role_of(me, mine, channel) };
-        if role != Role::Moderator {
+        if !moderates(channel, me, self.acting_affiliation(affs, actor.as_str())) {
             return Err(Error::forbidden("only moderators may do this"));
         }
         Ok(me)
@@ -214,7 +113,7 @@ impl Channels {
         let channel = self.require(name).await?;
         let affs = self.affiliations(name).await?;
         let participants = self.participants(name).await?;
-        let mine = self.acting_affiliation(&affs, actor);
+        let mine = self.acting_affiliation(&affs, actor.as_str());
         let me = participants.iter().find(|p| p.jid == actor.as_str());
         let current = |jid: &str| affs.get(jid).copied().unwrap_or(Affiliation::None);
 
@@ -261,11 +160,7 @@ impl Channels {
                 }
                 Change::Role { nick: raw, role, reason } => {
                     let me = self.require_moderator(&channel, &affs, &participants, actor)?;
-                    let key = nick::normalise(raw).map(|(_, k)| k).map_err(|_| Error::item_not_found().with_text("no occupant with that nick"))?;
-                    let target = participants
-                        .iter()
-                        .find(|p| p.nick.as_deref().and_then(|n| nick::normalise(n).ok()).map(|(_, k)| k) == Some(key.clone()))
-                        .ok_or_else(|| Error::item_not_found().with_text("no occupant with that nick"))?;
+                    let target = nick::find(&participants, raw).ok_or_else(|| Error::item_not_found().with_text("no occupant with that nick"))?;
                     let target_aff = current(&target.jid);
                     let target_role = role_of(target, target_aff, &channel);
                     if target.jid == me.jid && *role == Role::None {

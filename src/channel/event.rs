@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use xmpp_parsers::message::Message;
-
+use super::payload::Payload;
 pub use super::presence::PresenceChange;
+pub use super::private::PrivateMessage;
 use crate::store::{ChannelRow, OccupantRow, ParticipantRow};
 
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub enum Event {
     Presence(Arc<PresenceChange>),
     /// A message was archived and must be reflected.
     Posted(Arc<Posted>),
+    /// A private message to relay to one participant (not archived).
+    PrivateMessage(Arc<PrivateMessage>),
     /// The channel was destroyed; these were its participants.
     /// `alternate` and `reason` as the owner gave them (MUC owner destroy).
     Destroyed {
@@ -60,9 +62,10 @@ pub struct Posted {
     pub nick: String,
     /// The id the sender gave its message.
     pub submission_id: Option<String>,
-    /// The message's content: bodies, subjects, thread and every payload the
-    /// sender sent that the service passes through. No addresses, no id.
-    pub content: Message,
+    /// The message's content as the front end that received it made it
+    /// (bodies, subjects, thread and every payload the service passes
+    /// through; no addresses, no id), for the renderers.
+    pub content: Payload,
     /// The channel's participants and the room's occupants as the checks
     /// read them. The renderers use these: nothing changes them between
     /// the checks and the rendering (the dispatcher handles stanzas in

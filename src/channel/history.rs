@@ -3,12 +3,36 @@
 use super::Channels;
 use crate::error::{Error, Result};
 use crate::store::{ArchiveQuery, ArchiveRow};
-use crate::xmpp::mam::MamRequest;
 
 /// Most results in one page, whatever the client asks.
 pub const MAX_PAGE: usize = 250;
 /// Page size when the client names none.
 pub const DEFAULT_PAGE: usize = 50;
+
+/// A query on a channel's archive, as both views' MAM requests map to it
+/// (XEP-0313 fields and XEP-0059 paging, translated by the front end).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Messages at or after / at or before these times (ms since 1970).
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    /// Only the messages after / before the one with this id (these define
+    /// the result set and its count).
+    pub after_id: Option<String>,
+    pub before_id: Option<String>,
+    /// Only these messages.
+    pub ids: Vec<String>,
+    /// Whom the messages are from.
+    pub with: Option<With>,
+    /// Page size asked for (at most `MAX_PAGE`).
+    pub max: Option<usize>,
+    /// Paging within the result set: the page after / before this id;
+    /// `before = Some("")` asks for the last page.
+    pub after: Option<String>,
+    pub before: Option<String>,
+    /// The page newest first.
+    pub flip: bool,
+}
 
 /// Whom `with` names, as the view understood it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +51,10 @@ pub struct Page {
 }
 
 impl Channels {
-    /// Runs a MAM query on a channel's archive.
-    pub async fn history(&self, name: &str, req: &MamRequest, with: Option<With>) -> Result<Page> {
+    /// One page of a channel's archive.
+    pub async fn history(&self, name: &str, req: &HistoryQuery) -> Result<Page> {
         let mut q = ArchiveQuery { channel: name.to_string(), start: req.start, end: req.end, ids: req.ids.clone(), ..Default::default() };
-        match with {
+        match req.with.clone() {
             Some(With::Jid(j)) => q.sender_jid = Some(j),
             Some(With::ParticipantId(p)) => q.participant_id = Some(p),
             Some(With::Nick(n)) => q.nick = Some(n),

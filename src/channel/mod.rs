@@ -9,13 +9,17 @@ pub mod config;
 pub mod event;
 pub mod history;
 pub mod ids;
+pub mod invite;
 pub mod membership;
 pub mod names;
 pub mod nick;
 pub mod occupancy;
+pub mod payload;
 pub mod post;
 pub mod presence;
+pub mod private;
 pub mod rights;
+pub mod roles;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,6 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 use xmpp_parsers::jid::ResourcePart;
 
 use crate::error::{Error, Result};
+use crate::store::ParticipantRow;
 
 /// The nick to use and its comparison key, or `bad-request`.
 pub fn normalise(raw: &str) -> Result<(String, String)> {
@@ -24,6 +25,14 @@ pub fn normalise(raw: &str) -> Result<(String, String)> {
     }
     let key: String = nick.to_lowercase().nfkc().collect();
     Ok((nick, key))
+}
+
+/// The participant shown under nick `raw`: nicks compare by their key
+/// (case-insensitively, normalised), in every place either view looks a
+/// nick up.
+pub fn find<'a>(participants: &'a [ParticipantRow], raw: &str) -> Option<&'a ParticipantRow> {
+    let (_, key) = normalise(raw).ok()?;
+    participants.iter().find(|p| p.nick.as_deref().and_then(|n| normalise(n).ok()).is_some_and(|(_, k)| k == key))
 }
 
 #[cfg(test)]

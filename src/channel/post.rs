@@ -10,13 +10,24 @@
 use std::sync::Arc;
 
 use xmpp_parsers::jid::BareJid;
-use xmpp_parsers::message::Message;
 
 use super::event::{Event, Posted};
+use super::payload::Payload;
 use super::{ids, Channels};
 use crate::error::{Error, Result};
 use crate::store::{now_ms, ChannelRow, NewMessage, OccupantRow};
-use crate::xmpp::content;
+
+/// A message as a front end hands it to `post`: what to archive and what
+/// to render, made from the wire message by the front end.
+#[derive(Debug)]
+pub struct NewPost {
+    /// The id the sender gave its message.
+    pub submission_id: Option<String>,
+    /// The archived form of the content (`<message xmlns='jabber:client'>`).
+    pub archived: String,
+    /// The content the renderers read (`Posted::content`).
+    pub content: Payload,
+}
 
 /// A checked message, not yet archived: its archive row and its event.
 #[derive(Debug)]
@@ -27,7 +38,7 @@ pub struct PendingPost {
 
 impl Channels {
     /// Archives a participant's message and returns the event to render.
-    pub async fn post(&self, name: &str, sender: &BareJid, message: &Message) -> Result<Event> {
+    pub async fn post(&self, name: &str, sender: &BareJid, message: NewPost) -> Result<Event> {
         let pending = self.prepare_post(self.require(name).await?, None, sender, message).await?;
         self.commit_post(pending).await
     }
@@ -36,8 +47,8 @@ impl Channels {
     /// with voice, nick) and makes its archive row; writes nothing.
     /// `occupants`: the room's occupants when the caller has already read
     /// them.
-    #[tracing::instrument(skip_all, fields(channel = %channel.name, submission_id = ?message.id.as_ref().map(|i| i.0.as_str())), level = "debug")]
-    pub async fn prepare_post(&self, channel: Arc<ChannelRow>, occupants: Option<Arc<Vec<OccupantRow>>>, sender: &BareJid, message: &Message) -> Result<PendingPost> {
+    #[tracing::instrument(skip_all, fields(channel = %channel.name, submission_id = ?message.submission_id), level = "debug")]
+    pub async fn prepare_post(&self, channel: Arc<ChannelRow>, occupants: Option<Arc<Vec<OccupantRow>>>, sender: &BareJid, message: NewPost) -> Result<PendingPost> {
         let name = channel.name.as_str();
         let participants = self.participants(name).await?;
         let participant = super::membership::find_participant(&participants, sender)?;
@@ -50,8 +61,6 @@ impl Channels {
             .nick
             .clone()
             .ok_or_else(|| Error::not_acceptable("set a nick in this channel before sending messages"))?;
-        let ours = |by: &str| by.split_once('@').is_some_and(|(n, d)| n == name && (d == self.mix_domain.as_str() || d == self.muc_domain.as_str()));
-        let content = content::strip_for_archive(message, ours);
         let row = NewMessage {
             channel: name.to_string(),
             id: ids::time_sorted_id(),
@@ -59,8 +68,8 @@ impl Channels {
             sender_jid: sender.as_str().to_string(),
             participant_id: participant.participant_id.clone(),
             nick: nick.clone(),
-            submission_id: message.id.as_ref().map(|i| i.0.clone()),
-            payload: content::to_archive_xml(&content),
+            submission_id: message.submission_id,
+            payload: message.archived,
         };
         let posted = Posted {
             id: row.id.clone(),
@@ -68,7 +77,7 @@ impl Channels {
             sender: participant,
             nick,
             submission_id: row.submission_id.clone(),
-            content,
+            content: message.content,
             participants,
             occupants,
             channel,

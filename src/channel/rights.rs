@@ -23,6 +23,11 @@ impl Rights {
         self.admins.contains(jid)
     }
 
+    /// `is_admin` for a bare JID as the store keeps it.
+    pub fn is_admin_str(&self, jid: &str) -> bool {
+        self.admins.iter().any(|a| a.as_str() == jid)
+    }
+
     pub fn may_create(&self, jid: &BareJid) -> bool {
         self.is_admin(jid)
             || match &self.policy {

@@ -7,12 +7,13 @@
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
-use crate::channel::admin::{Affiliation, Change};
+use crate::channel::admin::Change;
+use crate::channel::roles::Affiliation;
 use crate::channel::membership::NODES;
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
-use crate::xmpp::{el, ns};
+use crate::xmpp::{bare_or_domain, el, ns};
 
 /// The affiliation a node lists.
 fn listed(node: &str) -> Option<Affiliation> {
@@ -90,13 +91,4 @@ pub async fn set(svc: &Service, channel: &str, from: &Jid, payload: &Element) ->
         pubsub
     });
     Ok(Reply::events(answer, events))
-}
-
-/// A bare JID or a domain, normalised; a full JID is `jid-malformed`.
-fn bare_or_domain(raw: &str) -> Result<String> {
-    let jid: Jid = raw.parse().map_err(|_| Error::jid_malformed("not a valid JID"))?;
-    if jid.resource().is_some() {
-        return Err(Error::jid_malformed("a bare JID is expected"));
-    }
-    Ok(jid.to_bare().to_string())
 }

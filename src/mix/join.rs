@@ -5,7 +5,9 @@ use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
 use super::render::proxy_jid;
-use crate::error::Result;
+use crate::channel::access::EntryRefusal;
+use crate::error::{Error, Result};
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 use crate::service::Reply;
 use crate::service::Service;
 use crate::xmpp::mix::{Join, Subscribe};
@@ -16,7 +18,9 @@ pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element)
         super::invite::accept(svc, channel, &from.to_bare(), invitation).await?;
     }
     let requested: Vec<String> = req.subscribe.into_iter().map(|s| s.node).collect();
-    svc.channels.check_access(channel, &from.to_bare(), crate::channel::access::Arrival::Join).await?;
+    if let Some(refusal) = svc.channels.entry_refusal(channel, &from.to_bare()).await? {
+        return Err(join_error(refusal));
+    }
     let (joined, events) = svc.channels.join(channel, &from.to_bare(), &requested, req.nick.as_deref()).await?;
     let id = joined.participant.participant_id.clone();
     let result = Join {
@@ -28,4 +32,14 @@ pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element)
         invitation: None,
     };
     Ok(Reply::events(Some(result.into()), events))
+}
+
+/// How the channel says why the user may not join: as the MUC view does,
+/// but `forbidden` for a members-only channel.
+fn join_error(refusal: EntryRefusal) -> Error {
+    match refusal {
+        EntryRefusal::Locked => Error::item_not_found().with_text("this room is locked until its owner configures it"),
+        EntryRefusal::MembersOnly => Error::forbidden("this channel is members-only"),
+        EntryRefusal::Full => Error::new(ErrorType::Wait, DefinedCondition::ServiceUnavailable, Some("this room is full".to_string())),
+    }
 }

@@ -30,5 +30,6 @@ pub async fn prepare(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Re
         return Err(Error::bad_request("empty message"));
     }
     // Voice is checked there.
-    svc.channels.prepare_post(channel, None, &from.to_bare(), m).await
+    let post = svc.new_post(&channel.name, m);
+    svc.channels.prepare_post(channel, None, &from.to_bare(), post).await
 }

@@ -7,7 +7,7 @@ use xmpp_parsers::message::{Id, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza::Stanza;
 
-use crate::channel::event::{Event, Posted};
+use crate::channel::event::{Event, Posted, PrivateMessage};
 use crate::channel::ids;
 use crate::channel::membership::{NODE_INFO, NODE_MESSAGES, NODE_PARTICIPANTS};
 use crate::error::Result;
@@ -32,6 +32,7 @@ pub fn proxy_jid(svc: &Service, channel: &str, participant_id: &str) -> String {
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     match ev {
         Event::Posted(p) => Ok(crate::outgoing::expand(posted(svc, p))),
+        Event::PrivateMessage(pm) => private_message(svc, pm).await,
         // MUC sessions are clients in the presence node (XEP-0403); their
         // users appear as participants through Joined/Left.
         Event::Entered { .. } | Event::Exited { .. } | Event::Presence(_) => super::presence::render(svc, ev).await,
@@ -132,7 +133,11 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
     if subscribed.peek().is_none() {
         return vec![];
     }
-    let mut template = p.content.clone();
+    let Some(content) = p.content.get::<Message>() else {
+        tracing::error!(id = %p.id, "message content of an unknown kind; not reflected");
+        return Default::default();
+    };
+    let mut template = content.clone();
     template.from = Some(participant_jid(svc, &p.channel.name, &p.sender.participant_id));
     template.to = None;
     template.id = Some(Id(p.id.clone()));
@@ -169,4 +174,24 @@ pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option
     m.append_child(message_mix_element(channel, &row.sender_jid, &row.nick, None));
     m.append_child(svc.stanza_id(View::Mix, &row.channel, &row.id));
     Some(m)
+}
+
+/// A private message to a MIX participant (no MUC session to take it): to
+/// its real bare JID, from the sender's proxy full JID, with the sender's
+/// nick in `<mix/>`.
+async fn private_message(svc: &Service, pm: &PrivateMessage) -> Result<Vec<Stanza>> {
+    if !pm.sessions.is_empty() {
+        return Ok(vec![]);
+    }
+    let Some(content) = pm.content.get::<Message>() else {
+        tracing::error!(channel = %pm.channel.name, "private message content of an unknown kind; not relayed");
+        return Ok(vec![]);
+    };
+    let mut out = content.clone();
+    out.from = Some(super::private::proxy_full_jid(svc, &pm.channel.name, &pm.sender.participant_id, &pm.from_session).await?);
+    out.to = Some(Jid::from(BareJid::new(&pm.recipient.jid).map_err(|e| crate::error::Error::internal(format!("participant JID {}: {e}", pm.recipient.jid)))?));
+    if let Some(nick) = &pm.sender.nick {
+        out.payloads.push(Mix { nick: Some(nick.clone()), jid: None, submission_id: None }.into());
+    }
+    Ok(vec![Stanza::Message(out)])
 }

@@ -3,18 +3,21 @@
 //! how the room shows their effects (re-announced presence; 301, 307, 321
 //! on removal, with actor and reason).
 
-use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
 use super::render::occupant_jid;
-use crate::channel::admin::{role_of, Affiliation, Change, Listed, Role};
+use crate::channel::admin::{Change, Listed};
+use crate::channel::nick;
+use crate::channel::roles::{may_see_jid, role_of, Affiliation, Role};
 use crate::channel::event::{Event, Removal};
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, ParticipantRow};
+use crate::xmpp::bare_or_domain;
 use crate::xmpp::muc::occupant_id;
 use crate::xmpp::muc_admin::{user_x, ActorRef, AdminItem, AdminQuery};
 
@@ -67,9 +70,7 @@ pub async fn set(svc: &Service, room: &str, from: &Jid, payload: &Element) -> Re
                 let jid = match (&item.jid, &item.nick) {
                     (Some(j), _) => bare_or_domain(j)?,
                     // Some clients name the user by nick (Prosody accepts it too).
-                    (None, Some(n)) => participants
-                        .iter()
-                        .find(|p| p.nick.as_deref() == Some(n.as_str()))
+                    (None, Some(n)) => nick::find(&participants, n)
                         .map(|p| p.jid.clone())
                         .ok_or_else(|| Error::item_not_found().with_text("no occupant with that nick"))?,
                     (None, None) => return Err(Error::bad_request("an affiliation change needs a jid")),
@@ -98,15 +99,6 @@ pub async fn set(svc: &Service, room: &str, from: &Jid, payload: &Element) -> Re
     Ok(Reply::events(None, events))
 }
 
-/// A bare JID or a domain, normalised; a full JID is `jid-malformed`.
-fn bare_or_domain(raw: &str) -> Result<String> {
-    let jid: Jid = raw.parse().map_err(|_| Error::jid_malformed("not a valid JID"))?;
-    if jid.resource().is_some() {
-        return Err(Error::jid_malformed("a bare JID is expected"));
-    }
-    Ok(jid.to_bare().to_string())
-}
-
 /// How the room shows an administrative event to its occupants. The item
 /// carries the user's real JID where the recipient may see it: everybody in
 /// a non-anonymous room; the user itself and moderators in a semi-anonymous
@@ -124,12 +116,7 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let actor = by.nick.as_deref().map(ActorRef::Nick).or(Some(ActorRef::Jid(by.jid.as_str())));
     let reason = by.reason.as_deref();
     // May the user of `viewer` (a bare JID) see the real JID?
-    let sees = |viewer: &str| {
-        channel.jid_visible
-            || viewer == participant.jid
-            || participants.iter().find(|p| p.jid == viewer).is_some_and(|p| role_of(p, affs.get(viewer).copied().unwrap_or(Affiliation::None), channel) == Role::Moderator)
-            || BareJid::new(viewer).is_ok_and(|j| svc.channels.rights().is_admin(&j))
-    };
+    let sees = |viewer: &str| participants.iter().find(|p| p.jid == viewer).is_some_and(|v| may_see_jid(channel, v, svc.channels.acting_affiliation(&affs, viewer), &participant.jid));
     let mut out = Vec::new();
     match ev {
         Event::Removed { sessions, cause, .. } => {
@@ -173,7 +160,6 @@ fn presence(svc: &Service, channel: &ChannelRow, p: &ParticipantRow, nick: &str,
 }
 
 /// The affiliation and role a participant shows in the room.
-pub fn shown(channel: &ChannelRow, p: &ParticipantRow, stored: Option<&str>) -> (&'static str, &'static str) {
-    let affiliation = Affiliation::from_stored(stored);
+pub fn shown(channel: &ChannelRow, p: &ParticipantRow, affiliation: Affiliation) -> (&'static str, &'static str) {
     (affiliation.as_str(), role_of(p, affiliation, channel).as_str())
 }

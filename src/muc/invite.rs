@@ -4,7 +4,7 @@
 //! The room sends each invitee a message from the room with
 //! `<invite from=inviter><reason/></invite>`, the XEP-0249 `jabber:x:conference`
 //! element and a plain body (as Prosody does), and the MIX `<invitation/>`
-//! for the same channel (`mix::invite`), so a MIX client can join through
+//! for the same channel (`channel::invite`), so a MIX client can join through
 //! the MIX domain (XEP-0408 §2.1; the room cannot tell which protocol the
 //! invitee's client speaks). In a members-only room an invitation makes an
 //! unaffiliated invitee a member (as Prosody does). Declines are relayed to
@@ -15,9 +15,11 @@ use xmpp_parsers::message::{Lang, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza::Stanza;
 
+use crate::channel::nick;
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::{Service, View};
+use crate::xmpp::mix::Invitation;
 use crate::xmpp::{el, ns, text_el};
 
 /// XEP-0249 direct invitations (kept beside the mediated one, as Prosody does).
@@ -64,19 +66,16 @@ async fn invite(svc: &Service, room: &str, from: &Jid, invites: &[&Element], m: 
     let inviter = from.to_bare();
     // The inviter must be in the channel, in either view.
     if svc.channels.participants(room).await?.iter().all(|p| p.jid != inviter.as_str()) {
-        return Err(Error::not_acceptable("You are not currently connected to this chat"));
+        return Err(Error::not_in_room());
     }
-    crate::mix::invite::check_may_invite(svc, room, &inviter).await?;
-    let ch = svc.channels.require(room).await?;
+    svc.channels.check_may_invite(room, &inviter).await?;
     let room_jid = svc.channel_jid(View::Muc, room);
     let mut out = Vec::new();
     for inv in invites {
         let invitee = target(inv)?;
         let reason = reason_of(inv);
         let invitee_bare: BareJid = invitee.to_bare();
-        if ch.members_only && svc.store.add_member_if_unaffiliated(room, invitee_bare.as_str()).await? {
-            tracing::info!(room, invitee = %invitee_bare, inviter = %inviter, "invitee made a member of the members-only room");
-        }
+        svc.channels.admit_invitee(room, &invitee_bare).await?;
         let mut msg = base(m, room_jid.clone().into(), invitee.clone());
         let mut x = Element::bare("x", ns::MUC_USER);
         let mut i = el("invite", ns::MUC_USER, &[("from", &from.to_string())]);
@@ -88,7 +87,9 @@ async fn invite(svc: &Service, room: &str, from: &Jid, invites: &[&Element], m: 
             conference.append_text(reason.clone());
         }
         msg.payloads.push(conference);
-        msg.payloads.push(crate::mix::invite::make(svc, room, &inviter, &invitee_bare).await?.into());
+        let invitation = svc.channels.invitation(room, &inviter, &invitee_bare).await?;
+        let mix_channel = svc.channel_jid(View::Mix, room).to_string();
+        msg.payloads.push(Invitation { inviter: invitation.inviter, invitee: invitation.invitee, channel: mix_channel, token: invitation.token }.into());
         if msg.bodies.is_empty() {
             let text = format!("{from} invited you to the room {room_jid}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") });
             msg.bodies.insert(Lang::default(), text);
@@ -108,7 +109,7 @@ async fn decline(svc: &Service, room: &str, from: &Jid, d: &Element, m: &Message
     let recipients: Vec<Jid> = match to.resource() {
         Some(nick) if to.to_bare() == room_jid => {
             let participants = svc.channels.participants(room).await?;
-            let p = super::private::by_nick(&participants, nick.as_str()).ok_or_else(|| Error::item_not_found().with_text("Recipient not in room"))?;
+            let p = nick::find(&participants, nick.as_str()).ok_or_else(|| Error::item_not_found().with_text("Recipient not in room"))?;
             svc.channels.occupants(room).await?.iter().filter(|o| o.jid == p.jid).map(|o| o.full_jid.clone()).collect()
         }
         _ => vec![to],

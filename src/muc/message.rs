@@ -20,13 +20,13 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_nick: Option<&st
     let room = channel.name.as_str();
     match (to_nick, &m.type_) {
         (_, MessageType::Error) => Ok(Reply::none()),
-        (Some(nick), _) => super::private::handle(svc, room, nick, m).await,
+        (Some(nick), _) => super::private::handle(svc, channel.clone(), nick, m).await,
         (None, MessageType::Groupchat) if is_subject_change(m) => {
             check_sender(svc, room, from).await?;
             let subject = m.subjects.values().next().cloned().unwrap_or_default();
             svc.channels.check_subject_change(room, &from.to_bare()).await?;
             svc.channels.set_subject(room, &from.to_bare(), &subject).await?;
-            let event = svc.channels.post(room, &from.to_bare(), m).await?;
+            let event = svc.channels.post(room, &from.to_bare(), svc.new_post(room, m)).await?;
             Ok(Reply::events(None, vec![event]))
         }
         (None, MessageType::Groupchat) => {
@@ -51,7 +51,8 @@ pub async fn prepare(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Re
     let from = sender(m)?;
     let occupants = check_present(svc, &channel.name, from).await?;
     // Voice is checked there.
-    svc.channels.prepare_post(channel, Some(occupants), &from.to_bare(), m).await
+    let post = svc.new_post(&channel.name, m);
+    svc.channels.prepare_post(channel, Some(occupants), &from.to_bare(), post).await
 }
 
 fn sender(m: &Message) -> Result<&Jid> {
@@ -68,7 +69,7 @@ async fn check_sender(svc: &Service, room: &str, from: &Jid) -> Result<()> {
 async fn check_present(svc: &Service, room: &str, from: &Jid) -> Result<Arc<Vec<OccupantRow>>> {
     let occupants = svc.channels.occupants(room).await?;
     if !occupants.iter().any(|o| o.full_jid.as_str() == from.as_str()) {
-        return Err(Error::not_acceptable_cancel("you are not in this room"));
+        return Err(Error::not_in_room());
     }
     Ok(occupants)
 }

@@ -4,7 +4,9 @@
 
 use xmpp_parsers::jid::FullJid;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
+use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};
 
+use crate::channel::access::EntryRefusal;
 use crate::channel::event::Event;
 use crate::error::{Error, Result};
 use crate::service::Reply;
@@ -63,11 +65,22 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
         super::presence_update::record(svc, room, full, p).await?;
         return Ok(Reply::events(None, events));
     }
-    svc.channels.check_access(room, &bare, crate::channel::access::Arrival::Enter).await?;
+    if let Some(refusal) = svc.channels.entry_refusal(room, &bare).await? {
+        return Err(entry_error(refusal));
+    }
     let before = super::presence_update::before_entering(svc, room, full).await?;
     let mut events = svc.channels.enter(room, full, nick, created).await?;
     super::presence_update::record(svc, room, full, p).await?;
     events.extend(super::presence_update::entered(svc, room, full, before).await?);
     let after = super::history::on_enter(svc, room, &full.to_string(), p).await?;
     Ok(Reply { events, after, ..Default::default() })
+}
+
+/// How the room says why the user may not enter (XEP-0045 §7.2.5–§7.2.9).
+fn entry_error(refusal: EntryRefusal) -> Error {
+    match refusal {
+        EntryRefusal::Locked => Error::item_not_found().with_text("this room is locked until its owner configures it"),
+        EntryRefusal::MembersOnly => Error::new(ErrorType::Auth, DefinedCondition::RegistrationRequired, Some("this room is members-only".to_string())),
+        EntryRefusal::Full => Error::new(ErrorType::Wait, DefinedCondition::ServiceUnavailable, Some("this room is full".to_string())),
+    }
 }

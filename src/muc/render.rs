@@ -2,6 +2,7 @@
 //! nick appear as occupants (DESIGN.md mapping; docs/muc.md).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use xmpp_parsers::jid::{FullJid, Jid, ResourcePart};
 use xmpp_parsers::message::{Id, Message, MessageType};
@@ -9,11 +10,9 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
-use super::shown_jid;
-use crate::channel::access::is_moderator;
+use crate::channel::roles::{may_see_jid, Affiliation};
 use crate::channel::config::settings_differ;
-use xmpp_parsers::jid::BareJid;
-use crate::channel::event::{Event, Posted};
+use crate::channel::event::{Event, Posted, PrivateMessage};
 use crate::error::Result;
 use crate::outgoing::{FanOut, Out};
 use crate::service::{Service, View};
@@ -35,24 +34,25 @@ struct Ctx<'a> {
     occupants: &'a [OccupantRow],
     /// Online MIX clients (their presence shows for MIX participants).
     clients: &'a [MixClientRow],
-    affiliations: HashMap<String, String>,
+    /// Stored affiliations, by bare JID.
+    affiliations: HashMap<String, Affiliation>,
     /// The session that just left (no longer in `occupants`).
     departed: Option<&'a str>,
-    /// Roles set by moderators, by bare JID.
-    roles: HashMap<String, String>,
+    /// The channel's participants (roles set by moderators among them).
+    participants: Arc<Vec<ParticipantRow>>,
 }
 
 impl Ctx<'_> {
     /// A presence from `p`'s occupant JID.
     fn presence(&self, p: &ParticipantRow, to: &str, type_: PresenceType, nick: &str, statuses: &[u16], new_nick: Option<&str>, destroy: Option<Element>) -> Option<Stanza> {
-        let (affiliation, role) = super::admin::shown(self.channel, p, self.affiliations.get(&p.jid).map(String::as_str));
+        let (affiliation, role) = super::admin::shown(self.channel, p, self.affiliations.get(&p.jid).copied().unwrap_or(Affiliation::None));
         let (affiliation, role) = if type_ == PresenceType::Unavailable && destroy.is_some() { ("none", "none") } else if type_ == PresenceType::Unavailable && new_nick.is_none() { (affiliation, "none") } else { (affiliation, role) };
         // The item names a session (§17.3 rule 10: a full JID): the
         // recipient's own when it is the user's, else one in the room, else
         // the one that just left.
         let own = to.parse::<FullJid>().ok().filter(|j| j.to_bare().as_str() == p.jid).map(|_| to);
         let session = own.or_else(|| self.occupants.iter().find(|o| o.jid == p.jid).map(|o| o.full_jid.as_str())).or(self.departed.filter(|d| d.split('/').next() == Some(p.jid.as_str())));
-        let jid = shown_jid(self.channel, p, session).or_else(|| self.sees_jids(to, p).then(|| session.unwrap_or(p.jid.as_str())));
+        let jid = self.sees_jids(to, p).then(|| session.unwrap_or(p.jid.as_str()));
         let x = UserX { affiliation, role, jid, nick: new_nick, statuses, destroy }.build();
         let mut pr = Presence::new(type_.clone());
         pr.from = occupant_jid(self.svc, &self.channel.name, nick);
@@ -68,13 +68,15 @@ impl Ctx<'_> {
         Some(Stanza::Presence(pr))
     }
 
-    /// In a semi-anonymous room, whether session `to` may see `p`'s real
-    /// JID: moderators (and service admins) see every JID, everyone their own.
+    /// Whether session `to` may see `p`'s real JID (`roles::may_see_jid`;
+    /// in a JID-visible room also a session that has just left).
     fn sees_jids(&self, to: &str, p: &ParticipantRow) -> bool {
+        if self.channel.jid_visible {
+            return true;
+        }
         let Some(viewer) = self.occupants.iter().find(|o| o.full_jid.as_str() == to).map(|o| o.jid.as_str()) else { return false };
-        viewer == p.jid
-            || is_moderator(self.affiliations.get(viewer).map(String::as_str), self.roles.get(viewer).map(String::as_str))
-            || BareJid::new(viewer).is_ok_and(|j| self.svc.channels.rights().is_admin(&j))
+        let Some(viewer) = self.participants.iter().find(|v| v.jid == viewer) else { return false };
+        may_see_jid(self.channel, viewer, self.svc.channels.acting_affiliation(&self.affiliations, &viewer.jid), &p.jid)
     }
 
     /// What the room shows for `p` (channel::presence::shown).
@@ -106,6 +108,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             (channel.clone(), svc.channels.occupants(&channel.name).await?)
         }
         Event::Posted(p) => (p.channel.clone(), p.occupants.clone()),
+        Event::PrivateMessage(pm) => return Ok(private_message(svc, pm)),
         Event::Presence(c) => (c.channel.clone(), svc.channels.occupants(&c.channel.name).await?),
         Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => return super::admin::render(svc, ev).await,
     };
@@ -119,16 +122,14 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     };
     // A message needs neither roles nor affiliations (`posted` reads only
     // the occupants): no store query per message on the fan-out path.
-    let (roles, affiliations) = if matches!(ev, Event::Posted(_)) {
+    let (participants, affiliations) = if matches!(ev, Event::Posted(_)) {
         Default::default()
     } else {
-        (
-            svc.channels.participants(&channel.name).await?.iter().filter_map(|p| Some((p.jid.clone(), p.role.clone()?))).collect(),
-            svc.store.list_affiliations(&channel.name).await?.into_iter().collect(),
-        )
+        (svc.channels.participants(&channel.name).await?, svc.channels.affiliations(&channel.name).await?)
     };
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations, departed, roles };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations, departed, participants };
     Ok(match ev {
+        Event::PrivateMessage(pm) => private_message(svc, pm),
         Event::Posted(p) => posted(svc, ctx.occupants, p).map(|f| f.stanzas().collect()).unwrap_or_default(),
         // A MIX participant who joined with a nick appears as an occupant;
         // a MUC session's own entry is rendered by `Entered`.
@@ -260,9 +261,8 @@ fn presence_changed(ctx: &Ctx<'_>, c: &presence::PresenceChange) -> Vec<Stanza> 
 /// already as a MIX participant: the newcomer.
 async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_session: bool, created: bool, renamed: bool) -> Result<Vec<Stanza>> {
     let Some(my_nick) = me.nick.as_deref() else { return Ok(vec![]) };
-    let participants = ctx.svc.channels.participants(&ctx.channel.name).await?;
     let mut out = Vec::new();
-    for p in participants.iter().filter(|p| p.jid != me.jid && ctx.shown(p) != Shown::Offline) {
+    for p in ctx.participants.iter().filter(|p| p.jid != me.jid && ctx.shown(p) != Shown::Offline) {
         if let Some(n) = p.nick.as_deref() {
             out.extend(ctx.presence(p, full_jid, PresenceType::None, n, &[], None, None));
         }
@@ -290,7 +290,11 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
 /// A message to every session in the room; the sender's echo keeps its id.
 fn posted(svc: &Service, occupants: &[OccupantRow], p: &Posted) -> Option<FanOut> {
     let from = occupant_jid(svc, &p.channel.name, &p.nick)?;
-    let mut template = p.content.clone();
+    let Some(content) = p.content.get::<Message>() else {
+        tracing::error!(id = %p.id, "message content of an unknown kind; not reflected");
+        return Default::default();
+    };
+    let mut template = content.clone();
     template.from = Some(from);
     template.to = None;
     template.type_ = MessageType::Groupchat;
@@ -317,4 +321,24 @@ pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option
     m.append_child(svc.stanza_id(View::Muc, &row.channel, &row.id));
     m.append_child(occupant_id(&row.participant_id));
     Some(m)
+}
+
+/// A private message to the recipient's MUC sessions: from
+/// `room@muc/<sender's nick>`, with `<x xmlns='…muc#user'/>` and the
+/// sender's occupant-id.
+fn private_message(svc: &Service, pm: &PrivateMessage) -> Vec<Stanza> {
+    let (Some(nick), Some(content)) = (pm.sender.nick.as_deref(), pm.content.get::<Message>()) else { return vec![] };
+    let Some(from) = occupant_jid(svc, &pm.channel.name, nick) else { return vec![] };
+    let mut base = content.clone();
+    base.from = Some(from);
+    base.payloads.push(Element::bare("x", ns::MUC_USER));
+    base.payloads.push(occupant_id(&pm.sender.participant_id));
+    pm.sessions
+        .iter()
+        .filter_map(|s| {
+            let mut copy = base.clone();
+            copy.to = Some(s.parse().ok()?);
+            Some(Stanza::Message(copy))
+        })
+        .collect()
 }

@@ -12,18 +12,12 @@ use xmpp_parsers::stanza::Stanza;
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::{Service, View};
-use crate::channel::admin::{role_of, Affiliation, Change, Role};
-use crate::store::{ChannelRow, ParticipantRow};
+use crate::channel::admin::Change;
+use crate::channel::roles::{role_of, Role};
 use crate::xmpp::ns;
 
 /// The form type of voice requests and approvals.
 pub const MUC_REQUEST: &str = "http://jabber.org/protocol/muc#request";
-
-/// The role of a participant: the one a moderator set, else the default of
-/// its affiliation in this room (`channel::admin::role_of`).
-pub fn effective_role(channel: &ChannelRow, affiliation: Option<&str>, p: &ParticipantRow) -> &'static str {
-    role_of(p, Affiliation::from_stored(affiliation), channel).as_str()
-}
 
 /// Is this message a `muc#request` form?
 pub fn is_request(m: &Message) -> bool {
@@ -42,13 +36,14 @@ fn request_form(m: &Message) -> Option<DataForm> {
 pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
     let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
     let form = request_form(m).ok_or_else(|| Error::bad_request("malformed muc#request form"))?;
-    let me = svc.channels.occupant(room, &from.to_string()).await?.ok_or_else(|| Error::not_acceptable("You are not currently connected to this chat"))?;
+    let me = svc.channels.occupant(room, from.as_str()).await?.ok_or_else(Error::not_in_room)?;
     let ch = svc.channels.require(room).await?;
     let participants = svc.channels.participants(room).await?;
-    let requester = participants.iter().find(|p| p.jid == me.jid).ok_or_else(|| Error::not_acceptable("You are not currently connected to this chat"))?;
-    let affiliations: std::collections::HashMap<String, String> = svc.store.list_affiliations(room).await?.into_iter().collect();
-    let role = effective_role(&ch, affiliations.get(&requester.jid).map(String::as_str), requester);
-    if role == "moderator" {
+    let requester = participants.iter().find(|p| p.jid == me.jid).ok_or_else(Error::not_in_room)?;
+    let affiliations = svc.channels.affiliations(room).await?;
+    let role_of = |p| role_of(p, svc.channels.acting_affiliation(&affiliations, &p.jid), &ch);
+    let role = role_of(requester);
+    if role == Role::Moderator {
         // An approval (§8.6) changes a role: that is a muc#admin role change.
         if form.type_ == DataFormType::Submit && field(&form, "muc#request_allow").is_some() {
             return approve(svc, room, &from.to_bare(), &form).await;
@@ -56,8 +51,8 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
         tracing::debug!(room, "voice request from a moderator ignored: moderators have voice");
         return Ok(Reply::none());
     }
-    if !ch.moderated || role != "visitor" {
-        tracing::debug!(room, role, moderated = ch.moderated, "voice request ignored: the requester has voice already");
+    if !ch.moderated || role != Role::Visitor {
+        tracing::debug!(room, role = role.as_str(), moderated = ch.moderated, "voice request ignored: the requester has voice already");
         return Ok(Reply::none());
     }
     let nick = requester.nick.clone().unwrap_or_default();
@@ -67,7 +62,7 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
     let mut out = Vec::new();
     for o in occupants.iter() {
         let Some(p) = participants.iter().find(|p| p.jid == o.jid) else { continue };
-        if effective_role(&ch, affiliations.get(&p.jid).map(String::as_str), p) != "moderator" {
+        if role_of(p) != Role::Moderator {
             continue;
         }
         let mut msg = Message::new_with_type(MessageType::Normal, Some(o.full_jid.clone()));

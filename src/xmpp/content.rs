@@ -140,3 +140,14 @@ mod tests {
         }
     }
 }
+
+/// What of a private message is relayed: everything but the addresses and
+/// what the service adds itself or must not trust from a sender (MUC user
+/// data, occupant ids, `<mix/>`). Keeps the id and the type.
+pub fn relay_content(m: &Message) -> Message {
+    let mut out = m.clone();
+    out.from = None;
+    out.to = None;
+    out.payloads.retain(|p| !(p.is("x", ns::MUC_USER) || p.is("occupant-id", ns::OCCUPANT_ID) || p.is("mix", ns::MIX_CORE)));
+    out
+}

@@ -35,3 +35,15 @@ pub fn el(name: &str, ns: &str, attrs: &[(&str, &str)]) -> Element {
     }
     e
 }
+
+/// A JID attribute naming a user or a whole server (affiliation lists, the
+/// MIX banned and allowed nodes): a bare JID or a domain, normalised; a
+/// full JID or an invalid one is `jid-malformed`.
+pub fn bare_or_domain(raw: &str) -> crate::error::Result<String> {
+    use crate::error::Error;
+    let jid: xmpp_parsers::jid::Jid = raw.parse().map_err(|_| Error::jid_malformed("not a valid JID"))?;
+    if jid.resource().is_some() {
+        return Err(Error::jid_malformed("a bare JID is expected"));
+    }
+    Ok(jid.to_bare().to_string())
+}

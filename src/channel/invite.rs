@@ -1,0 +1,77 @@
+//! Invitations, shared by both views (XEP-0369 seed "Inviting another User
+//! to join a Channel"; XEP-0045 §7.8.2 mediated invitations): who may
+//! invite, and the invitation's token. The token is a salted hash over
+//! channel, inviter, invitee and expiry time, so the channel keeps no state
+//! for invitations. In a members-only channel an invitation makes the
+//! invitee a member when it has no affiliation yet (MIX: when it joins with
+//! a valid invitation; MUC: when the room sends it, as Prosody does).
+
+use xmpp_parsers::jid::BareJid;
+
+use super::roles::{role_of, Affiliation, Role};
+use super::Channels;
+use crate::error::{Error, Result};
+use crate::store::now_ms;
+
+/// How long an invitation may be used (7 days).
+pub const VALIDITY_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// An invitation into a channel: who invites whom, and the token that
+/// proves the channel issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub inviter: String,
+    pub invitee: String,
+    pub token: String,
+}
+
+impl Channels {
+    /// May `inviter` invite others into the channel? Participants may when
+    /// the channel allows invitations (`allow_invites`), owners and admins
+    /// always; visitors never. `forbidden` otherwise.
+    pub async fn check_may_invite(&self, name: &str, inviter: &BareJid) -> Result<()> {
+        let channel = self.require(name).await?;
+        let participant = self.require_participant(name, inviter).await?;
+        let affiliation = self.acting_affiliation(&self.affiliations(name).await?, inviter.as_str());
+        if role_of(&participant, affiliation, &channel) == Role::Visitor {
+            return Err(Error::forbidden("visitors may not invite"));
+        }
+        if !channel.allow_invites && affiliation < Affiliation::Admin {
+            return Err(Error::forbidden("only owners and admins may invite to this room"));
+        }
+        Ok(())
+    }
+
+    /// An invitation from `inviter` for `invitee`, valid for `VALIDITY_MS`.
+    pub async fn invitation(&self, name: &str, inviter: &BareJid, invitee: &BareJid) -> Result<Invitation> {
+        let expires = now_ms() + VALIDITY_MS;
+        Ok(Invitation { inviter: inviter.to_string(), invitee: invitee.to_string(), token: self.invitation_token(name, inviter.as_str(), invitee.as_str(), expires).await? })
+    }
+
+    async fn invitation_token(&self, name: &str, inviter: &str, invitee: &str, expires: i64) -> Result<String> {
+        let hash = self.salted_hash(name, &format!("invitation\n{inviter}\n{invitee}\n{expires}")).await?;
+        Ok(format!("{expires}-{hash}"))
+    }
+
+    /// Checks the token of an invitation from `inviter` that `joiner`
+    /// presents (`forbidden` when it is not valid or has expired); in a
+    /// members-only channel a valid one makes the joiner a member when it
+    /// has no affiliation.
+    pub async fn accept_invitation(&self, name: &str, joiner: &BareJid, inviter: &str, token: &str) -> Result<()> {
+        let invalid = || Error::forbidden("the invitation is not valid");
+        let expires: i64 = token.split_once('-').and_then(|(e, _)| e.parse().ok()).ok_or_else(invalid)?;
+        if expires < now_ms() || self.invitation_token(name, inviter, joiner.as_str(), expires).await? != token {
+            return Err(invalid());
+        }
+        self.admit_invitee(name, joiner).await
+    }
+
+    /// In a members-only channel, makes an invited user a member when it
+    /// has no affiliation yet; elsewhere nothing.
+    pub async fn admit_invitee(&self, name: &str, invitee: &BareJid) -> Result<()> {
+        if self.require(name).await?.members_only && self.store.add_member_if_unaffiliated(name, invitee.as_str()).await? {
+            tracing::info!(channel = %name, invitee = %invitee, "invitee made a member of the members-only channel");
+        }
+        Ok(())
+    }
+}
