@@ -1,22 +1,30 @@
 //! mixmuc: an XMPP component serving a MIX domain and a mirrored MUC domain
 //! over one channel store (XEP-0369, XEP-0045, XEP-0408).
 //!
-//! Layers, from the wire inwards: `link` (XEP-0114 connections) → `router`
-//! (one match from stanza to handler) → front ends (`mix`, `disco`) → the
-//! `channel` service (domain operations) → the `store` (sqlx).
+//! Layers, from the wire inwards (docs/architecture.md): `link` (XEP-0114
+//! connections) → `dispatch` (a stanza in, the stanzas out) → `router` (one
+//! match from stanza to handler, and from event to renderers) → front ends
+//! (`mix`, `muc`, and `disco`, `mam` shared by both) → the `channel` service
+//! (domain operations and events) → the `store` (sqlx). `xmpp` holds the
+//! wire types the link, the router and the front ends use.
+//!
+//! Public: what the binary, the tests and the bench tools need: start the
+//! service (`app`, `config`), hand it stanzas (`service::Service::handle`),
+//! the domain and the store to seed and inspect state (`channel`, `store`),
+//! and the link with its outgoing items (`link`, `outgoing`).
 
 pub mod app;
 pub mod channel;
 pub mod config;
-pub mod disco;
-pub mod dispatch;
+mod disco;
+mod dispatch;
 pub mod error;
 pub mod link;
-pub mod mam;
-pub mod mix;
-pub mod muc;
+mod mam;
+mod mix;
+mod muc;
 pub mod outgoing;
-pub mod router;
+mod router;
 pub mod service;
 pub mod store;
-pub mod xmpp;
+mod xmpp;

@@ -64,11 +64,11 @@ async fn enter(h: &Harness, from: &str, nick: &str) {
 }
 
 async fn pid(h: &Harness, jid: &str) -> String {
-    h.service.channels.participant_id_for("coven", jid).await.unwrap()
+    h.service.channels.participant_id("coven", jid).await.unwrap()
 }
 
 async fn token(h: &Harness, full: &str) -> String {
-    mixmuc::mix::private::session_token(&h.service, "coven", full).await.unwrap()
+    h.service.channels.session_token("coven", full).await.unwrap()
 }
 
 /// Changes coven's settings in the store.
@@ -155,7 +155,7 @@ async fn private_message_errors() {
     .await;
     h.exchange1(
         &format!("<message type='chat' id='e2' from='{ROMEO}' to='{ROOM}/thirdwitch'><body>hi</body></message>"),
-        &message_error(&format!("{ROOM}/thirdwitch"), ROMEO, "e2", "modify", "not-acceptable", Some("You are not currently connected to this chat")),
+        &message_error(&format!("{ROOM}/thirdwitch"), ROMEO, "e2", "cancel", "not-acceptable", Some("You are not currently connected to this chat")),
     )
     .await;
     h.exchange1(
@@ -203,7 +203,7 @@ async fn iq_to_an_occupant_is_answered() {
     let vcard = |id: &str, from: &str, nick: &str| format!("<iq type='get' id='{id}' from='{from}' to='{ROOM}/{nick}'><vCard xmlns='vcard-temp'/></iq>");
     h.exchange1(&vcard("v1", HAG01, "thirdwitch"), &iq_error(&format!("{ROOM}/thirdwitch"), HAG01, "v1", "cancel", "service-unavailable", Some("requests are not relayed to occupants"))).await;
     h.exchange1(&vcard("v2", HAG01, "nobody"), &iq_error(&format!("{ROOM}/nobody"), HAG01, "v2", "cancel", "item-not-found", Some("Recipient not in room"))).await;
-    h.exchange1(&vcard("v3", ROMEO, "thirdwitch"), &iq_error(&format!("{ROOM}/thirdwitch"), ROMEO, "v3", "modify", "not-acceptable", Some("You are not currently connected to this chat"))).await;
+    h.exchange1(&vcard("v3", ROMEO, "thirdwitch"), &iq_error(&format!("{ROOM}/thirdwitch"), ROMEO, "v3", "cancel", "not-acceptable", Some("You are not currently connected to this chat"))).await;
 }
 
 // ================================================================ private messages across views
@@ -347,7 +347,7 @@ async fn invitation_rights() {
     assert_eq!(h.store.get_affiliation("coven", ROMEO_BARE).await.unwrap().as_deref(), Some("member"));
     h.exchange1(
         &invite_msg("crone1@shakespeare.example/desktop", "r3", ROMEO_BARE, "x"),
-        &message_error(ROOM, "crone1@shakespeare.example/desktop", "r3", "modify", "not-acceptable", Some("You are not currently connected to this chat")),
+        &message_error(ROOM, "crone1@shakespeare.example/desktop", "r3", "cancel", "not-acceptable", Some("You are not currently connected to this chat")),
     )
     .await;
     h.exchange1(
@@ -450,7 +450,7 @@ fn voice_request(from: &str, id: &str) -> String {
 async fn voice_request_in_an_unmoderated_room() {
     let h = room().await;
     h.exchange(&voice_request(HAG01, "vr1"), &[]).await;
-    h.exchange1(&voice_request(ROMEO, "vr2"), &message_error(ROOM, ROMEO, "vr2", "modify", "not-acceptable", Some("You are not currently connected to this chat"))).await;
+    h.exchange1(&voice_request(ROMEO, "vr2"), &message_error(ROOM, ROMEO, "vr2", "cancel", "not-acceptable", Some("You are not currently connected to this chat"))).await;
 }
 
 /// XEP-0045 §7.13 / §8.6: in a moderated room a visitor's request goes to

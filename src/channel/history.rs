@@ -89,6 +89,12 @@ impl Channels {
         Ok(Page { rows, complete: !more, count })
     }
 
+    /// The newest `max` messages `q` selects, oldest first (history on
+    /// entering a room walks back through the archive with these).
+    pub async fn newest(&self, q: &ArchiveQuery, max: i64) -> Result<Vec<ArchiveRow>> {
+        self.store.query_archive(q, max, true).await
+    }
+
     /// Narrows `q` to messages after (or before) the one with this id.
     async fn bound(&self, name: &str, q: &mut ArchiveQuery, id: &Option<String>, after: bool) -> Result<()> {
         let Some(id) = id.as_deref().filter(|i| !i.is_empty()) else { return Ok(()) };

@@ -41,7 +41,7 @@ pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Resu
         if max == 0 {
             break;
         }
-        let rows = svc.store.query_archive(&q, max, true).await?;
+        let rows = svc.channels.newest(&q, max).await?;
         for row in rows.iter().rev() {
             let Some(mut e) = super::render::archived(svc, &channel, row) else { continue };
             // Subject changes are not discussion history (XEP-0045 §7.2.13).

@@ -9,6 +9,7 @@ pub mod invite;
 pub mod mam;
 pub mod message;
 pub mod owner;
+pub mod owner_form;
 pub mod presence;
 pub mod presence_update;
 pub mod private;

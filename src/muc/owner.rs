@@ -10,7 +10,7 @@ use crate::channel::event::Event;
 use crate::error::Result;
 use crate::service::Reply;
 use crate::service::{Service, View};
-use crate::xmpp::muc_owner::{self, OwnerSet};
+use super::owner_form::{self, OwnerSet};
 
 /// The reason given to occupants when a new room's owner cancels its configuration.
 const CANCELLED: &str = "The owner cancelled the room's initial configuration";
@@ -22,15 +22,15 @@ pub async fn get(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
     let ch = svc.channels.require_owner(room, &from.to_bare()).await?;
     let owners = svc.channels.affiliated(room, "owner").await?;
     let admins = svc.channels.affiliated(room, "admin").await?;
-    let form = muc_owner::config_form(svc.channel_jid(View::Muc, room).as_str(), &ch, &owners, &admins);
-    Ok(Reply::payload(muc_owner::query(Some(form))))
+    let form = owner_form::config_form(svc.channel_jid(View::Muc, room).as_str(), &ch, &owners, &admins);
+    Ok(Reply::payload(owner_form::query(Some(form))))
 }
 
 /// IQ set: a submitted or cancelled form, or a destroy request; owners only.
 pub async fn set(svc: &Service, room: &str, from: &Jid, payload: &Element) -> Result<Reply> {
     let by = from.to_bare();
     let channel = svc.channels.require_owner(room, &by).await?;
-    match muc_owner::parse_set(payload)? {
+    match owner_form::parse_set(payload)? {
         OwnerSet::Submit { patch, instant } => {
             if instant {
                 tracing::info!(channel = %room, "instant room accepted");

@@ -6,7 +6,6 @@ pub mod mam;
 pub mod mix;
 pub mod muc;
 pub mod muc_admin;
-pub mod muc_owner;
 pub mod ns;
 pub mod presence;
 pub mod reply;

@@ -14,8 +14,6 @@ pub const MUC_MIRROR_FORM: &str = "urn:xmpp:mix:muc:0#muc-mirror";
 pub const MIX_MIRROR_FORM: &str = "urn:xmpp:mix:muc:0#mix-mirror";
 /// XEP-0403 MIX-PRESENCE.
 pub const MIX_PRESENCE: &str = "urn:xmpp:mix:presence:0";
-/// XEP-0404 MIX-ANON.
-pub const MIX_ANON: &str = "urn:xmpp:mix:anon:0";
 /// XEP-0045 MUC.
 pub const MUC: &str = "http://jabber.org/protocol/muc";
 /// XEP-0030 disco#info.
@@ -26,8 +24,6 @@ pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 pub const PING: &str = "urn:xmpp:ping";
 /// XEP-0004 data forms.
 pub const DATA_FORMS: &str = "jabber:x:data";
-/// RFC 6120 stanza errors.
-pub const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /// XEP-0045 MUC user data.
 pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
 /// XEP-0359 unique and stable stanza ids.

@@ -1,4 +1,4 @@
-//! XEP-0045 `muc#owner` payloads: the `muc#roomconfig` form built from a
+//! XEP-0045 `muc#owner` payloads for the MUC view: the `muc#roomconfig` form built from a
 //! room's settings, a submitted form read into a `ConfigPatch` (every value
 //! checked), and `<destroy/>`. No I/O here.
 
@@ -6,7 +6,7 @@ use xmpp_parsers::data_forms::{DataForm, DataFormType, Field, FieldType, Option_
 use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::minidom::Element;
 
-use super::ns;
+use crate::xmpp::ns;
 use crate::channel::config::{ConfigPatch, ALLOW_PM};
 use crate::error::{Error, Result};
 use crate::store::ChannelRow;
