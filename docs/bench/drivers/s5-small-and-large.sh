@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# S5 (component only) A/B driver of session 6: alternates variants, one fresh
+# S5 (component only) A/B driver (first used in session 6): alternates variants, one fresh
 # mixmuc (release, SQLite in a temp dir) per run, attached to
 # `mixmuc-bench component`; writes OUT/<variant>-<shape>-<n>.json.
-# usage: run.sh OUT RUNS VARIANT... ; VARIANT = name=BIN_DIR[:THREADS]
+# usage: s5-small-and-large.sh OUT RUNS VARIANT... ; VARIANT = name=BIN_DIR[:THREADS]
 # (THREADS set as [server] threads; left out for binaries without the key)
 set -u
 OUT=$1 RUNS=$2; shift 2

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Session 7's S5 drivers (small rooms, 1,000 x 5, component mode), one fresh
+# S5 driver (small rooms, 1,000 x 5, component mode; first used in session 7), one fresh
 # release mixmuc on SQLite in a temp dir per run; variants alternate.
-#   drive.sh cpu OUT RUNS RATE name=BIN_DIR ...  stanzas out/s and per mixmuc CPU-s
+#   s5-small-rooms.sh cpu OUT RUNS RATE name=BIN_DIR ...  stanzas out/s and per mixmuc CPU-s
 #                                                (8 s step after 3 s warm-up; OUT/<name>-<n>.json)
-#   drive.sh mem name=BIN_DIR ...                RSS per membership: RSS 1 s after start vs the
+#   s5-small-rooms.sh mem name=BIN_DIR ...       RSS per membership: RSS 1 s after start vs the
 #                                                last RSS (every 0.3 s) while 10 senders send
 #                                                10 msgs/s for 3 s; (after - before) / 5,000
-# (Saturation runs and the large room: ../session6-s5/run.sh.)
+# (Small and large rooms at fixed rates: s5-small-and-large.sh; memory: memory-per-membership.sh.)
 set -u
 PORT=29351
 start_mixmuc() { # bin dir -> sets pid
@@ -52,5 +52,5 @@ mem)
 		echo "$name rss_before_kb=$before rss_after_kb=$after per_membership_B=$(( (after - before) * 1024 / 5000 ))"
 		rm -rf "$d"
 	done ;;
-*) echo "usage: drive.sh cpu OUT RUNS RATE name=BIN_DIR ... | drive.sh mem name=BIN_DIR ..." >&2; exit 2 ;;
+*) echo "usage: s5-small-rooms.sh cpu OUT RUNS RATE name=BIN_DIR ... | s5-small-rooms.sh mem name=BIN_DIR ..." >&2; exit 2 ;;
 esac

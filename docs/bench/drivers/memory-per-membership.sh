@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Session 8's memory driver (component mode, S2's shape: rooms of 5 MUC occupants),
+# Memory driver (component mode, S2's shape: rooms of 5 MUC occupants; first used in session 8),
 # one fresh release mixmuc on SQLite in a temp dir per run; variants alternate.
-#   drive.sh ROUNDS name=BIN_DIR ...
+#   memory-per-membership.sh ROUNDS name=BIN_DIR ...
 # Per variant and round, two runs: 200 rooms (1,000 memberships) and 1,000 rooms
 # (5,000). Each: RSS (with its anonymous / file-backed split) 1 s after start, and
 # the last RSS (every 0.3 s) while 10 senders send 10 msgs/s for 3 s. Prints
