@@ -63,8 +63,8 @@ impl Service {
         let view = self.view_of(to.domain().as_str()).ok_or_else(Error::service_unavailable)?;
         let target = match (to.node(), to.resource()) {
             (None, _) => Target::Service,
-            (Some(n), r) if view == View::Mix && mix::private::proxy_parts(n.as_str()).is_some() => {
-                let (id, channel) = mix::private::proxy_parts(n.as_str()).expect("checked");
+            (Some(n), r) if view == View::Mix && mix::jids::proxy_parts(n.as_str()).is_some() => {
+                let (id, channel) = mix::jids::proxy_parts(n.as_str()).expect("checked");
                 Target::Proxy(channel, id, r.map(|r| r.as_str()))
             }
             (Some(n), None) => Target::Channel(n.as_str()),
@@ -139,7 +139,7 @@ impl Service {
         }
         let name = to.node()?.as_str();
         match view {
-            View::Mix if mix::private::proxy_parts(name).is_some() => None,
+            View::Mix if mix::jids::proxy_parts(name).is_some() => None,
             View::Muc if muc::message::is_subject_change(m) => None,
             _ => Some((view, name, m)),
         }

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 
 use super::payload::Payload;
-pub use super::presence::PresenceChange;
-pub use super::private::PrivateMessage;
 use crate::store::{ChannelRow, OccupantRow, ParticipantRow};
 
 #[derive(Debug, Clone)]
@@ -91,4 +89,40 @@ pub enum Removal {
     Banned,
     Kicked,
     MembershipRevoked,
+}
+
+/// Where a presence came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A MUC session in the room.
+    Muc,
+    /// A MIX client, through the participant's server (XEP-0403).
+    Mix,
+}
+
+/// A session's or client's presence changed without entering or leaving
+/// the room (MUC), or a MIX client came, changed or went.
+#[derive(Debug)]
+pub struct PresenceChange {
+    pub channel: Arc<ChannelRow>,
+    pub participant: ParticipantRow,
+    pub full_jid: String,
+    pub via: Via,
+    /// The serialised presence; None: the client went offline.
+    pub presence: Option<String>,
+}
+
+/// A private message the channel relays.
+#[derive(Debug)]
+pub struct PrivateMessage {
+    pub channel: Arc<ChannelRow>,
+    pub sender: ParticipantRow,
+    /// The sender's session (full JID).
+    pub from_session: String,
+    pub recipient: ParticipantRow,
+    /// The recipient's MUC sessions it goes to; empty: to the recipient's
+    /// bare JID, the MIX way.
+    pub sessions: Vec<String>,
+    /// The content (with the sender's id and type), as the front end made it.
+    pub content: Payload,
 }

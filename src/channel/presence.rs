@@ -20,34 +20,13 @@ use std::sync::Arc;
 
 use xmpp_parsers::jid::{BareJid, FullJid};
 
-use super::event::Event;
+use super::event::{Event, PresenceChange, Via};
 use super::Channels;
 use crate::error::{Error, Result};
 use crate::store::{now_ms, ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
 
 /// XEP-0403 presence node.
 pub const NODE_PRESENCE: &str = "urn:xmpp:mix:nodes:presence";
-
-/// Where a presence came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// A MUC session in the room.
-    Muc,
-    /// A MIX client, through the participant's server (XEP-0403).
-    Mix,
-}
-
-/// A session's or client's presence changed without entering or leaving
-/// the room (MUC), or a MIX client came, changed or went.
-#[derive(Debug)]
-pub struct PresenceChange {
-    pub channel: Arc<ChannelRow>,
-    pub participant: ParticipantRow,
-    pub full_jid: String,
-    pub via: Via,
-    /// The serialised presence; None: the client went offline.
-    pub presence: Option<String>,
-}
 
 /// What the MUC view shows for a participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,9 +97,9 @@ impl Channels {
     #[tracing::instrument(skip(self, presence), fields(session = %full), level = "info")]
     pub async fn update_session_presence(&self, name: &str, full: &FullJid, presence: Option<String>) -> Result<Vec<Event>> {
         let channel = self.require(name).await?;
-        let participant = self.store.get_participant(name, full.to_bare().as_str()).await?.ok_or_else(|| Error::not_acceptable("you are not in this room"))?;
+        let participant = self.store.get_participant(name, full.to_bare().as_str()).await?.ok_or_else(|| Error::not_in_room())?;
         if !self.set_session_presence(name, full, presence.as_deref()).await? {
-            return Err(Error::not_acceptable("you are not in this room"));
+            return Err(Error::not_in_room());
         }
         Ok(vec![Event::Presence(Arc::new(PresenceChange { channel, participant, full_jid: full.to_string(), via: Via::Muc, presence }))])
     }

@@ -7,27 +7,12 @@
 
 use std::sync::Arc;
 
-use super::event::Event;
+use super::event::{Event, PrivateMessage};
 use super::payload::Payload;
 use super::roles::{role_of, Role};
 use super::Channels;
 use crate::error::{Error, Result};
 use crate::store::{ChannelRow, ParticipantRow};
-
-/// A private message the channel relays.
-#[derive(Debug)]
-pub struct PrivateMessage {
-    pub channel: Arc<ChannelRow>,
-    pub sender: ParticipantRow,
-    /// The sender's session (full JID).
-    pub from_session: String,
-    pub recipient: ParticipantRow,
-    /// The recipient's MUC sessions it goes to; empty: to the recipient's
-    /// bare JID, the MIX way.
-    pub sessions: Vec<String>,
-    /// The content (with the sender's id and type), as the front end made it.
-    pub content: Payload,
-}
 
 impl Channels {
     /// The opaque token naming a session (a full JID) in proxy JIDs

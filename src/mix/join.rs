@@ -4,7 +4,7 @@
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
-use super::render::proxy_jid;
+use super::jids::proxy_jid;
 use crate::channel::access::EntryRefusal;
 use crate::error::{Error, Result};
 use xmpp_parsers::stanza_error::{DefinedCondition, ErrorType};

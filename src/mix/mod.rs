@@ -7,6 +7,7 @@ pub mod create;
 pub mod destroy;
 pub mod disco;
 pub mod invite;
+pub mod jids;
 pub mod join;
 pub mod leave;
 pub mod mam;

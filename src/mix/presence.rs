@@ -8,7 +8,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
-use super::render::proxy_jid;
+use super::jids::proxy_jid;
 use crate::channel::event::Event;
 use crate::channel::presence::NODE_PRESENCE;
 use crate::error::{Error, Result};

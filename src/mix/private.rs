@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::{Message, MessageType};
 
 use crate::channel::payload::Payload;
@@ -16,22 +15,6 @@ use crate::error::{Error, Result};
 use crate::service::{Reply, Service};
 use crate::store::ChannelRow;
 use crate::xmpp::content::relay_content;
-
-/// Splits the localpart of a proxy JID, `<participant-id>#<channel>`, into
-/// (participant id, channel). Participant ids never contain `#` and channel
-/// names refuse it, so the first `#` is the separator.
-pub fn proxy_parts(node: &str) -> Option<(&str, &str)> {
-    let (id, channel) = node.split_once('#')?;
-    (!id.is_empty() && !channel.is_empty()).then_some((id, channel))
-}
-
-/// The proxy JID of one session of a participant,
-/// `<participant-id>#<channel>@mix/<session token>`.
-pub async fn proxy_full_jid(svc: &Service, channel: &str, participant_id: &str, session_full_jid: &str) -> Result<Jid> {
-    let token = svc.channels.session_token(channel, session_full_jid).await?;
-    let jid = format!("{}/{token}", super::render::proxy_jid(svc, channel, participant_id));
-    jid.parse().map_err(|e| Error::internal(format!("proxy JID {jid}: {e}")))
-}
 
 /// A message to `<participant-id>#<channel>@mix[/<session>]`.
 pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_id: &str, to_session: Option<&str>, m: &Message) -> Result<Reply> {
@@ -55,17 +38,4 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_id: &str, to_ses
 /// IQs to proxy JIDs (vCard requests and the like) are not relayed.
 pub fn iq() -> Result<Reply> {
     Err(Error::service_unavailable().with_text("requests are not relayed to participants"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::proxy_parts;
-
-    #[test]
-    fn proxy_localparts_split_at_the_first_hash() {
-        assert_eq!(proxy_parts("123456#coven"), Some(("123456", "coven")));
-        assert_eq!(proxy_parts("coven"), None);
-        assert_eq!(proxy_parts("#coven"), None);
-        assert_eq!(proxy_parts("123456#"), None);
-    }
 }

@@ -9,7 +9,10 @@ use crate::channel::membership::{NODE_INFO, NODE_PARTICIPANTS, NODE_PRESENCE};
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
+use crate::store::{ChannelRow, ParticipantRow};
+use crate::xmpp::mix::Participant;
 use crate::xmpp::{el, mam, ns};
+use super::jids::proxy_jid;
 
 pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) -> Result<Reply> {
     let items = payload
@@ -27,7 +30,7 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
         svc.channels.require_participant(channel, &from.to_bare()).await?;
     }
     let children: Vec<Element> = match node {
-        NODE_PARTICIPANTS => super::render::participant_items(svc, &ch, &svc.channels.participants(channel).await?),
+        NODE_PARTICIPANTS => svc.channels.participants(channel).await?.iter().map(|p| participant_item(svc, &ch, p, ns::PUBSUB)).collect(),
         NODE_PRESENCE => super::presence::items(svc, &ch).await?,
         NODE_INFO => vec![info_item(&ch, ns::PUBSUB)],
         NODE_CONFIG => {
@@ -92,4 +95,14 @@ fn config_form(ch: &crate::store::ChannelRow, owners: &[String], admins: &[Strin
 fn info_form(name: &str, description: &str) -> Element {
     use xmpp_parsers::data_forms::{DataForm, DataFormType, Field};
     DataForm::new(DataFormType::Result_, ns::MIX_CORE, vec![Field::text_single("Name", name), Field::text_single("Description", description)]).into()
+}
+
+/// A participants node item (`item_ns`: PubSub for a get, PubSub event for
+/// a notification): the participant's proxy JID as its id, its nick, and
+/// its real JID where the channel shows JIDs.
+pub fn participant_item(svc: &Service, channel: &ChannelRow, p: &ParticipantRow, item_ns: &str) -> Element {
+    let payload = Participant { jid: channel.jid_visible.then(|| p.jid.clone()), nick: p.nick.clone() };
+    let mut item = el("item", item_ns, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
+    item.append_child(payload.into());
+    item
 }

@@ -2,7 +2,7 @@
 //! done once; per recipient only the address (and, for the sender, the
 //! submission id) changes.
 
-use xmpp_parsers::jid::{BareJid, FullJid, Jid};
+use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Id, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza::Stanza;
@@ -14,19 +14,9 @@ use crate::error::Result;
 use crate::outgoing::{FanOut, Out};
 use crate::service::{Service, View};
 use crate::store::{ArchiveRow, ChannelRow, ParticipantRow};
-use crate::xmpp::mix::{Mix, Participant};
+use crate::xmpp::mix::Mix;
+use super::jids::{participant_jid, proxy_full_jid, proxy_jid};
 use crate::xmpp::{content, el, ns};
-
-/// `channel@mix/participant-id`: where a participant's messages come from.
-pub fn participant_jid(svc: &Service, channel: &str, participant_id: &str) -> Jid {
-    let bare = svc.channel_jid(View::Mix, channel);
-    Jid::from(FullJid::from_parts(bare.node(), bare.domain(), &xmpp_parsers::jid::ResourcePart::new(participant_id).expect("participant ids are valid resources")))
-}
-
-/// The seed's proxy JID: `participant-id#channel@mix`.
-pub fn proxy_jid(svc: &Service, channel: &str, participant_id: &str) -> String {
-    format!("{participant_id}#{channel}@{}", svc.mix_domain)
-}
 
 /// Renders an event for the MIX participants it concerns.
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
@@ -37,7 +27,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         // users appear as participants through Joined/Left.
         Event::Entered { .. } | Event::Exited { .. } | Event::Presence(_) => super::presence::render(svc, ev).await,
         Event::Joined { channel, participant } | Event::NickChanged { channel, participant, .. } => {
-            let item = participant_item(svc, channel, participant);
+            let item = super::pubsub::participant_item(svc, channel, participant, ns::PUBSUB_EVENT);
             let mut out = notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(item.clone())).await?;
             out.extend(super::presence::render(svc, ev).await?);
             Ok(out)
@@ -74,28 +64,6 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
                 .collect())
         }
     }
-}
-
-/// A participants node item: the participant's nick and, where JIDs are
-/// visible, real JID; named by the proxy JID as in the seed.
-fn participant_item(svc: &Service, channel: &ChannelRow, p: &ParticipantRow) -> Element {
-    let payload = Participant { jid: channel.jid_visible.then(|| p.jid.clone()), nick: p.nick.clone() };
-    let mut item = el("item", ns::PUBSUB_EVENT, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
-    item.append_child(payload.into());
-    item
-}
-
-/// The participants node items for a PubSub items request.
-pub fn participant_items(svc: &Service, channel: &ChannelRow, participants: &[ParticipantRow]) -> Vec<Element> {
-    participants
-        .iter()
-        .map(|p| {
-            let payload = Participant { jid: channel.jid_visible.then(|| p.jid.clone()), nick: p.nick.clone() };
-            let mut item = el("item", ns::PUBSUB, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
-            item.append_child(payload.into());
-            item
-        })
-        .collect()
 }
 
 fn event_message(svc: &Service, channel: &str, to: &str, node: &str, child: Element) -> Stanza {
@@ -188,7 +156,7 @@ async fn private_message(svc: &Service, pm: &PrivateMessage) -> Result<Vec<Stanz
         return Ok(vec![]);
     };
     let mut out = content.clone();
-    out.from = Some(super::private::proxy_full_jid(svc, &pm.channel.name, &pm.sender.participant_id, &pm.from_session).await?);
+    out.from = Some(proxy_full_jid(svc, &pm.channel.name, &pm.sender.participant_id, &pm.from_session).await?);
     out.to = Some(Jid::from(BareJid::new(&pm.recipient.jid).map_err(|e| crate::error::Error::internal(format!("participant JID {}: {e}", pm.recipient.jid)))?));
     if let Some(nick) = &pm.sender.nick {
         out.payloads.push(Mix { nick: Some(nick.clone()), jid: None, submission_id: None }.into());

@@ -8,7 +8,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
-use super::render::occupant_jid;
+use super::occupant_jid;
 use crate::channel::admin::{Change, Listed};
 use crate::channel::nick;
 use crate::channel::roles::{may_see_jid, role_of, Affiliation, Role};

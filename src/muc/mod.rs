@@ -15,3 +15,14 @@ pub mod presence_update;
 pub mod private;
 pub mod render;
 pub mod voice;
+
+use xmpp_parsers::jid::{FullJid, Jid, ResourcePart};
+
+use crate::service::{Service, View};
+
+/// `room@muc/nick`.
+pub fn occupant_jid(svc: &Service, channel: &str, nick: &str) -> Option<Jid> {
+    let bare = svc.channel_jid(View::Muc, channel);
+    let res = ResourcePart::new(nick).ok()?;
+    Some(Jid::from(FullJid::from_parts(bare.node(), bare.domain(), &res)))
+}

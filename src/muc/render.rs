@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use xmpp_parsers::jid::{FullJid, Jid, ResourcePart};
+use xmpp_parsers::jid::{FullJid, Jid};
 use xmpp_parsers::message::{Id, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
@@ -12,21 +12,15 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::roles::{may_see_jid, Affiliation};
 use crate::channel::config::settings_differ;
-use crate::channel::event::{Event, Posted, PrivateMessage};
+use crate::channel::event::{Event, Posted, PresenceChange, PrivateMessage, Via};
 use crate::error::Result;
 use crate::outgoing::{FanOut, Out};
 use crate::service::{Service, View};
-use crate::channel::presence::{self, Shown, Via};
+use crate::channel::presence::{self, Shown};
 use crate::store::{ArchiveRow, ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
 use crate::xmpp::muc::{occupant_id, UserX};
+use super::occupant_jid;
 use crate::xmpp::{content, el, ns};
-
-/// `room@muc/nick`.
-pub fn occupant_jid(svc: &Service, channel: &str, nick: &str) -> Option<Jid> {
-    let bare = svc.channel_jid(View::Muc, channel);
-    let res = ResourcePart::new(nick).ok()?;
-    Some(Jid::from(FullJid::from_parts(bare.node(), bare.domain(), &res)))
-}
 
 struct Ctx<'a> {
     svc: &'a Service,
@@ -241,7 +235,7 @@ fn with_status(mut out: Vec<Stanza>, leaving: Option<&str>) -> Vec<Stanza> {
 /// A presence change: a MUC session's goes to every occupant (110 for the
 /// user's own sessions); a MIX client's only when the user has no MUC
 /// session (then the MIX clients decide what the room shows).
-fn presence_changed(ctx: &Ctx<'_>, c: &presence::PresenceChange) -> Vec<Stanza> {
+fn presence_changed(ctx: &Ctx<'_>, c: &PresenceChange) -> Vec<Stanza> {
     let p = &c.participant;
     let Some(nick) = p.nick.as_deref() else { return vec![] };
     if c.via == Via::Mix && ctx.occupants.iter().any(|o| o.jid == p.jid) {
