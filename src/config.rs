@@ -55,7 +55,7 @@ pub struct ServerConfig {
     pub multicast: Option<String>,
     /// Threads running mixmuc's own work (links, dispatcher): 1 (default)
     /// runs everything on one thread, which costs the least CPU per stanza
-    /// (no hand-offs between threads; docs/benchmarks.md, "Session 6");
+    /// (no hand-offs between threads; docs/benchmarks.md, "Other measured choices");
     /// more spreads the links' parsing over that many threads. The
     /// database's own threads (SQLite) come on top.
     #[serde(default = "default_threads")]

@@ -7,6 +7,11 @@
 //! `<message to='…'` followed by the shared bytes. With a multicast service
 //! (XEP-0033) the whole fan-out is one stanza to that service, with one
 //! `bcc` address per recipient.
+//!
+//! Kept because of what it buys against one `Message` per recipient
+//! serialised through tokio-xmpp's stream: 2.4× the stanzas out per
+//! CPU-second in a room of 200, +15 % in rooms of 5 (docs/benchmarks.md,
+//! "What the hand-written parts buy").
 
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::Message;
