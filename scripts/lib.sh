@@ -3,7 +3,8 @@
 #
 # Source it from bash (set -euo pipefail friendly). It provides:
 #   mm_install            install what is missing (Debian prosody, .venv with slixmpp + pytest)
-#   mm_build [ARGS]       cargo build (dev profile) with ARGS
+#   mm_build [ARGS]       cargo build (dev profile) with ARGS (the root package, mixmuc, unless
+#                         ARGS name others: -p mixmuc-bench or --workspace for the bench/ tools)
 #   mm_bed_init DIR       create a test bed folder (ports, domains, secrets in DIR/bed.env)
 #   mm_bed_up DIR         init + start Prosody + start the "main" mixmuc instance
 #   mm_bed_down DIR       stop every process of the bed, by PID

@@ -28,7 +28,7 @@ RUN_LIMIT = 120
 
 def bench(*args: str) -> dict:
     if not BENCH.exists():
-        pytest.fail(f"{BENCH} is missing: cargo build --all-targets first")
+        pytest.fail(f"{BENCH} is missing: cargo build --workspace (or -p mixmuc-bench) first")
     proc = subprocess.run([str(BENCH), *args], capture_output=True, text=True, timeout=RUN_LIMIT)
     assert proc.returncode == 0, f"mixmuc-bench {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}"
     return json.loads(proc.stdout)

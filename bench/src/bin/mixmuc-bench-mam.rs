@@ -1,14 +1,17 @@
 //! S4, the history benchmark: one channel with many archived messages, then
-//! MAM queries through the same handler the MUC and MIX views use
-//! (`muc::mam::query` / `mix::mam::query`: parse, access check, paging
-//! engine, store queries, rendering).
+//! MAM queries as the component receives them: `<iq type='set'>` stanzas with
+//! a `<query xmlns='urn:xmpp:mam:2'/>` to the channel's JID on the MUC or MIX
+//! domain, handed to `Service::handle` (the router, then the view's MAM
+//! handler: parse, access check, paging engine, store queries, rendering).
 //!
 //!   mixmuc-bench-mam --store sqlite:///tmp/s4.db --messages 1000000 --out s4-sqlite.json
 //!   mixmuc-bench-mam --store postgres://postgres@127.0.0.1:5432/test --schema s4bench --drop-schema ...
 //!
-//! The archive is filled by one SQL statement per batch (a generated series),
-//! copying the payload of one message posted through `Channels::post`, so
-//! the rows look exactly like real ones. Query kinds, each timed per query:
+//! The channel is created, joined and posted to through `Service::handle` as
+//! well (MIX `<create/>`, `<join/>`, one groupchat message); the archive is
+//! then filled by one SQL statement per batch (a generated series), copying
+//! that message's row, so the rows look exactly like real ones. Query kinds,
+//! each timed per query (from handing the IQ over to getting the stanzas back):
 //! - `forward`: pages of 50 oldest first, RSM `<after/>` the last id of the
 //!   previous page, in runs of consecutive pages starting at random points;
 //! - `before`: RSM `<before/>` a random id (the 50 messages before it);
@@ -23,9 +26,12 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use rand::Rng;
 use sqlx::{AnyConnection, Connection, Executor};
-use xmpp_parsers::jid::{BareJid, Jid};
+use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::{Lang, Message, MessageType};
+use xmpp_parsers::minidom::rxml::NcName;
 use xmpp_parsers::minidom::Element;
+use xmpp_parsers::stanza::Stanza;
 
 use mixmuc::config::Config;
 use mixmuc::service::Service;
@@ -72,7 +78,14 @@ struct Cli {
 
 const CHANNEL: &str = "s4bench";
 const USER: &str = "alice@localhost";
+const MIX_DOMAIN: &str = "mix.localhost";
+const MUC_DOMAIN: &str = "muc.localhost";
+const NS_MIX_CORE: &str = "urn:xmpp:mix:core:1";
+const NS_MAM: &str = "urn:xmpp:mam:2";
+const NS_RSM: &str = "http://jabber.org/protocol/rsm";
 const NODE_MESSAGES: &str = "urn:xmpp:mix:nodes:messages";
+
+type BoxError = Box<dyn std::error::Error>;
 
 fn id_of(n: i64) -> String {
     format!("s4-{n:010}")
@@ -84,53 +97,64 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))).with_writer(std::io::stderr).init();
     let schema_line = cli.schema.as_deref().map(|s| format!("schema = \"{s}\"\n")).unwrap_or_default();
     let cfg = Config::from_toml(&format!(
-        "[server]\nport = 1\n[mix]\ndomain = \"mix.localhost\"\nsecret = \"x\"\n[muc]\ndomain = \"muc.localhost\"\nsecret = \"x\"\n\
+        "[server]\nport = 1\n[mix]\ndomain = \"{MIX_DOMAIN}\"\nsecret = \"x\"\n[muc]\ndomain = \"{MUC_DOMAIN}\"\nsecret = \"x\"\n\
          [store]\nurl = \"{}\"\n{schema_line}max_connections = 4\n[service]\nlocal_domains = [\"localhost\"]\n",
         cli.store
     ))?;
     let store = Store::open(&cfg.store).await?;
-    let svc = Service::new(&cfg, store.clone());
-    let alice: BareJid = USER.parse()?;
+    let from: Jid = format!("{USER}/bench").parse()?;
 
     let existing = count_rows(&cli).await.unwrap_or(0);
-    let fill_secs = if cli.reuse && existing == cli.messages {
+    let reuse = cli.reuse && existing == cli.messages;
+    if !reuse && existing > 0 {
+        exec(&cli, "DELETE FROM archive").await?;
+        exec(&cli, "DELETE FROM participants").await?;
+        exec(&cli, "DELETE FROM channels").await?;
+    }
+    // Made after the deletes: its caches start empty.
+    let svc = Service::new(&cfg, store.clone());
+    let fill_secs = if reuse {
         eprintln!("reusing {existing} archived messages");
         None
     } else {
-        if existing > 0 {
-            exec(&cli, "DELETE FROM archive").await?;
-            exec(&cli, "DELETE FROM participants").await?;
-            exec(&cli, "DELETE FROM channels").await?;
-        }
-        svc.channels.invalidate(CHANNEL).await;
-        svc.channels.create(Some(CHANNEL), &alice).await?;
-        svc.channels.join(CHANNEL, &alice, &[NODE_MESSAGES.to_string()], Some("alice")).await?;
+        let create = Element::builder("create", NS_MIX_CORE).attr(ncname("channel"), CHANNEL).build();
+        request(&svc, iq_set("create", &from, MIX_DOMAIN, create)?).await?;
+        // From the bare JID, as the participant's server sends it (XEP-0405).
+        let join = Element::builder("join", NS_MIX_CORE)
+            .append(Element::builder("subscribe", NS_MIX_CORE).attr(ncname("node"), NODE_MESSAGES))
+            .append(Element::builder("nick", NS_MIX_CORE).append("alice"))
+            .build();
+        request(&svc, iq_set("join", &Jid::from(from.to_bare()), &format!("{CHANNEL}@{MIX_DOMAIN}"), join)?).await?;
         let started = Instant::now();
-        fill(&cli, &svc, &alice).await?;
+        fill(&cli, &svc, &from).await?;
         let secs = started.elapsed().as_secs_f64();
         eprintln!("filled {} messages in {secs:.1} s", cli.messages);
         Some(secs)
     };
     analyze(&cli).await?;
 
-    let from: Jid = format!("{USER}/bench").parse()?;
+    let room: Jid = format!("{CHANNEL}@{}", if cli.view == "mix" { MIX_DOMAIN } else { MUC_DOMAIN }).parse()?;
     let mut rng = rand::rng();
     let mut qn = 0u64;
     let mut run = |rsm: Rsm| {
         qn += 1;
-        query_element(qn, cli.page, rsm)
+        query_iq(qn, cli.page, rsm, &from, &room)
     };
 
-    // Warm the caches (channel row, participants) and the page cache once.
-    handle(&cli, &svc, &from, &run(Rsm::None)).await?;
+    // Warm the caches (channel row, participants) and the page cache once;
+    // the first page is a full one.
+    let (_, _, results) = handle(&svc, run(Rsm::None)).await?;
+    let want = cli.page.min(usize::try_from(cli.messages).unwrap_or(0));
+    if results != want {
+        return Err(format!("the first page has {results} results, not {want}").into());
+    }
 
     let mut forward = Vec::new();
     for _ in 0..cli.forward_runs {
         let start = rng.random_range(1..=cli.messages.max(1));
         let mut after = id_of(start);
         for _ in 0..cli.pages_per_run {
-            let q = run(Rsm::After(after.clone()));
-            let (t, last) = handle(&cli, &svc, &from, &q).await?;
+            let (t, last, _) = handle(&svc, run(Rsm::After(after.clone()))).await?;
             forward.push(t);
             match last {
                 Some(l) => after = l,
@@ -141,12 +165,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut before = Vec::new();
     for _ in 0..cli.before_queries {
         let at = rng.random_range(1..=cli.messages.max(1));
-        let (t, _) = handle(&cli, &svc, &from, &run(Rsm::Before(id_of(at)))).await?;
+        let (t, _, _) = handle(&svc, run(Rsm::Before(id_of(at)))).await?;
         before.push(t);
     }
     let mut last = Vec::new();
     for _ in 0..cli.last_queries {
-        let (t, _) = handle(&cli, &svc, &from, &run(Rsm::Before(String::new()))).await?;
+        let (t, _, _) = handle(&svc, run(Rsm::Before(String::new()))).await?;
         last.push(t);
     }
 
@@ -187,38 +211,60 @@ enum Rsm {
     Before(String),
 }
 
-fn query_element(n: u64, max: usize, rsm: Rsm) -> Element {
-    let mut set = Element::builder("set", "http://jabber.org/protocol/rsm").append(Element::builder("max", "http://jabber.org/protocol/rsm").append(max.to_string()));
-    match rsm {
-        Rsm::None => {}
-        Rsm::After(id) => set = set.append(Element::builder("after", "http://jabber.org/protocol/rsm").append(id)),
-        Rsm::Before(id) => set = set.append(Element::builder("before", "http://jabber.org/protocol/rsm").append(id)),
-    }
-    let mut q = Element::builder("query", "urn:xmpp:mam:2").append(set).build();
-    mixmuc::xmpp::set_attr(&mut q, "queryid", format!("q{n}"));
-    q
+fn ncname(name: &str) -> NcName {
+    NcName::try_from(name).expect("a valid attribute name")
 }
 
-/// One query through the view's MAM handler; its time and the last result id.
-async fn handle(cli: &Cli, svc: &Arc<Service>, from: &Jid, q: &Element) -> Result<(Duration, Option<String>), Box<dyn std::error::Error>> {
+/// `<iq type='set' id=id from=from to=to>payload</iq>`.
+fn iq_set(id: &str, from: &Jid, to: &str, payload: Element) -> Result<Stanza, BoxError> {
+    Ok(Stanza::Iq(Iq::Set { from: Some(from.clone()), to: Some(to.parse()?), id: id.to_owned(), payload }))
+}
+
+/// The MAM query number `n` from `from` to the channel's JID `room`.
+fn query_iq(n: u64, max: usize, rsm: Rsm, from: &Jid, room: &Jid) -> Stanza {
+    let mut set = Element::builder("set", NS_RSM).append(Element::builder("max", NS_RSM).append(max.to_string()));
+    match rsm {
+        Rsm::None => {}
+        Rsm::After(id) => set = set.append(Element::builder("after", NS_RSM).append(id)),
+        Rsm::Before(id) => set = set.append(Element::builder("before", NS_RSM).append(id)),
+    }
+    let payload = Element::builder("query", NS_MAM).attr(ncname("queryid"), format!("q{n}")).append(set).build();
+    Stanza::Iq(Iq::Set { from: Some(from.clone()), to: Some(room.clone()), id: format!("mam{n}"), payload })
+}
+
+/// Hands one IQ to the service; the payload of its result, or the error it got.
+async fn request(svc: &Service, iq: Stanza) -> Result<Option<Element>, BoxError> {
+    let Stanza::Iq(Iq::Set { id, payload, .. }) = &iq else { unreachable!("only IQ sets are sent") };
+    let what = format!("<{}/> (iq {id})", payload.name());
+    let id = id.clone();
+    answer(&what, &id, svc.handle(iq).await)
+}
+
+/// The answer to IQ `id` among the stanzas the service sent.
+fn answer(what: &str, id: &str, out: Vec<Stanza>) -> Result<Option<Element>, BoxError> {
+    for s in out {
+        match s {
+            Stanza::Iq(Iq::Result { id: i, payload, .. }) if i == id => return Ok(payload),
+            Stanza::Iq(Iq::Error { id: i, error, .. }) if i == id => return Err(format!("{what} refused: {error:?}").into()),
+            _ => {}
+        }
+    }
+    Err(format!("{what}: no answer").into())
+}
+
+/// One MAM query through `Service::handle`: its time, the last result id
+/// (None when the page was the last one) and the number of results.
+async fn handle(svc: &Service, q: Stanza) -> Result<(Duration, Option<String>, usize), BoxError> {
+    let Stanza::Iq(Iq::Set { id, .. }) = &q else { unreachable!("MAM queries are IQ sets") };
+    let id = id.clone();
     let started = Instant::now();
-    let reply = match cli.view.as_str() {
-        "mix" => mixmuc::mix::mam::query(svc, CHANNEL, from, q).await,
-        _ => mixmuc::muc::mam::query(svc, CHANNEL, from, q).await,
-    }
-    .map_err(|e| format!("MAM query failed: {e:?}"))?;
+    let out = svc.handle(q).await;
     let t = started.elapsed();
-    if reply.before.is_empty() && reply.payload.as_ref().is_none() {
-        return Err("MAM query gave no answer".into());
-    }
-    let last = reply
-        .payload
-        .as_ref()
-        .and_then(|fin| fin.children().find(|c| c.name() == "set"))
-        .and_then(|set| set.children().find(|c| c.name() == "last"))
-        .map(|l| l.text());
-    let complete = reply.payload.as_ref().and_then(|f| f.attr("complete")) == Some("true");
-    Ok((t, if complete { None } else { last }))
+    let results = out.iter().filter(|s| matches!(s, Stanza::Message(_))).count();
+    let fin = answer("MAM query", &id, out)?.ok_or("MAM query: a result without <fin/>")?;
+    let last = fin.children().find(|c| c.name() == "set").and_then(|set| set.children().find(|c| c.name() == "last")).map(|l| l.text());
+    let complete = fin.attr("complete") == Some("true");
+    Ok((t, if complete { None } else { last }, results))
 }
 
 fn stats(kind: &str, v: &mut [Duration]) -> String {
@@ -260,12 +306,22 @@ async fn analyze(cli: &Cli) -> Result<(), sqlx::Error> {
     exec(cli, "ANALYZE").await
 }
 
-/// Posts one real message, then copies its row `messages` times with ids
-/// `s4-<n>` and timestamps one second apart, in batches of 100,000.
-async fn fill(cli: &Cli, svc: &Arc<Service>, alice: &BareJid) -> Result<(), Box<dyn std::error::Error>> {
-    let m = Message::new_with_type(MessageType::Groupchat, Some(Jid::from(svc.channels.muc_jid(CHANNEL))))
+/// Posts one real message (a MIX groupchat to the channel), then copies its
+/// row `messages` times with ids `s4-<n>` and timestamps one second apart,
+/// in batches of 100,000.
+async fn fill(cli: &Cli, svc: &Arc<Service>, from: &Jid) -> Result<(), BoxError> {
+    let channel: Jid = format!("{CHANNEL}@{MIX_DOMAIN}").parse()?;
+    let mut m = Message::new_with_type(MessageType::Groupchat, Some(channel))
         .with_body(Lang(String::new()), "A message of ordinary length for the history benchmark, about a hundred characters.".into());
-    svc.channels.post(CHANNEL, alice, &m).await?;
+    m.from = Some(from.clone());
+    m.id = Some(xmpp_parsers::message::Id("s4-template".into()));
+    let out = svc.handle(Stanza::Message(m)).await;
+    if let Some(e) = out.iter().find_map(|s| match s {
+        Stanza::Message(r) if r.type_ == MessageType::Error => Some(r),
+        _ => None,
+    }) {
+        return Err(format!("posting the template message was refused: {e:?}").into());
+    }
     let mut c = connect(cli).await?;
     let sqlite = cli.store.starts_with("sqlite:");
     exec(cli, &format!("DELETE FROM archive WHERE channel = '{CHANNEL}' AND id NOT IN (SELECT id FROM archive WHERE channel = '{CHANNEL}' ORDER BY seq LIMIT 1)")).await?;
