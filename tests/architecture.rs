@@ -162,10 +162,13 @@ fn under(module: &[String], top: &str) -> bool {
     module.first().map(String::as_str) == Some(top)
 }
 
+/// A named path and the file (module) it lands in; None for other crates.
+type Named = (Vec<String>, Option<Vec<String>>);
+
 struct Graph {
     mods: BTreeMap<Vec<String>, String>,
-    /// module → (named path, file it lands in or None for other crates).
-    uses: BTreeMap<Vec<String>, Vec<(Vec<String>, Option<Vec<String>>)>>,
+    /// module → what it names.
+    uses: BTreeMap<Vec<String>, Vec<Named>>,
 }
 
 fn graph() -> Graph {

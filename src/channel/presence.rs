@@ -97,7 +97,7 @@ impl Channels {
     #[tracing::instrument(skip(self, presence), fields(session = %full), level = "info")]
     pub async fn update_session_presence(&self, name: &str, full: &FullJid, presence: Option<String>) -> Result<Vec<Event>> {
         let channel = self.require(name).await?;
-        let participant = self.store.get_participant(name, full.to_bare().as_str()).await?.ok_or_else(|| Error::not_in_room())?;
+        let participant = self.store.get_participant(name, full.to_bare().as_str()).await?.ok_or_else(Error::not_in_room)?;
         if !self.set_session_presence(name, full, presence.as_deref()).await? {
             return Err(Error::not_in_room());
         }

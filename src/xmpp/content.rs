@@ -116,6 +116,17 @@ pub fn from_archive_xml(payload: &str) -> Option<Element> {
     payload.parse::<Element>().ok()
 }
 
+/// What of a private message is relayed: everything but the addresses and
+/// what the service adds itself or must not trust from a sender (MUC user
+/// data, occupant ids, `<mix/>`). Keeps the id and the type.
+pub fn relay_content(m: &Message) -> Message {
+    let mut out = m.clone();
+    out.from = None;
+    out.to = None;
+    out.payloads.retain(|p| !(p.is("x", ns::MUC_USER) || p.is("occupant-id", ns::OCCUPANT_ID) || p.is("mix", ns::MIX_CORE)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,15 +150,4 @@ mod tests {
             assert_eq!(from_archive_xml(&got).expect("well-formed"), from_archive_xml(&whole).unwrap(), "{got}");
         }
     }
-}
-
-/// What of a private message is relayed: everything but the addresses and
-/// what the service adds itself or must not trust from a sender (MUC user
-/// data, occupant ids, `<mix/>`). Keeps the id and the type.
-pub fn relay_content(m: &Message) -> Message {
-    let mut out = m.clone();
-    out.from = None;
-    out.to = None;
-    out.payloads.retain(|p| !(p.is("x", ns::MUC_USER) || p.is("occupant-id", ns::OCCUPANT_ID) || p.is("mix", ns::MIX_CORE)));
-    out
 }
