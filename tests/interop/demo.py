@@ -200,6 +200,36 @@ async def muc_and_mix_talk(demo: Demo):
     say(f"carol <- {got['from']}: {got['body']}  (stanza-id {got['stanza_id']['id']})")
     check(got["from"].resource == "Alice", "carol (MUC) got alice's (MIX) message from the room as Alice")
 
+
+@scene("carol (MUC) and alice (MIX) talk privately: the channel relays it both ways, neither real JID shown")
+async def private_across_views(demo: Demo):
+    if not demo.bed.has_mix_pam:
+        raise Skip("Prosody runs without contrib/prosody/mod_mix_pam.lua")
+    alice, carol = await demo.client("alice"), await demo.client("carol")
+    room = f"{demo.state['channel']}@{demo.bed.main.muc}"
+    alice.queue("message")
+    carol.queue("message")
+
+    async def chat(client, text):
+        got = await client.next("message")
+        while got["type"] != "chat" or got["body"] != text:
+            got = await client.next("message")
+        return got
+
+    say(f"carol -> {room}/Alice: chat 'Fair is foul'")
+    carol.send_message(mto=JID(f"{room}/Alice"), mbody="Fair is foul", mtype="chat")
+    got = await chat(alice, "Fair is foul")
+    say(f"alice <- {got['from']}: [{got['mix']['nick']}] {got['body']}")
+    check(got["from"].domain == demo.bed.main.mix and "#" in got["from"].user,
+          "alice (MIX) got it from carol's proxy JID on the MIX domain, with her nick")
+    check(demo.bed.jid("carol") not in str(got), "the proxy JID does not show carol's real JID")
+    say(f"alice -> {got['from']}: chat 'and foul is fair'")
+    alice.send_message(mto=got["from"], mbody="and foul is fair", mtype="chat")
+    back = await chat(carol, "and foul is fair")
+    say(f"carol <- {back['from']}: {back['body']}")
+    check(back["from"] == JID(f"{room}/Alice"), "carol (MUC) got the answer from the room as Alice")
+    check(demo.bed.jid("alice") not in str(back), "nor does the room show alice's")
+
 # --------------------------------------------------------------------------
 
 async def run(bed_dir: str) -> int:
