@@ -9,7 +9,7 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::history::{HistoryQuery, With};
 use crate::channel::ids;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::{Service, View};
 use crate::store::{ArchiveRow, ChannelRow};
@@ -33,14 +33,22 @@ pub async fn query(
 ) -> Result<Reply> {
     let req = mam::parse(payload)?;
     let ch = svc.channels.require(channel).await?;
-    svc.channels.require_participant(channel, &from.to_bare()).await?;
+    let me = svc.channels.require_participant(channel, &from.to_bare()).await?;
+    let with = req.with.as_deref().map(&with);
+    // A real-JID filter tells which nick a JID writes under: only for those
+    // who may see real JIDs in this channel (and for one's own JID).
+    if let Some(With::Jid(jid)) = &with {
+        if !svc.channels.may_see(&ch, &me, jid).await? {
+            return Err(Error::forbidden("only moderators may filter this archive by real JID"));
+        }
+    }
     let query = HistoryQuery {
         start: req.start,
         end: req.end,
         after_id: req.after_id,
         before_id: req.before_id,
         ids: req.ids,
-        with: req.with.as_deref().map(&with),
+        with,
         max: req.max,
         after: req.after,
         before: req.before,

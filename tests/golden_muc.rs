@@ -963,6 +963,35 @@ async fn mam_on_the_room() {
     .await;
 }
 
+/// In a semi-anonymous room a `with` naming a real JID would tell anyone
+/// which nick that JID writes under: refused (`forbidden`) to a participant
+/// who may not see real JIDs; allowed for one's own JID and for moderators.
+#[tokio::test]
+async fn mam_with_a_real_jid_in_a_semi_anonymous_room() {
+    let Coven { h, .. } = coven().await;
+    let hag = enter(&h, HAG66, "thirdwitch").await;
+    h.send(&format!(
+        "<iq type='set' id='whois' from='{CRONE1}' to='{COVEN}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>\
+         <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+         <field var='muc#roomconfig_whois'><value>moderators</value></field></x></query></iq>"
+    ))
+    .await;
+    say(&h, CRONE1, "m1", "When shall we three meet again").await;
+    let a2 = say(&h, HAG66, "m2", "In thunder, lightning, or in rain?").await;
+    let with = |jid: &str| format!("<field var='with'><value>{jid}</value></field>");
+    h.exchange1(&mam_iq(HAG66, "w1", &with("crone1@shakespeare.lit"), ""), iq_error(COVEN, HAG66, "w1", "auth", "forbidden", true)).await;
+    h.exchange(
+        &mam_iq(HAG66, "w2", &with("hag66@shakespeare.lit"), ""),
+        &[mam_result(HAG66, &a2, "thirdwitch", "m2", "In thunder, lightning, or in rain?", &hag), iq_result(COVEN, HAG66, "w2", &fin(true, &a2, &a2, 1))],
+    )
+    .await;
+    h.exchange(
+        &mam_iq(CRONE1, "w3", &with("hag66@shakespeare.lit"), ""),
+        &[mam_result(CRONE1, &a2, "thirdwitch", "m2", "In thunder, lightning, or in rain?", &hag), iq_result(COVEN, CRONE1, "w3", &fin(true, &a2, &a2, 1))],
+    )
+    .await;
+}
+
 /// MAM errors on the room: a user who is not in the room (nor a MIX
 /// participant): forbidden; an unknown id: item-not-found; a malformed
 /// form: bad-request; RSM `<index/>`: feature-not-implemented.

@@ -162,6 +162,31 @@ async fn owner_bans_an_occupant() {
     .await;
 }
 
+/// A ban by an owner who is not in the room (no nick to name it by), in a
+/// semi-anonymous room: the actor's JID would tell every occupant who
+/// banned; only those who may see real JIDs (moderators) get it.
+#[tokio::test]
+async fn ban_by_an_actor_outside_a_semi_anonymous_room() {
+    let h = Harness::new().await;
+    create(&h).await;
+    enter(&h, HAG01, "secondwitch").await;
+    enter(&h, ROMEO, "romeo").await;
+    let mut row = h.store.get_channel("coven").await.unwrap().unwrap();
+    row.jid_visible = false;
+    h.store.update_config(&row).await.unwrap();
+    h.service.channels.invalidate("coven").await;
+    h.send(&admin_set(HAG66, "a1", &format!("<item affiliation='admin' jid='{HAG01_BARE}'/>"))).await;
+    let out = h.send(&admin_set(HAG66, "b1", &format!("<item affiliation='outcast' jid='{ROMEO_BARE}'/>"))).await;
+    assert_xml(&out[0], &iq_result(&room(), HAG66, "b1", ""));
+    assert_unordered(
+        &out[1..],
+        &[
+            occupant_presence(ROMEO, "romeo", true, &format!("<item affiliation='outcast' role='none' jid='{ROMEO}'/>"), &[301, 110]),
+            occupant_presence(HAG01, "romeo", true, &format!("<item affiliation='outcast' role='none' jid='{ROMEO}'><actor jid='{HAG66_BARE}'/></item>"), &[301]),
+        ],
+    );
+}
+
 /// A ban of a whole domain removes that server's users and refuses them.
 #[tokio::test]
 async fn domain_ban_removes_that_servers_users() {

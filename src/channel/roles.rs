@@ -125,4 +125,14 @@ impl Channels {
             affs.get(jid).copied().unwrap_or(Affiliation::None)
         }
     }
+
+    /// `may_see_jid` for a participant of `channel` (its affiliation read
+    /// from the store).
+    pub async fn may_see(&self, channel: &ChannelRow, viewer: &ParticipantRow, subject: &str) -> crate::error::Result<bool> {
+        if channel.jid_visible || viewer.jid == subject {
+            return Ok(true);
+        }
+        let affiliation = self.acting_affiliation(&self.affiliations(&channel.name).await?, &viewer.jid);
+        Ok(may_see_jid(channel, viewer, affiliation, subject))
+    }
 }

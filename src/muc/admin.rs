@@ -113,10 +113,16 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let affs = svc.channels.affiliations(&channel.name).await?;
     let participants = svc.channels.participants(&channel.name).await?;
     let affiliation = affs.get(&participant.jid).copied().unwrap_or(Affiliation::None);
-    let actor = by.nick.as_deref().map(ActorRef::Nick).or(Some(ActorRef::Jid(by.jid.as_str())));
     let reason = by.reason.as_deref();
-    // May the user of `viewer` (a bare JID) see the real JID?
-    let sees = |viewer: &str| participants.iter().find(|p| p.jid == viewer).is_some_and(|v| may_see_jid(channel, v, svc.channels.acting_affiliation(&affs, viewer), &participant.jid));
+    // May the user of `viewer` (a bare JID) see the real JID of `subject`?
+    // (A removed user is no longer a participant: it sees what everyone does.)
+    let sees_jid_of = |viewer: &str, subject: &str| {
+        channel.jid_visible || participants.iter().find(|p| p.jid == viewer).is_some_and(|v| may_see_jid(channel, v, svc.channels.acting_affiliation(&affs, viewer), subject))
+    };
+    let sees = |viewer: &str| sees_jid_of(viewer, &participant.jid);
+    // The actor by its nick; an actor with no nick in the room (an admin
+    // acting from outside) by its JID, to those who may see it only.
+    let actor = |viewer: &str| by.nick.as_deref().map(ActorRef::Nick).or_else(|| sees_jid_of(viewer, &by.jid).then_some(ActorRef::Jid(by.jid.as_str())));
     let mut out = Vec::new();
     match ev {
         Event::Removed { sessions, cause, .. } => {
@@ -127,11 +133,11 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             };
             let session = sessions.first().map(String::as_str).unwrap_or(participant.jid.as_str());
             for s in sessions {
-                let x = user_x(affiliation.as_str(), Role::None.as_str(), Some(s), actor, reason, &[code, 110]);
+                let x = user_x(affiliation.as_str(), Role::None.as_str(), Some(s), actor(&participant.jid), reason, &[code, 110]);
                 out.extend(presence(svc, channel, participant, nick, s, PresenceType::Unavailable, x));
             }
             for o in occupants.iter().filter(|o| o.jid != participant.jid) {
-                let x = user_x(affiliation.as_str(), Role::None.as_str(), sees(&o.jid).then_some(session), actor, reason, &[code]);
+                let x = user_x(affiliation.as_str(), Role::None.as_str(), sees(&o.jid).then_some(session), actor(&o.jid), reason, &[code]);
                 out.extend(presence(svc, channel, participant, nick, o.full_jid.as_str(), PresenceType::Unavailable, x));
             }
         }
@@ -142,7 +148,7 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
                 let own = o.jid == participant.jid;
                 let codes: &[u16] = if own { &[110] } else { &[] };
                 let jid = if own { Some(o.full_jid.as_str()) } else { sees(&o.jid).then_some(session) };
-                let x = user_x(affiliation.as_str(), role.as_str(), jid, actor, reason, codes);
+                let x = user_x(affiliation.as_str(), role.as_str(), jid, actor(&o.jid), reason, codes);
                 out.extend(presence(svc, channel, participant, nick, o.full_jid.as_str(), PresenceType::None, x));
             }
         }
