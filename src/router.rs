@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::channel::post::PendingPost;
 use crate::outgoing::Out;
 use crate::service::{Reply, Service, View};
-use crate::xmpp::{ns, reply};
+use crate::xmpp::{content, ns, reply};
 use crate::{disco, mix, muc};
 
 /// What a stanza is addressed to within a view.
@@ -140,7 +140,7 @@ impl Service {
         let name = to.node()?.as_str();
         match view {
             View::Mix if mix::jids::proxy_parts(name).is_some() => None,
-            View::Muc if muc::message::is_subject_change(m) => None,
+            _ if content::is_subject_change(m) => None,
             _ => Some((view, name, m)),
         }
     }

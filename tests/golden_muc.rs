@@ -18,7 +18,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{assert_stanzas, canonical, config_toml, stanza, to_element, Captures};
+use common::{assert_stanzas, canonical, config_toml, matches_xml, stanza, to_element, Captures};
 use mixmuc::config::{Config, StoreConfig};
 use mixmuc::service::Service;
 use mixmuc::store::Store;
@@ -961,6 +961,33 @@ async fn mam_on_the_room() {
         &[mam_result(HAG66, &a3, "firstwitch", "m3", "When the hurlyburly's done", &crone1), iq_result(COVEN, HAG66, "q3", &fin(true, &a3, &a3, 3))],
     )
     .await;
+}
+
+/// A MIX participant's groupchat with a subject and no body is a subject
+/// change of the one channel, as from the MUC view: refused (`forbidden`)
+/// where only moderators may change the subject; otherwise stored (a
+/// newcomer to the room gets it) and reflected.
+#[tokio::test]
+async fn subject_change_through_mix() {
+    let Coven { h, .. } = coven().await;
+    mix_join(&h, "hecate").await;
+    let changesubject = |allowed: &str| {
+        format!(
+            "<iq type='set' id='cs' from='{CRONE1}' to='{COVEN}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+             <field var='muc#roomconfig_changesubject'><value>{allowed}</value></field></x></query></iq>"
+        )
+    };
+    let subject = |id: &str| format!("<message type='groupchat' id='{id}' from='{HECATE_BARE}' to='{COVEN_MIX}'><subject>Fire burn</subject></message>");
+    h.send(&changesubject("0")).await;
+    h.exchange1(&subject("s1"), message_error(COVEN_MIX, HECATE_BARE, "s1", "auth", "forbidden", true)).await;
+    let out = h.send(&join(ROMEO, "r1", "romeo", "<history maxchars='0'/>")).await;
+    assert!(out.iter().any(|e| matches_xml(e, &subject_msg(ROMEO, ""))), "the subject is unchanged:\n{}", out.iter().map(canonical).collect::<String>());
+    h.send(&changesubject("1")).await;
+    let out = h.send(&subject("s2")).await;
+    assert!(out.iter().any(|e| e.attr("to") == Some(ROMEO) && e.get_child("subject", "jabber:component:accept").is_some_and(|s| s.text() == "Fire burn")), "romeo is told:\n{}", out.iter().map(canonical).collect::<String>());
+    let out = h.send(&join(WICCA, "w1", "wicca", "<history maxchars='0'/>")).await;
+    assert!(out.iter().any(|e| matches_xml(e, &subject_msg(WICCA, "Fire burn"))), "a newcomer gets the new subject:\n{}", out.iter().map(canonical).collect::<String>());
 }
 
 /// In a semi-anonymous room a `with` naming a real JID would tell anyone

@@ -85,6 +85,18 @@ impl Channels {
         Ok(PendingPost { row, posted })
     }
 
+    /// A subject change (a message with a subject and no body, from either
+    /// view): the sender must be a participant with voice and a nick, and
+    /// may change the subject (`check_subject_change`); then the subject is
+    /// stored and the message archived and reflected like any other.
+    pub async fn change_subject(&self, name: &str, sender: &BareJid, subject: &str, message: NewPost) -> Result<Event> {
+        self.check_subject_change(name, sender).await?;
+        let pending = self.prepare_post(self.require(name).await?, None, sender, message).await?;
+        self.set_subject(name, sender, subject).await?;
+        tracing::info!(channel = %name, "subject changed");
+        self.commit_post(pending).await
+    }
+
     /// Archives one prepared message (one INSERT); returns its event.
     pub async fn commit_post(&self, p: PendingPost) -> Result<Event> {
         self.store.append_messages(vec![p.row]).await?;

@@ -1,5 +1,6 @@
 //! A groupchat message to a channel: archived, then reflected to every
-//! participant subscribed to the messages node.
+//! participant subscribed to the messages node. One with a subject and no
+//! body changes the channel's subject, as in the MUC view.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
 use crate::store::ChannelRow;
+use crate::xmpp::content;
 
 pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Result<Reply> {
     m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
@@ -17,6 +19,14 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Res
         MessageType::Groupchat => {}
         MessageType::Error => return Ok(Reply::none()),
         _ => return Err(Error::bad_request("messages to a channel must be of type groupchat")),
+    }
+    if content::is_subject_change(m) {
+        // The one subject of the channel, shared with the MUC view: the same
+        // right (`changesubject`) and the same stored subject.
+        let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
+        let subject = m.subjects.values().next().cloned().unwrap_or_default();
+        let event = svc.channels.change_subject(&channel.name, &from.to_bare(), &subject, svc.new_post(&channel.name, m)).await?;
+        return Ok(Reply::events(None, vec![event]));
     }
     let event = svc.channels.commit_post(prepare(svc, channel, m).await?).await?;
     Ok(Reply::events(None, vec![event]))

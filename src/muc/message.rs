@@ -1,6 +1,6 @@
 //! Messages to a room (XEP-0045 §7.4): groupchat from an occupant is
 //! archived once and reflected to both views. A groupchat carrying only a
-//! subject also changes the room's subject. Private messages to
+//! subject changes the room's subject (`Channels::change_subject`). Private messages to
 //! `room/nick` (`private`), invitations and declines (`invite`) and voice
 //! requests (`voice`) have their own files.
 
@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, OccupantRow};
+use crate::xmpp::content;
 
 pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_nick: Option<&str>, m: &Message) -> Result<Reply> {
     let from = sender(m)?;
@@ -21,12 +22,10 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_nick: Option<&st
     match (to_nick, &m.type_) {
         (_, MessageType::Error) => Ok(Reply::none()),
         (Some(nick), _) => super::private::handle(svc, channel.clone(), nick, m).await,
-        (None, MessageType::Groupchat) if is_subject_change(m) => {
-            check_sender(svc, room, from).await?;
+        (None, MessageType::Groupchat) if content::is_subject_change(m) => {
+            check_present(svc, room, from).await?;
             let subject = m.subjects.values().next().cloned().unwrap_or_default();
-            svc.channels.check_subject_change(room, &from.to_bare()).await?;
-            svc.channels.set_subject(room, &from.to_bare(), &subject).await?;
-            let event = svc.channels.post(room, &from.to_bare(), svc.new_post(room, m)).await?;
+            let event = svc.channels.change_subject(room, &from.to_bare(), &subject, svc.new_post(room, m)).await?;
             Ok(Reply::events(None, vec![event]))
         }
         (None, MessageType::Groupchat) => {
@@ -37,11 +36,6 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_nick: Option<&st
         (None, MessageType::Normal) if super::voice::is_request(m) => super::voice::handle(svc, room, m).await,
         (None, _) => Err(Error::bad_request("only groupchat messages are accepted by the room")),
     }
-}
-
-/// A groupchat with a subject and no body: it changes the subject (§8.1).
-pub fn is_subject_change(m: &Message) -> bool {
-    m.bodies.is_empty() && !m.subjects.is_empty()
 }
 
 /// A plain groupchat to the room (not a subject change): checked and ready
@@ -57,12 +51,6 @@ pub async fn prepare(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Re
 
 fn sender(m: &Message) -> Result<&Jid> {
     m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))
-}
-
-/// The sending session is in the room and has voice.
-async fn check_sender(svc: &Service, room: &str, from: &Jid) -> Result<()> {
-    check_present(svc, room, from).await?;
-    svc.channels.check_voice(room, &from.to_bare()).await
 }
 
 /// The sending session is in the room; returns the room's occupants.

@@ -116,6 +116,12 @@ pub fn from_archive_xml(payload: &str) -> Option<Element> {
     payload.parse::<Element>().ok()
 }
 
+/// A groupchat with a subject and no body: a subject change (XEP-0045
+/// §8.1), whichever view it was sent to.
+pub fn is_subject_change(m: &Message) -> bool {
+    m.bodies.is_empty() && !m.subjects.is_empty()
+}
+
 /// What of a private message is relayed: everything but the addresses and
 /// what the service adds itself or must not trust from a sender (MUC user
 /// data, occupant ids, `<mix/>`). Keeps the id and the type.
