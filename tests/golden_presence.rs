@@ -272,6 +272,35 @@ async fn mix_client_presence_goes_to_presence_subscribers_from_the_proxy_jid() {
     h.exchange(&format!("<presence type='unavailable' from='{HAG66}' to='{COVEN_MIX}'/>"), &[]).await;
 }
 
+/// In a JID-hidden channel (XEP-0404) the presence node's proxy JIDs do
+/// not carry the client's real resource: an opaque token of the session
+/// (the one private messages use), and no `<jid/>`.
+#[tokio::test]
+async fn proxy_jids_in_a_jid_hidden_channel_hide_the_resource() {
+    let h = Harness::new().await;
+    create(&h).await;
+    let mut row = h.store.get_channel("coven").await.unwrap().unwrap();
+    row.jid_visible = false;
+    h.store.update_config(&row).await.unwrap();
+    h.service.channels.invalidate("coven").await;
+    let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
+    join(&h, HAG01_BARE, "secondwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
+    let token = h.service.channels.session_token("coven", HAG66).await.unwrap();
+    assert!(!token.contains("UUID"), "{token}");
+    let hidden = |to: &str| format!("<presence from='{hag66}#{COVEN_MIX}/{token}' to='{to}'><show>dnd</show><priority>0</priority><mix xmlns='{PRESENCE_NS}'><nick>thirdwitch</nick></mix></presence>");
+    h.exchange(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>dnd</show></presence>"), &[&hidden(HAG66_BARE), &hidden(HAG01_BARE)]).await;
+    h.exchange1(
+        &format!("<iq type='get' id='p1' from='{HAG01}' to='{COVEN_MIX}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='{NODE_PRESENCE}'/></pubsub></iq>"),
+        &format!(
+            "<iq type='result' id='p1' from='{COVEN_MIX}' to='{HAG01}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='{NODE_PRESENCE}'>
+               <item id='{hag66}#{COVEN_MIX}/{token}'><presence xmlns='jabber:client'><show>dnd</show>
+                 <mix xmlns='{PRESENCE_NS}'><nick>thirdwitch</nick></mix></presence></item>
+             </items></pubsub></iq>"
+        ),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn presence_to_a_channel_errors() {
     let h = Harness::new().await;

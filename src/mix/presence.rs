@@ -1,7 +1,8 @@
 //! MIX-PRESENCE (XEP-0403): presence sent to a channel by a participant's
 //! server, the presence node (MUC sessions and MIX clients alike), and its
 //! distribution to the participants subscribed to it, from the client's
-//! proxy JID `<participant-id>#<channel>@<mix domain>/<resource>`.
+//! proxy JID `<participant-id>#<channel>@<mix domain>/<resource>` (in a
+//! JID-hidden channel the resource is an opaque session token).
 
 use xmpp_parsers::jid::{BareJid, FullJid, Jid};
 use xmpp_parsers::minidom::Element;
@@ -50,7 +51,8 @@ async fn refresh(svc: &Service, channel: &str, who: &BareJid) -> Result<Reply> {
     svc.channels.require_participant(channel, who).await?;
     let mut reply = Reply::none();
     for (p, full, kept) in online(svc, &ch).await? {
-        reply.after.extend(stanza(svc, &ch, &p, &full, kept.as_deref(), true, who.as_str()));
+        let from = client_jid(svc, &ch, &p, &full).await?;
+        reply.after.extend(stanza(&ch, &p, from, &full, kept.as_deref(), true, who.as_str()));
     }
     Ok(reply)
 }
@@ -77,10 +79,16 @@ async fn online(svc: &Service, ch: &ChannelRow) -> Result<Vec<(ParticipantRow, S
     Ok(out)
 }
 
-/// `<participant-id>#<channel>@<mix domain>/<resource of the client>`.
-fn client_proxy_jid(svc: &Service, channel: &str, participant_id: &str, full_jid: &str) -> Option<Jid> {
-    let resource = full_jid.split_once('/').map(|(_, r)| r)?;
-    format!("{}/{resource}", proxy_jid(svc, channel, participant_id)).parse().ok()
+/// The JID a client's presence comes from:
+/// `<participant-id>#<channel>@<mix domain>/<resource>`, where the resource
+/// is the client's own in a JID-visible channel and, in a JID-hidden one, the
+/// opaque token of its session (XEP-0404: the real resource is not shown;
+/// the same token as in private messages, so a message to this JID reaches
+/// that session).
+async fn client_jid(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, full_jid: &str) -> Result<Option<Jid>> {
+    let Some((_, resource)) = full_jid.split_once('/') else { return Ok(None) };
+    let resource = if ch.jid_visible { resource.to_string() } else { svc.channels.session_token(&ch.name, full_jid).await? };
+    Ok(format!("{}/{resource}", proxy_jid(svc, &ch.name, &p.participant_id)).parse().ok())
 }
 
 /// `<mix xmlns='urn:xmpp:mix:presence:0'><jid/><nick/></mix>`: the client's
@@ -97,9 +105,10 @@ fn presence_mix_element(ch: &ChannelRow, p: &ParticipantRow, full_jid: &str) -> 
 }
 
 /// The presence of one client as the channel distributes it, to `to`.
-fn stanza(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, full_jid: &str, kept: Option<&str>, available: bool, to: &str) -> Option<Stanza> {
+/// `from`: the client's JID (`client_jid`).
+fn stanza(ch: &ChannelRow, p: &ParticipantRow, from: Option<Jid>, full_jid: &str, kept: Option<&str>, available: bool, to: &str) -> Option<Stanza> {
     let mut pr = Presence::new(if available { PresenceType::None } else { PresenceType::Unavailable });
-    pr.from = Some(client_proxy_jid(svc, &ch.name, &p.participant_id, full_jid)?);
+    pr.from = Some(from?);
     pr.to = Some(Jid::from(BareJid::new(to).ok()?));
     pr.payloads.push(presence_mix_element(ch, p, full_jid));
     presence::apply(&mut pr, kept);
@@ -109,7 +118,8 @@ fn stanza(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, full_jid: &str, ke
 /// One client's presence to every participant subscribed to the presence node.
 async fn distribute(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, full_jid: &str, kept: Option<&str>, available: bool) -> Result<Vec<Stanza>> {
     let participants = svc.channels.participants(&ch.name).await?;
-    Ok(participants.iter().filter(|r| r.subscribed(NODE_PRESENCE)).filter_map(|r| stanza(svc, ch, p, full_jid, kept, available, &r.jid)).collect())
+    let from = client_jid(svc, ch, p, full_jid).await?;
+    Ok(participants.iter().filter(|r| r.subscribed(NODE_PRESENCE)).filter_map(|r| stanza(ch, p, from.clone(), full_jid, kept, available, &r.jid)).collect())
 }
 
 /// Events → presence to the presence node's subscribers.
@@ -135,12 +145,14 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         }
         // A new subscriber learns who is online (as a client coming online would
         // from its server's cache).
-        Event::Joined { channel, participant } if participant.subscribed(NODE_PRESENCE) => Ok(online(svc, channel)
-            .await?
-            .iter()
-            .filter(|(p, _, _)| p.jid != participant.jid)
-            .filter_map(|(p, full, kept)| stanza(svc, channel, p, full, kept.as_deref(), true, &participant.jid))
-            .collect()),
+        Event::Joined { channel, participant } if participant.subscribed(NODE_PRESENCE) => {
+            let mut out = Vec::new();
+            for (p, full, kept) in online(svc, channel).await?.into_iter().filter(|(p, _, _)| p.jid != participant.jid) {
+                let from = client_jid(svc, channel, &p, &full).await?;
+                out.extend(stanza(channel, &p, from, &full, kept.as_deref(), true, &participant.jid));
+            }
+            Ok(out)
+        }
         _ => Ok(vec![]),
     }
 }
@@ -148,18 +160,17 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
 /// The presence node's items for a PubSub items request (the seed's
 /// listing 1): one per online client, named by its proxy JID.
 pub async fn items(svc: &Service, ch: &ChannelRow) -> Result<Vec<Element>> {
-    Ok(online(svc, ch)
-        .await?
-        .iter()
-        .filter_map(|(p, full, kept)| {
-            let Some(Stanza::Presence(mut pr)) = stanza(svc, ch, p, full, kept.as_deref(), true, &p.jid) else { return None };
-            let id = pr.from.take()?.to_string();
-            pr.to = None;
-            let mut item = el("item", ns::PUBSUB, &[("id", &id)]);
-            let mut e = content::to_client_ns(pr.into());
-            e.remove_child("priority", xmpp_parsers::ns::JABBER_CLIENT);
-            item.append_child(e);
-            Some(item)
-        })
-        .collect())
+    let mut items = Vec::new();
+    for (p, full, kept) in online(svc, ch).await? {
+        let from = client_jid(svc, ch, &p, &full).await?;
+        let Some(Stanza::Presence(mut pr)) = stanza(ch, &p, from, &full, kept.as_deref(), true, &p.jid) else { continue };
+        let Some(id) = pr.from.take().map(|j| j.to_string()) else { continue };
+        pr.to = None;
+        let mut item = el("item", ns::PUBSUB, &[("id", &id)]);
+        let mut e = content::to_client_ns(pr.into());
+        e.remove_child("priority", xmpp_parsers::ns::JABBER_CLIENT);
+        item.append_child(e);
+        items.push(item);
+    }
+    Ok(items)
 }
