@@ -1049,6 +1049,52 @@ async fn mam_pages_forward() {
     assert!(parsed.windows(2).all(|w| w[0] <= w[1]), "stamps go back in time: {stamps:?}");
 }
 
+/// Each archived message keeps the visibility its channel had when it was
+/// written (XEP-0404): a channel made JID-visible later does not reveal in
+/// MAM who wrote while it was JID-hidden; messages written after the change
+/// carry the `<jid/>`.
+#[tokio::test]
+async fn mam_shows_each_message_as_the_channel_showed_it() {
+    let h = coven().await;
+    let hag = join(&h, HAG66_BARE, &[MESSAGES], Some("third witch")).await;
+    let set_visible = |visible: bool| {
+        let h = &h;
+        async move {
+            let mut row = h.store.get_channel("coven").await.unwrap().unwrap();
+            row.jid_visible = visible;
+            h.store.update_config(&row).await.unwrap();
+            h.service.channels.invalidate("coven").await;
+        }
+    };
+    set_visible(false).await;
+    let hidden = post(&h, HAG66, "in the dark").await;
+    set_visible(true).await;
+    let shown = post(&h, HAG66, "in the light").await;
+    let without_jid = format!(
+        "<message id='{{*}}' from='{COVEN}' to='{HAG66}'>
+           <result xmlns='{MAM}' id='{hidden}'>
+             <forwarded xmlns='urn:xmpp:forward:0'>
+               <delay xmlns='urn:xmpp:delay' stamp='{{*}}'/>
+               <message xmlns='jabber:client' from='{COVEN}/{hag}' id='{hidden}' type='groupchat'>
+                 <body>in the dark</body>
+                 <mix xmlns='{MIX_NS}'><nick>third witch</nick></mix>
+                 <stanza-id xmlns='urn:xmpp:sid:0' by='{COVEN}' id='{hidden}'/>
+               </message>
+             </forwarded>
+           </result>
+         </message>"
+    );
+    h.exchange(
+        &mam_iq(HAG66, "v1", None, &[], ""),
+        &[
+            &without_jid,
+            &mam_result(HAG66, None, &shown, &hag, "<body>in the light</body>", "third witch", HAG66_BARE),
+            &iq_result(COVEN, HAG66, "v1", &fin(true, Some(&hidden), Some(&shown), 2)),
+        ],
+    )
+    .await;
+}
+
 /// Paging backward: `<before/>` empty is the last page; then `<before>`
 /// the first id of each page; complete only on the page with the oldest
 /// message. Results stay in chronological order. `<flip-page/>` reverses

@@ -8,7 +8,7 @@ use sqlx::{AnyConnection, Connection, Executor};
 
 async fn append(s: &Store, channel: &str, n: usize, tag: &str) {
     for i in 0..n {
-        s.append_message(channel, &format!("{tag}-{channel}-{i}"), 1000 + i as i64, "alice@localhost", "p1", if i % 2 == 0 { "alice" } else { "bob" }, None, "<message xmlns='jabber:client'/>")
+        s.append_message(channel, &format!("{tag}-{channel}-{i}"), 1000 + i as i64, "alice@localhost", "p1", if i % 2 == 0 { "alice" } else { "bob" }, None, true, "<message xmlns='jabber:client'/>")
             .await
             .expect("append");
     }

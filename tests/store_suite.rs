@@ -173,6 +173,7 @@ fn new_message(channel: &str, id: &str, ts: i64) -> NewMessage {
         nick: "thirdwitch".into(),
         submission_id: (ts % 2 == 0).then(|| format!("sub-{id}")),
         payload: format!("<message xmlns='jabber:client'><body>{id}</body></message>"),
+        jid_visible: ts % 4 != 3,
     }
 }
 
@@ -187,7 +188,7 @@ async fn append_messages_in_one_statement(db: &Db) {
     for c in ["coven", "other"] {
         assert!(s.create_channel(c, "hag66@shakespeare.example", false, 1).await.unwrap());
     }
-    s.append_message("coven", "a0", 10, "hag66@shakespeare.example", "pid1", "thirdwitch", None, "<message xmlns='jabber:client'/>").await.unwrap();
+    s.append_message("coven", "a0", 10, "hag66@shakespeare.example", "pid1", "thirdwitch", None, true, "<message xmlns='jabber:client'/>").await.unwrap();
     let first = s.archive_seq("coven", "a0").await.unwrap().expect("a0 archived");
     s.append_messages(vec![]).await.unwrap();
     let rows = vec![new_message("coven", "a1", 11), new_message("other", "b1", 12), new_message("coven", "a2", 13), new_message("coven", "a3", 14)];
@@ -200,6 +201,8 @@ async fn append_messages_in_one_statement(db: &Db) {
     let coven = ArchiveQuery { channel: "coven".into(), ..Default::default() };
     let got = s.query_archive(&coven, 100, false).await.unwrap();
     assert_eq!(got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a0", "a1", "a2", "a3"]);
+    // Each message's JID visibility is kept (migration 7): a1 was hidden.
+    assert_eq!(got.iter().map(|r| r.jid_visible).collect::<Vec<_>>(), [true, false, true, true]);
     let a2 = &got[2];
     assert_eq!((a2.seq, a2.ts, a2.nick.as_str(), a2.submission_id.as_deref(), a2.payload.as_str()), (seqs[2], 13, "thirdwitch", None, rows[2].payload.as_str()));
     assert_eq!(got[3].submission_id.as_deref(), Some("sub-a3"));
@@ -245,7 +248,7 @@ async fn appends_go_on_after_a_cancelled_append(db: &Db) {
     let _maybe_done = s.append_messages(rows).now_or_never();
     let after = vec![new_message("coven", "y1", 3), new_message("coven", "y2", 4)];
     s.append_messages(after).await.unwrap();
-    s.append_message("coven", "y3", 5, "hag66@shakespeare.example", "pid1", "thirdwitch", None, "<message xmlns='jabber:client'/>").await.unwrap();
+    s.append_message("coven", "y3", 5, "hag66@shakespeare.example", "pid1", "thirdwitch", None, true, "<message xmlns='jabber:client'/>").await.unwrap();
     let coven = ArchiveQuery { channel: "coven".into(), ..Default::default() };
     let ids: Vec<String> = s.query_archive(&coven, 100, false).await.unwrap().into_iter().map(|r| r.id).collect();
     let tail = ["y1", "y2", "y3"];
@@ -487,10 +490,10 @@ async fn sqlite_wal_restarts_while_archiving() {
     let wal = db.dir.as_ref().unwrap().path().join("mixmuc.db-wal");
     assert!(s.create_channel("coven", "hag66@shakespeare.example", false, 1).await.unwrap());
     let payload = format!("<message xmlns='jabber:client'><body>{}</body></message>", "x".repeat(3_000));
-    s.append_message("coven", "id-0", 1_000, "hag66@shakespeare.example", "p1", "hag66", None, &payload).await.unwrap();
+    s.append_message("coven", "id-0", 1_000, "hag66@shakespeare.example", "p1", "hag66", None, true, &payload).await.unwrap();
     let restarts = wal_restarts(&wal);
     for i in 1..200 {
-        s.append_message("coven", &format!("id-{i}"), 1_000 + i, "hag66@shakespeare.example", "p1", "hag66", None, &payload)
+        s.append_message("coven", &format!("id-{i}"), 1_000 + i, "hag66@shakespeare.example", "p1", "hag66", None, true, &payload)
             .await
             .unwrap();
     }

@@ -70,6 +70,7 @@ impl Channels {
             nick: nick.clone(),
             submission_id: message.submission_id,
             payload: message.archived,
+            jid_visible: channel.jid_visible,
         };
         let posted = Posted {
             id: row.id.clone(),

@@ -11,5 +11,5 @@ use crate::service::{Service, View};
 
 pub async fn query(svc: &Service, channel: &str, from: &Jid, payload: &Element) -> Result<Reply> {
     let with = |w: &str| crate::mam::with_filter(svc, View::Mix, channel, w, With::ParticipantId);
-    crate::mam::query(svc, View::Mix, channel, from, payload, with, |ch, row| super::render::archived(svc, ch, row)).await
+    crate::mam::query(svc, View::Mix, channel, from, payload, with, |_, row| super::render::archived(svc, row)).await
 }

@@ -89,8 +89,10 @@ async fn notify(svc: &Service, channel: &ChannelRow, node: &str, skip: Option<&s
 }
 
 /// The `<mix xmlns='urn:xmpp:mix:core:1'/>` element of a message.
-fn message_mix_element(channel: &ChannelRow, sender_jid: &str, nick: &str, submission_id: Option<String>) -> Element {
-    Mix { nick: Some(nick.to_string()), jid: channel.jid_visible.then(|| sender_jid.to_string()), submission_id }.into()
+/// `jid_visible`: the sender's JID may be shown (the channel's visibility
+/// when the message was archived).
+fn message_mix_element(jid_visible: bool, sender_jid: &str, nick: &str, submission_id: Option<String>) -> Element {
+    Mix { nick: Some(nick.to_string()), jid: jid_visible.then(|| sender_jid.to_string()), submission_id }.into()
 }
 
 /// A message to every participant subscribed to the messages node: one
@@ -110,7 +112,7 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
     template.to = None;
     template.id = Some(Id(p.id.clone()));
     template.type_ = MessageType::Groupchat;
-    template.payloads.push(message_mix_element(&p.channel, &p.sender.jid, &p.nick, None));
+    template.payloads.push(message_mix_element(p.channel.jid_visible, &p.sender.jid, &p.nick, None));
     template.payloads.push(svc.stanza_id(View::Mix, &p.channel.name, &p.id));
     let mut out = Vec::with_capacity(2);
     let mut to = Vec::with_capacity(participants.len());
@@ -120,7 +122,7 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
             let mut own = template.clone();
             own.to = Some(Jid::from(jid));
             if let Some(mix) = own.payloads.iter_mut().find(|e| e.is("mix", ns::MIX_CORE)) {
-                *mix = message_mix_element(&p.channel, &p.sender.jid, &p.nick, p.submission_id.clone());
+                *mix = message_mix_element(p.channel.jid_visible, &p.sender.jid, &p.nick, p.submission_id.clone());
             }
             out.push(Out::Stanza(Stanza::Message(own)));
         } else {
@@ -134,12 +136,12 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
 }
 
 /// An archived message as MIX renders it inside a MAM result (jabber:client).
-pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option<Element> {
+pub fn archived(svc: &Service, row: &ArchiveRow) -> Option<Element> {
     let mut m = content::from_archive_xml(&row.payload)?;
     crate::xmpp::set_attr(&mut m, "from", participant_jid(svc, &row.channel, &row.participant_id).to_string());
     crate::xmpp::set_attr(&mut m, "id", row.id.as_str());
     crate::xmpp::set_attr(&mut m, "type", "groupchat");
-    m.append_child(message_mix_element(channel, &row.sender_jid, &row.nick, None));
+    m.append_child(message_mix_element(row.jid_visible, &row.sender_jid, &row.nick, None));
     m.append_child(svc.stanza_id(View::Mix, &row.channel, &row.id));
     Some(m)
 }

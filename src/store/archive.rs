@@ -20,6 +20,8 @@ pub struct ArchiveRow {
     pub submission_id: Option<String>,
     /// `<message xmlns='jabber:client'>` with the message's children.
     pub payload: String,
+    /// The sender's real JID was visible when the message was archived.
+    pub jid_visible: bool,
 }
 
 impl<'r> FromRow<'r, AnyRow> for ArchiveRow {
@@ -34,6 +36,7 @@ impl<'r> FromRow<'r, AnyRow> for ArchiveRow {
             nick: r.try_get("nick")?,
             submission_id: r.try_get("submission_id")?,
             payload: r.try_get("payload")?,
+            jid_visible: r.try_get::<i64, _>("jid_visible")? != 0,
         })
     }
 }
@@ -127,21 +130,24 @@ pub struct NewMessage {
     pub nick: String,
     pub submission_id: Option<String>,
     pub payload: String,
+    /// The sender's real JID is visible in the channel now (XEP-0404):
+    /// kept with the message, for MAM to show it as it was shown.
+    pub jid_visible: bool,
 }
 
-const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
+const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload, jid_visible";
 /// The columns an append writes (both appenders).
-pub(super) const INSERT_COLUMNS: &str = "channel, id, ts, sender_jid, participant_id, nick, submission_id, payload";
+pub(super) const INSERT_COLUMNS: &str = "channel, id, ts, sender_jid, participant_id, nick, submission_id, payload, jid_visible";
 
-/// `(?, …), (?, …)` for `n` rows of 8 values. SQLite: anonymous `?`
+/// `(?, …), (?, …)` for `n` rows of 9 values. SQLite: anonymous `?`
 /// parameters; numbered ones (`$N`) make SQLite keep a list of their names
 /// that both preparing and sqlx's binding search linearly, per parameter
 /// (with 1,024 parameters that was 15 % of mixmuc's CPU at saturation).
 /// PostgreSQL: `$N`.
 fn values_list(backend: super::Backend, n: usize) -> String {
     let row = |r: usize| match backend {
-        super::Backend::Sqlite => "(?, ?, ?, ?, ?, ?, ?, ?)".to_string(),
-        super::Backend::Postgres => format!("({})", (1..=8).map(|c| format!("${}", r * 8 + c)).collect::<Vec<_>>().join(", ")),
+        super::Backend::Sqlite => "(?, ?, ?, ?, ?, ?, ?, ?, ?)".to_string(),
+        super::Backend::Postgres => format!("({})", (1..=9).map(|c| format!("${}", r * 9 + c)).collect::<Vec<_>>().join(", ")),
     };
     (0..n).map(row).collect::<Vec<_>>().join(", ")
 }
@@ -159,7 +165,8 @@ fn bind_rows<'q>(mut q: AnyQuery<'q>, rows: Vec<NewMessage>) -> AnyQuery<'q> {
             .bind(m.participant_id)
             .bind(m.nick)
             .bind(m.submission_id)
-            .bind(m.payload);
+            .bind(m.payload)
+            .bind(m.jid_visible as i64);
     }
     q
 }
@@ -176,6 +183,7 @@ impl Store {
         participant_id: &str,
         nick: &str,
         submission_id: Option<&str>,
+        jid_visible: bool,
         payload: &str,
     ) -> Result<()> {
         self.append_messages(vec![NewMessage {
@@ -187,6 +195,7 @@ impl Store {
             nick: nick.into(),
             submission_id: submission_id.map(Into::into),
             payload: payload.into(),
+            jid_visible,
         }])
         .await
     }

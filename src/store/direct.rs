@@ -145,6 +145,7 @@ mod tests {
                     nick: "hag66".into(),
                     submission_id: None,
                     payload: payload.clone(),
+                    jid_visible: true,
                 })
                 .collect();
             store.append_messages(rows).await.expect("append");

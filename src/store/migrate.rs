@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (4, "room_config", include_str!("../../migrations/sqlite/0004_room_config.sql"), include_str!("../../migrations/postgres/0004_room_config.sql")),
     (5, "presence", include_str!("../../migrations/sqlite/0005_presence.sql"), include_str!("../../migrations/postgres/0005_presence.sql")),
     (6, "archive_counts", include_str!("../../migrations/sqlite/0006_archive_counts.sql"), include_str!("../../migrations/postgres/0006_archive_counts.sql")),
+    (7, "archive_visibility", include_str!("../../migrations/sqlite/0007_archive_visibility.sql"), include_str!("../../migrations/postgres/0007_archive_visibility.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -46,7 +46,7 @@ const COMMIT: usize = 2;
 const ROLLBACK: usize = 3;
 /// The statements, in the order of the indexes above.
 fn statements() -> [String; 4] {
-    ["BEGIN IMMEDIATE".into(), format!("INSERT INTO archive ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", super::archive::INSERT_COLUMNS), "COMMIT".into(), "ROLLBACK".into()]
+    ["BEGIN IMMEDIATE".into(), format!("INSERT INTO archive ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", super::archive::INSERT_COLUMNS), "COMMIT".into(), "ROLLBACK".into()]
 }
 
 impl Conn {
@@ -152,6 +152,8 @@ impl Conn {
         };
         // SAFETY: as above.
         rc |= unsafe { ffi::sqlite3_bind_int64(s, 3, m.ts) };
+        // SAFETY: as above.
+        rc |= unsafe { ffi::sqlite3_bind_int64(s, 9, m.jid_visible as i64) };
         if rc == ffi::SQLITE_OK {
             Ok(())
         } else {

@@ -84,6 +84,7 @@ fn row(j: usize, channels: usize, payload: &str) -> NewMessage {
         nick: "user".into(),
         submission_id: None,
         payload: payload.to_owned(),
+        jid_visible: true,
     }
 }
 
