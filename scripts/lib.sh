@@ -327,6 +327,9 @@ mm_mixmuc_config() {
 		admins = ${MM_ADMINS:-[]}
 		create_channels = ${MM_CREATE_CHANNELS:-\"anyone\"}
 		local_domains = ${MM_LOCAL_DOMAINS:-[\"localhost\"]}
+		# The interop suite and the demo were written for non-anonymous rooms
+		# (real JIDs in items, status 100); the service's default is "hidden".
+		jid_visibility = ${MM_JID_VISIBILITY:-\"visible\"}
 
 		[log]
 		filter = "${MM_LOG_FILTER:-info}"

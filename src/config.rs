@@ -114,6 +114,22 @@ pub struct ServiceConfig {
     /// reachable through XMPP; an operator can export it). Default: removed.
     #[serde(default)]
     pub keep_archive_on_destroy: bool,
+    /// Whether new channels show their participants' real JIDs:
+    /// `"hidden"` (default, as Prosody's and ejabberd's MUC create rooms:
+    /// semi-anonymous in the MUC view, real JIDs to moderators only; MIX
+    /// jid-hidden) or `"visible"` (non-anonymous; MIX jid-visible). Owners
+    /// change it per room (muc#owner `whois`).
+    #[serde(default)]
+    pub jid_visibility: JidVisibility,
+}
+
+/// The JID visibility of new channels (XEP-0404; XEP-0045 anonymity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JidVisibility {
+    #[default]
+    Hidden,
+    Visible,
 }
 
 /// `[log]`.
@@ -393,6 +409,7 @@ mod tests {
         assert_eq!(c.service.create_channels, CreatePolicy::Anyone);
         assert_eq!(c.server.host, "127.0.0.1");
         assert_eq!(c.server.threads, 1);
+        assert_eq!(c.service.jid_visibility, JidVisibility::Hidden, "new rooms semi-anonymous, as Prosody's and ejabberd's");
     }
 
     #[test]

@@ -287,6 +287,41 @@ async fn entering_an_occupied_room() {
     .await;
 }
 
+/// The service's default (`[service] jid_visibility`, "hidden" unless the
+/// operator says otherwise): a new room is semi-anonymous, as Prosody's and
+/// ejabberd's are: no status 100, real JIDs to moderators and to each user
+/// for itself only, and disco says `muc_semianonymous`.
+#[tokio::test]
+async fn new_rooms_are_semi_anonymous_by_default() {
+    let h = Muc::with_toml("[service]\njid_visibility = \"hidden\"\n").await;
+    let hidden = |nick: &str, to: &str, aff: &str, role: &str, codes: &[u16]| {
+        let codes: String = codes.iter().map(|c| format!("<status code='{c}'/>")).collect();
+        format!(
+            "<presence from='{}' to='{to}'><priority>0</priority><x xmlns='{MUC_USER}'><item affiliation='{aff}' role='{role}'/>{codes}</x><occupant-id xmlns='{OCCUPANT_ID}' id='{{*}}'/></presence>",
+            occ(nick)
+        )
+    };
+    h.exchange(&join(CRONE1, "create", "firstwitch", ""), &[present("firstwitch", CRONE1, "owner", "moderator", CRONE1, &[110, 201], "{*}"), subject_msg(CRONE1, "")]).await;
+    h.exchange1(
+        &format!("<iq type='set' id='instant' from='{CRONE1}' to='{COVEN}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>"),
+        iq_result(COVEN, CRONE1, "instant", ""),
+    )
+    .await;
+    h.exchange(
+        &join(HAG66, "e1", "thirdwitch", ""),
+        &[
+            hidden("firstwitch", HAG66, "owner", "moderator", &[]),
+            present("thirdwitch", HAG66, "none", "participant", HAG66, &[110], "{*}"),
+            present("thirdwitch", CRONE1, "none", "participant", HAG66, &[], "{*}"),
+            subject_msg(HAG66, ""),
+        ],
+    )
+    .await;
+    let out = h.send(&format!("<iq type='get' id='d1' from='{HAG66}' to='{COVEN}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")).await;
+    let features: Vec<&str> = out[0].get_child("query", "http://jabber.org/protocol/disco#info").expect("disco answer").children().filter_map(|f| f.attr("var")).collect();
+    assert!(features.contains(&"muc_semianonymous") && !features.contains(&"muc_nonanonymous"), "{features:?}");
+}
+
 /// §7.2.3: "The service MAY rewrite the new occupant's roomnick … and
 /// include a status code of 210": a nick the PRECIS nickname profile
 /// changes (spaces collapsed) is used as changed, with 210 to the newcomer.

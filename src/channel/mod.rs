@@ -40,10 +40,12 @@ pub struct Channels {
     salt: Arc<tokio::sync::OnceCell<String>>,
     mix_domain: BareJid,
     muc_domain: BareJid,
+    /// New channels show real JIDs (`[service] jid_visibility`).
+    new_jid_visible: bool,
 }
 
 impl Channels {
-    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid) -> Self {
+    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visible: bool) -> Self {
         Channels {
             store,
             rights,
@@ -51,6 +53,7 @@ impl Channels {
             salt: Arc::new(tokio::sync::OnceCell::new()),
             mix_domain,
             muc_domain,
+            new_jid_visible,
         }
     }
 
@@ -95,11 +98,11 @@ impl Channels {
             Some(n) => (names::normalise(n)?, false),
             None => (names::adhoc(), true),
         };
-        if !self.store.create_channel(&name, creator.as_str(), adhoc, now_ms()).await? {
+        if !self.store.create_channel(&name, creator.as_str(), adhoc, self.new_jid_visible, now_ms()).await? {
             return Err(Error::conflict("a channel of that name exists"));
         }
         self.invalidate(&name).await;
-        tracing::info!(channel = %name, adhoc, "channel created");
+        tracing::info!(channel = %name, adhoc, jid_visible = self.new_jid_visible, "channel created");
         Ok(name)
     }
 

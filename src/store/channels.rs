@@ -74,15 +74,16 @@ impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
     /// name is taken (nothing is changed then).
     #[tracing::instrument(skip(self), level = "debug")]
-    pub async fn create_channel(&self, name: &str, creator: &str, adhoc: bool, now: i64) -> Result<bool> {
+    pub async fn create_channel(&self, name: &str, creator: &str, adhoc: bool, jid_visible: bool, now: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO channels (name, creator, created_at, adhoc) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+            "INSERT INTO channels (name, creator, created_at, adhoc, jid_visibility) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)
         .bind(creator)
         .bind(now)
         .bind(adhoc as i64)
+        .bind(if jid_visible { "visible" } else { "hidden" })
         .execute(&mut *tx)
         .await?
         .rows_affected()

@@ -54,7 +54,20 @@ pub const ROMEO: &str = "romeo@montague.example/orchard";
 pub const ROMEO_BARE: &str = "romeo@montague.example";
 
 /// The configuration every harness starts from; `extra` TOML is appended.
+///
+/// New channels are JID-visible here unless `extra` names
+/// `jid_visibility`: the golden transcripts follow XEP-0045's and the
+/// seeds' examples, which show real JIDs (the service's default is
+/// `hidden`; the tests of that default set it).
 pub fn config_toml(extra: &str) -> String {
+    let visible = "jid_visibility = \"visible\"\n";
+    let extra = if extra.contains("jid_visibility") {
+        extra.to_string()
+    } else if extra.contains("[service]\n") {
+        extra.replacen("[service]\n", &format!("[service]\n{visible}"), 1)
+    } else {
+        format!("{extra}\n[service]\n{visible}")
+    };
     format!(
         r#"
 [server]
