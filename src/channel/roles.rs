@@ -113,7 +113,14 @@ pub fn moderates(channel: &ChannelRow, p: &ParticipantRow, affiliation: Affiliat
 /// semi-anonymous: real JIDs to moderators only). The one answer for every
 /// place either view shows a real JID.
 pub fn may_see_jid(channel: &ChannelRow, viewer: &ParticipantRow, affiliation: Affiliation, subject: &str) -> bool {
-    channel.jid_visible || viewer.jid == subject || moderates(channel, viewer, affiliation)
+    viewer.jid == subject || sees_every_jid(channel, viewer, affiliation)
+}
+
+/// Whether `viewer` may see every participant's real JID (`may_see_jid`
+/// for everyone but itself): everyone in a JID-visible channel, moderators
+/// in a JID-hidden one.
+pub fn sees_every_jid(channel: &ChannelRow, viewer: &ParticipantRow, affiliation: Affiliation) -> bool {
+    channel.jid_visible || moderates(channel, viewer, affiliation)
 }
 
 impl Channels {

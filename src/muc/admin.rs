@@ -11,7 +11,7 @@ use xmpp_parsers::stanza::Stanza;
 use super::occupant_jid;
 use crate::channel::admin::{Change, Listed};
 use crate::channel::nick;
-use crate::channel::roles::{may_see_jid, role_of, Affiliation, Role};
+use crate::channel::roles::{role_of, sees_every_jid, Affiliation, Role};
 use crate::channel::event::{Event, Removal};
 use crate::error::{Error, Result};
 use crate::service::Reply;
@@ -116,9 +116,9 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let reason = by.reason.as_deref();
     // May the user of `viewer` (a bare JID) see the real JID of `subject`?
     // (A removed user is no longer a participant: it sees what everyone does.)
-    let sees_jid_of = |viewer: &str, subject: &str| {
-        channel.jid_visible || participants.iter().find(|p| p.jid == viewer).is_some_and(|v| may_see_jid(channel, v, svc.channels.acting_affiliation(&affs, viewer), subject))
-    };
+    let seers: std::collections::HashSet<&str> =
+        participants.iter().filter(|v| sees_every_jid(channel, v, svc.channels.acting_affiliation(&affs, &v.jid))).map(|v| v.jid.as_str()).collect();
+    let sees_jid_of = |viewer: &str, subject: &str| channel.jid_visible || seers.contains(viewer) || (viewer == subject && participants.iter().any(|p| p.jid == viewer));
     let sees = |viewer: &str| sees_jid_of(viewer, &participant.jid);
     // The actor by its nick; an actor with no nick in the room (an admin
     // acting from outside) by its JID, to those who may see it only.

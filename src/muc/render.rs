@@ -1,7 +1,7 @@
 //! Events → MUC stanzas to occupants' sessions. MIX participants with a
 //! nick appear as occupants (DESIGN.md mapping; docs/muc.md).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use xmpp_parsers::jid::{FullJid, Jid};
@@ -10,7 +10,7 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
-use crate::channel::roles::{may_see_jid, Affiliation};
+use crate::channel::roles::{sees_every_jid, Affiliation};
 use crate::channel::config::settings_differ;
 use crate::channel::event::{Event, Posted, PresenceChange, PrivateMessage, Via};
 use crate::error::Result;
@@ -34,6 +34,9 @@ struct Ctx<'a> {
     departed: Option<&'a str>,
     /// The channel's participants (roles set by moderators among them).
     participants: Arc<Vec<ParticipantRow>>,
+    /// In a JID-hidden room, the bare JIDs that see every real JID
+    /// (`roles::sees_every_jid`), found once per event, not per recipient.
+    seers: HashSet<String>,
 }
 
 impl Ctx<'_> {
@@ -69,8 +72,7 @@ impl Ctx<'_> {
             return true;
         }
         let Some(viewer) = self.occupants.iter().find(|o| o.full_jid.as_str() == to).map(|o| o.jid.as_str()) else { return false };
-        let Some(viewer) = self.participants.iter().find(|v| v.jid == viewer) else { return false };
-        may_see_jid(self.channel, viewer, self.svc.channels.acting_affiliation(&self.affiliations, &viewer.jid), &p.jid)
+        viewer == p.jid || self.seers.contains(viewer)
     }
 
     /// What the room shows for `p` (channel::presence::shown).
@@ -121,7 +123,12 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     } else {
         (svc.channels.participants(&channel.name).await?, svc.channels.affiliations(&channel.name).await?)
     };
-    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations, departed, participants };
+    let seers = if channel.jid_visible {
+        HashSet::new()
+    } else {
+        participants.iter().filter(|v| sees_every_jid(&channel, v, svc.channels.acting_affiliation(&affiliations, &v.jid))).map(|v| v.jid.clone()).collect()
+    };
+    let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations, departed, participants, seers };
     Ok(match ev {
         Event::PrivateMessage(pm) => private_message(svc, pm),
         Event::Posted(p) => posted(svc, ctx.occupants, p).map(|f| f.stanzas().collect()).unwrap_or_default(),
