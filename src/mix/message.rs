@@ -14,7 +14,7 @@ use crate::store::ChannelRow;
 use crate::xmpp::content;
 
 pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Result<Reply> {
-    m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
+    let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
     match m.type_ {
         MessageType::Groupchat => {}
         MessageType::Error => return Ok(Reply::none()),
@@ -23,7 +23,6 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Res
     if content::is_subject_change(m) {
         // The one subject of the channel, shared with the MUC view: the same
         // right (`changesubject`) and the same stored subject.
-        let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
         let subject = m.subjects.values().next().cloned().unwrap_or_default();
         let event = svc.channels.change_subject(&channel.name, &from.to_bare(), &subject, svc.new_post(&channel.name, m)).await?;
         return Ok(Reply::events(None, vec![event]));
