@@ -117,20 +117,49 @@ pub struct ServiceConfig {
     /// Whether new channels show their participants' real JIDs:
     /// `"hidden"` (default, as Prosody's and ejabberd's MUC create rooms:
     /// semi-anonymous in the MUC view, real JIDs to moderators only; MIX
-    /// jid-hidden) or `"visible"` (non-anonymous; MIX jid-visible). Owners
-    /// change it per room (muc#owner `whois`).
+    /// jid-hidden), `"maybe-visible"` (MIX jid-maybe-visible: each
+    /// participant's JID shown when its preference is `always`) or
+    /// `"visible"` (non-anonymous; MIX jid-visible). Owners change it per
+    /// room (muc#owner `whois`, MIX info node 'JID Visibility').
     #[serde(default)]
     pub jid_visibility: JidVisibility,
 }
 
-/// The JID visibility of new channels (XEP-0404; XEP-0045 anonymity).
+/// The JID visibility of new channels (`[service] jid_visibility`) and of
+/// each channel (stored).
+/// A channel's JID visibility mode (XEP-0404; XEP-0045 anonymity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum JidVisibility {
+    /// Real JIDs to administrators and moderators only (MUC semi-anonymous).
     #[default]
     Hidden,
+    /// Each participant's real JID shown when its preference says `always`.
+    MaybeVisible,
+    /// Real JIDs to everyone (MUC non-anonymous).
     Visible,
 }
+
+impl JidVisibility {
+    /// The stored value (also the config's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JidVisibility::Hidden => "hidden",
+            JidVisibility::MaybeVisible => "maybe-visible",
+            JidVisibility::Visible => "visible",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "hidden" => JidVisibility::Hidden,
+            "maybe-visible" => JidVisibility::MaybeVisible,
+            "visible" => JidVisibility::Visible,
+            _ => return None,
+        })
+    }
+}
+
 
 /// `[log]`.
 #[derive(Debug, Clone, Deserialize)]

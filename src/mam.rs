@@ -9,6 +9,7 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::history::{HistoryQuery, With};
 use crate::channel::ids;
+use crate::channel::visibility::JidFilter;
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::{Service, View};
@@ -35,11 +36,15 @@ pub async fn query(
     let ch = svc.channels.require(channel).await?;
     let me = svc.channels.require_participant(channel, &from.to_bare()).await?;
     let with = req.with.as_deref().map(&with);
-    // A real-JID filter tells which nick a JID writes under: only for those
-    // who may see real JIDs in this channel (and for one's own JID).
+    // A real-JID filter tells which nick a JID writes under: all of it for
+    // one's own JID and for moderators; for the others only the messages
+    // that showed their sender's JID, and none in a jid-hidden channel.
+    let mut jid_shown_only = false;
     if let Some(With::Jid(jid)) = &with {
-        if !svc.channels.may_see(&ch, &me, jid).await? {
-            return Err(Error::forbidden("only moderators may filter this archive by real JID"));
+        match svc.channels.jid_filter(&ch, &me, jid).await? {
+            JidFilter::Every => {}
+            JidFilter::ShownOnly => jid_shown_only = true,
+            JidFilter::Refused => return Err(Error::forbidden("only moderators may filter this archive by real JID")),
         }
     }
     let query = HistoryQuery {
@@ -49,6 +54,7 @@ pub async fn query(
         before_id: req.before_id,
         ids: req.ids,
         with,
+        jid_shown_only,
         max: req.max,
         after: req.after,
         before: req.before,

@@ -175,6 +175,8 @@ impl Service {
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "join") => mix::join::handle(self, c, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "leave") => mix::leave::handle(self, c, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "setnick") => mix::setnick::handle(self, c, from, payload).await,
+            (View::Mix, Channel(c), Get, ns::MIX_ANON, "user-preference") => mix::preferences::get(self, c, from).await,
+            (View::Mix, Channel(c), Set, ns::MIX_ANON, "user-preference") => mix::preferences::set(self, c, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "update-subscription") => mix::subscription::handle(self, c, from, payload).await,
             (_, Channel(_), Get, ns::MAM, "query") => Ok(crate::mam::form()),
             (View::Mix, Channel(c), Set, ns::MAM, "query") => mix::mam::query(self, c, from, payload).await,

@@ -13,7 +13,7 @@ use crate::channel::event::Event;
 use crate::channel::payload::Payload;
 use crate::channel::post::NewPost;
 use crate::channel::Channels;
-use crate::config::{Config, JidVisibility};
+use crate::config::Config;
 use crate::store::Store;
 use crate::xmpp::content;
 
@@ -39,7 +39,7 @@ impl Service {
         let mix_domain = BareJid::new(&cfg.mix.domain).expect("checked at load");
         let muc_domain = BareJid::new(&cfg.muc.domain).expect("checked at load");
         Arc::new(Service {
-            channels: Channels::new(store.clone(), rights, mix_domain.clone(), muc_domain.clone(), cfg.service.jid_visibility == JidVisibility::Visible),
+            channels: Channels::new(store.clone(), rights, mix_domain.clone(), muc_domain.clone(), cfg.service.jid_visibility),
             mix_domain,
             muc_domain,
             store,

@@ -1061,7 +1061,7 @@ async fn mam_shows_each_message_as_the_channel_showed_it() {
         let h = &h;
         async move {
             let mut row = h.store.get_channel("coven").await.unwrap().unwrap();
-            row.jid_visible = visible;
+            row.jid_visibility = if visible { mixmuc::store::JidVisibility::Visible } else { mixmuc::store::JidVisibility::Hidden };
             h.store.update_config(&row).await.unwrap();
             h.service.channels.invalidate("coven").await;
         }
@@ -1324,6 +1324,7 @@ fn channel_info_result(to: &str, id: &str, node: Option<&str>) -> String {
                <feature var='{DISCO_ITEMS}'/>
                <feature var='{MAM}'/>
                <feature var='urn:xmpp:mam:2#extended'/>
+               <feature var='urn:xmpp:mix:anon:0'/>
                <feature var='{MIX_NS}'/>
                <feature var='urn:xmpp:sid:0'/>
              </query>"
@@ -1366,6 +1367,7 @@ async fn channel_disco_items_and_errors() {
                    <item jid='{COVEN}' node='{INFO}'/>
                    <item jid='{COVEN}' node='urn:xmpp:mix:nodes:presence'/>
                    <item jid='{COVEN}' node='urn:xmpp:mix:nodes:config'/>
+                   <item jid='{COVEN}' node='urn:xmpp:mix:nodes:jidmap'/>
                  </query>"
             ),
         ),
@@ -1415,6 +1417,7 @@ async fn pubsub_items_of_participants_and_info() {
                              <field var='FORM_TYPE' type='hidden'><value>{MIX_NS}</value></field>
                              <field var='Name'><value/></field>
                              <field var='Description'><value/></field>
+                             <field var='JID Visibility' type='list-single'><value>jid-visible</value></field>
                            </x>
                          </item>
                        </items>
@@ -1435,7 +1438,7 @@ async fn pubsub_errors() {
     let h = coven().await;
     join(&h, HAG66_BARE, &[MESSAGES], Some("third witch")).await;
     h.exchange1(
-        &items_iq(HAG66, "n1", "urn:xmpp:mix:nodes:jidmap"),
+        &items_iq(HAG66, "n1", "urn:xmpp:mix:nodes:nosuch"),
         &iq_error(COVEN, HAG66, "n1", "cancel", "item-not-found", Some("{*}")),
     )
     .await;

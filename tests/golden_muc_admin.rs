@@ -172,7 +172,7 @@ async fn ban_by_an_actor_outside_a_semi_anonymous_room() {
     enter(&h, HAG01, "secondwitch").await;
     enter(&h, ROMEO, "romeo").await;
     let mut row = h.store.get_channel("coven").await.unwrap().unwrap();
-    row.jid_visible = false;
+    row.jid_visibility = mixmuc::store::JidVisibility::Hidden;
     h.store.update_config(&row).await.unwrap();
     h.service.channels.invalidate("coven").await;
     h.send(&admin_set(HAG66, "a1", &format!("<item affiliation='admin' jid='{HAG01_BARE}'/>"))).await;

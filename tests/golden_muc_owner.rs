@@ -233,6 +233,7 @@ async fn owner_gets_the_configuration_form() {
                    </field>
                    <field var='muc#roomconfig_whois' type='list-single' label='{{*}}'>
                      <option label='Moderators only'><value>moderators</value></option>
+                     <option label='{{*}}'><value>preference</value></option>
                      <option label='Anyone'><value>anyone</value></option>
                      <value>anyone</value>
                    </field>

@@ -231,6 +231,7 @@ fn mix_presence(pid: &str, resource: &str, to: &str, type_: Option<&str>, full: 
 async fn mix_client_presence_goes_to_presence_subscribers_from_the_proxy_jid() {
     let h = Harness::new().await;
     create(&h).await;
+    let t66 = h.service.channels.session_token("coven", HAG66).await.unwrap();
     let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
     join(&h, HAG01_BARE, "secondwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
     join(&h, ROMEO_BARE, "romeo", &[NODE_MESSAGES]).await; // no presence node: nothing for him
@@ -238,8 +239,8 @@ async fn mix_client_presence_goes_to_presence_subscribers_from_the_proxy_jid() {
     h.exchange(
         &format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>dnd</show><status>Making a Brew</status><priority>1</priority></presence>"),
         &[
-            &mix_presence(&hag66, "UUID-a1j/7533", HAG66_BARE, None, HAG66, "thirdwitch", "<show>dnd</show><status>Making a Brew</status><priority>0</priority>"),
-            &mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, None, HAG66, "thirdwitch", "<show>dnd</show><status>Making a Brew</status><priority>0</priority>"),
+            &mix_presence(&hag66, &t66, HAG66_BARE, None, HAG66, "thirdwitch", "<show>dnd</show><status>Making a Brew</status><priority>0</priority>"),
+            &mix_presence(&hag66, &t66, HAG01_BARE, None, HAG66, "thirdwitch", "<show>dnd</show><status>Making a Brew</status><priority>0</priority>"),
         ],
     )
     .await;
@@ -248,7 +249,7 @@ async fn mix_client_presence_goes_to_presence_subscribers_from_the_proxy_jid() {
         &format!("<iq type='get' id='p1' from='{HAG01}' to='{COVEN_MIX}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='{NODE_PRESENCE}'/></pubsub></iq>"),
         &format!(
             "<iq type='result' id='p1' from='{COVEN_MIX}' to='{HAG01}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='{NODE_PRESENCE}'>
-               <item id='{hag66}#{COVEN_MIX}/UUID-a1j/7533'><presence xmlns='jabber:client'><show>dnd</show><status>Making a Brew</status>
+               <item id='{hag66}#{COVEN_MIX}/{t66}'><presence xmlns='jabber:client'><show>dnd</show><status>Making a Brew</status>
                  <mix xmlns='{PRESENCE_NS}'><jid>{HAG66}</jid><nick>thirdwitch</nick></mix></presence></item>
              </items></pubsub></iq>"
         ),
@@ -258,8 +259,8 @@ async fn mix_client_presence_goes_to_presence_subscribers_from_the_proxy_jid() {
     h.exchange(
         &format!("<presence type='unavailable' from='{HAG66}' to='{COVEN_MIX}'/>"),
         &[
-            &mix_presence(&hag66, "UUID-a1j/7533", HAG66_BARE, Some("unavailable"), HAG66, "thirdwitch", "<priority>0</priority>"),
-            &mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, Some("unavailable"), HAG66, "thirdwitch", "<priority>0</priority>"),
+            &mix_presence(&hag66, &t66, HAG66_BARE, Some("unavailable"), HAG66, "thirdwitch", "<priority>0</priority>"),
+            &mix_presence(&hag66, &t66, HAG01_BARE, Some("unavailable"), HAG66, "thirdwitch", "<priority>0</priority>"),
         ],
     )
     .await;
@@ -280,7 +281,7 @@ async fn proxy_jids_in_a_jid_hidden_channel_hide_the_resource() {
     let h = Harness::new().await;
     create(&h).await;
     let mut row = h.store.get_channel("coven").await.unwrap().unwrap();
-    row.jid_visible = false;
+    row.jid_visibility = mixmuc::store::JidVisibility::Hidden;
     h.store.update_config(&row).await.unwrap();
     h.service.channels.invalidate("coven").await;
     let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
@@ -327,6 +328,7 @@ async fn presence_to_a_channel_errors() {
 async fn muc_occupants_are_in_the_presence_node_and_mix_clients_are_occupants() {
     let h = Harness::new().await;
     create(&h).await;
+    let (t66, t01) = (h.service.channels.session_token("coven", HAG66).await.unwrap(), h.service.channels.session_token("coven", HAG01).await.unwrap());
     let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_MESSAGES, NODE_PRESENCE, NODE_PARTICIPANTS]).await;
 
     // A MUC occupant enters: MIX presence subscribers get its presence from its proxy JID.
@@ -338,7 +340,7 @@ async fn muc_occupants_are_in_the_presence_node_and_mix_clients_are_occupants() 
     assert_xml(
         to_mix[0],
         &format!(
-            "<presence from='{hag01}#{COVEN_MIX}/UUID-b3c/8741' to='{HAG66_BARE}'><show>chat</show><priority>0</priority>
+            "<presence from='{hag01}#{COVEN_MIX}/{t01}' to='{HAG66_BARE}'><show>chat</show><priority>0</priority>
                <mix xmlns='{PRESENCE_NS}'><jid>{HAG01}</jid><nick>secondwitch</nick></mix>{CAPS}</presence>"
         ),
     );
@@ -358,12 +360,12 @@ async fn muc_occupants_are_in_the_presence_node_and_mix_clients_are_occupants() 
     // The presence node: the MUC session and the MIX client.
     let out = h.send(&format!("<iq type='get' id='p1' from='{HAG66}' to='{COVEN_MIX}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='{NODE_PRESENCE}'/></pubsub></iq>")).await;
     let items: Vec<String> = out[0].get_child("pubsub", "http://jabber.org/protocol/pubsub").unwrap().get_child("items", "http://jabber.org/protocol/pubsub").unwrap().children().map(|i| i.attr("id").unwrap().to_string()).collect();
-    assert_eq!(items, vec![format!("{hag01}#{COVEN_MIX}/UUID-b3c/8741"), format!("{hag66}#{COVEN_MIX}/UUID-a1j/7533")]);
+    assert_eq!(items, vec![format!("{hag01}#{COVEN_MIX}/{t01}"), format!("{hag66}#{COVEN_MIX}/{t66}")]);
 
     // The MUC occupant changes its presence: the MIX subscribers see it.
     let out = h.send(&to_room(HAG01, "secondwitch", "<show>away</show>")).await;
     let to_mix: Vec<&Element> = out.iter().filter(|e| e.attr("to") == Some(HAG66_BARE)).collect();
-    assert_xml(to_mix[0], &mix_presence(&hag01, "UUID-b3c/8741", HAG66_BARE, None, HAG01, "secondwitch", "<show>away</show><priority>0</priority>"));
+    assert_xml(to_mix[0], &mix_presence(&hag01, &t01, HAG66_BARE, None, HAG01, "secondwitch", "<show>away</show><priority>0</priority>"));
 
     // Her MIX client goes offline: she leaves the room's view.
     let out = h.send(&format!("<presence type='unavailable' from='{HAG66}' to='{COVEN_MIX}'/>")).await;
@@ -374,7 +376,7 @@ async fn muc_occupants_are_in_the_presence_node_and_mix_clients_are_occupants() 
     // The MUC occupant leaves: unavailable from its proxy JID.
     let out = h.send(&format!("<presence type='unavailable' from='{HAG01}' to='{}'/>", room("secondwitch"))).await;
     let to_mix: Vec<&Element> = out.iter().filter(|e| e.name() == "presence" && e.attr("to") == Some(HAG66_BARE)).collect();
-    assert_xml(to_mix[0], &mix_presence(&hag01, "UUID-b3c/8741", HAG66_BARE, Some("unavailable"), HAG01, "secondwitch", "<priority>0</priority>"));
+    assert_xml(to_mix[0], &mix_presence(&hag01, &t01, HAG66_BARE, Some("unavailable"), HAG01, "secondwitch", "<priority>0</priority>"));
 }
 
 #[tokio::test]
@@ -391,13 +393,14 @@ async fn mix_participant_without_presence_sharing_stays_plainly_available() {
 async fn leaving_the_channel_takes_the_clients_offline() {
     let h = Harness::new().await;
     create(&h).await;
+    let t66 = h.service.channels.session_token("coven", HAG66).await.unwrap();
     let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_PRESENCE]).await;
     join(&h, HAG01_BARE, "secondwitch", &[NODE_PRESENCE]).await;
     h.send(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'/>")).await;
     let out = h.send(&format!("<iq type='set' id='l1' from='{HAG66_BARE}' to='{COVEN_MIX}'><leave xmlns='{MIX_NS}'/></iq>")).await;
     let to_hag01: Vec<&Element> = out.iter().filter(|e| e.name() == "presence" && e.attr("to") == Some(HAG01_BARE)).collect();
     assert_eq!(to_hag01.len(), 1, "{out:?}");
-    assert_xml(to_hag01[0], &mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, Some("unavailable"), HAG66, "thirdwitch", "<priority>0</priority>"));
+    assert_xml(to_hag01[0], &mix_presence(&hag66, &t66, HAG01_BARE, Some("unavailable"), HAG66, "thirdwitch", "<priority>0</priority>"));
     // And a new subscriber learns who is online when joining: nobody now.
     let out = h.send(&format!("<iq type='set' id='j' from='{ROMEO_BARE}' to='{COVEN_MIX}'><join xmlns='{MIX_NS}'>{}</join></iq>", subscribes(&[NODE_PRESENCE]))).await;
     assert!(out.iter().all(|e| e.name() != "presence" || e.attr("to") != Some(ROMEO_BARE)), "{out:?}");
@@ -407,12 +410,13 @@ async fn leaving_the_channel_takes_the_clients_offline() {
 async fn a_new_presence_subscriber_gets_the_online_clients() {
     let h = Harness::new().await;
     create(&h).await;
+    let t66 = h.service.channels.session_token("coven", HAG66).await.unwrap();
     let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_PRESENCE]).await;
     h.send(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>chat</show></presence>")).await;
     let out = h.send(&format!("<iq type='set' id='j' from='{HAG01_BARE}' to='{COVEN_MIX}'><join xmlns='{MIX_NS}'>{}</join></iq>", subscribes(&[NODE_PRESENCE]))).await;
     let to_hag01: Vec<&Element> = out.iter().filter(|e| e.name() == "presence" && e.attr("to") == Some(HAG01_BARE)).collect();
     assert_eq!(to_hag01.len(), 1, "{out:?}");
-    assert_xml(to_hag01[0], &mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, None, HAG66, "thirdwitch", "<show>chat</show><priority>0</priority>"));
+    assert_xml(to_hag01[0], &mix_presence(&hag66, &t66, HAG01_BARE, None, HAG66, "thirdwitch", "<show>chat</show><priority>0</priority>"));
 }
 
 /// XEP-0405 2.9.3: the participant's server asks for the whole node again
@@ -421,10 +425,11 @@ async fn a_new_presence_subscriber_gets_the_online_clients() {
 async fn a_presence_from_the_bare_jid_refreshes_the_whole_node() {
     let h = Harness::new().await;
     create(&h).await;
+    let t66 = h.service.channels.session_token("coven", HAG66).await.unwrap();
     let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_PRESENCE]).await;
     join(&h, HAG01_BARE, "secondwitch", &[NODE_PRESENCE]).await;
     h.send(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>chat</show></presence>")).await;
-    let expected = mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, None, HAG66, "thirdwitch", "<show>chat</show><priority>0</priority>");
+    let expected = mix_presence(&hag66, &t66, HAG01_BARE, None, HAG66, "thirdwitch", "<show>chat</show><priority>0</priority>");
     h.exchange(&format!("<presence from='{HAG01_BARE}' to='{COVEN_MIX}'/>"), &[&expected]).await;
     h.exchange(&format!("<presence type='probe' from='{HAG01_BARE}' to='{COVEN_MIX}'/>"), &[&expected]).await;
     // An unavailable from a bare JID means nothing to a channel.
@@ -435,10 +440,11 @@ async fn a_presence_from_the_bare_jid_refreshes_the_whole_node() {
 async fn a_mix_nick_change_is_sent_again_as_presence() {
     let h = Harness::new().await;
     create(&h).await;
+    let t66 = h.service.channels.session_token("coven", HAG66).await.unwrap();
     let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_PRESENCE]).await;
     h.send(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>chat</show></presence>")).await;
     let out = h.send(&format!("<iq type='set' id='n' from='{HAG66_BARE}' to='{COVEN_MIX}'><setnick xmlns='{MIX_NS}'><nick>hecate</nick></setnick></iq>")).await;
     let pres: Vec<&Element> = out.iter().filter(|e| e.name() == "presence").collect();
     assert_eq!(pres.len(), 1, "{out:?}");
-    assert_xml(pres[0], &mix_presence(&hag66, "UUID-a1j/7533", HAG66_BARE, None, HAG66, "hecate", "<show>chat</show><priority>0</priority>"));
+    assert_xml(pres[0], &mix_presence(&hag66, &t66, HAG66_BARE, None, HAG66, "hecate", "<show>chat</show><priority>0</priority>"));
 }

@@ -20,7 +20,7 @@ fn whole(channel: &str) -> ArchiveQuery {
 
 async fn check(s: &Store, raw: &mut AnyConnection) {
     for (name, _) in [("coven", ()), ("other", ())] {
-        s.create_channel(name, "alice@localhost", false, true, 1).await.expect("create");
+        s.create_channel(name, "alice@localhost", false, mixmuc::store::JidVisibility::Visible, 1).await.expect("create");
     }
     assert_eq!(s.count_archive(&whole("coven")).await.unwrap(), 0, "no message yet");
     append(s, "coven", 7, "a").await;

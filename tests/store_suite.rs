@@ -186,7 +186,7 @@ fn new_message(channel: &str, id: &str, ts: i64) -> NewMessage {
 async fn append_messages_in_one_statement(db: &Db) {
     let s = db.open().await;
     for c in ["coven", "other"] {
-        assert!(s.create_channel(c, "hag66@shakespeare.example", false, true, 1).await.unwrap());
+        assert!(s.create_channel(c, "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     }
     s.append_message("coven", "a0", 10, "hag66@shakespeare.example", "pid1", "thirdwitch", None, true, "<message xmlns='jabber:client'/>").await.unwrap();
     let first = s.archive_seq("coven", "a0").await.unwrap().expect("a0 archived");
@@ -228,7 +228,7 @@ async fn append_messages_in_one_statement(db: &Db) {
     assert_eq!(got.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a0", "a1", "a2", "a3", "f0", "f1", "f2", "f3", "f4"]);
     assert_eq!(s.count_archive(&coven).await.unwrap(), 9);
     let big: Vec<_> = (0..130).map(|i| new_message("big", &format!("g{i}"), 400 + i)).collect();
-    assert!(s.create_channel("big", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("big", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     s.append_messages(big.clone()).await.unwrap();
     let got = s.query_archive(&ArchiveQuery { channel: "big".into(), ..Default::default() }, 200, false).await.unwrap();
     assert_eq!(got.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), big.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
@@ -242,7 +242,7 @@ async fn append_messages_in_one_statement(db: &Db) {
 async fn appends_go_on_after_a_cancelled_append(db: &Db) {
     use futures::FutureExt;
     let s = db.open().await;
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     let rows = vec![new_message("coven", "x1", 1), new_message("coven", "x2", 2)];
     // Usually still running after one poll; a fast SQLite thread may finish it.
     let _maybe_done = s.append_messages(rows).now_or_never();
@@ -262,7 +262,7 @@ async fn appends_go_on_after_a_cancelled_append(db: &Db) {
 async fn presence_of_sessions_and_mix_clients(db: &Db) {
     let s = db.open().await;
     let (jid, full) = ("hag66@shakespeare.example", "hag66@shakespeare.example/broom");
-    assert!(s.create_channel("coven", jid, false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", jid, false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     s.ensure_occupant_participant("coven", jid, "pid1", 1).await.unwrap();
     assert!(s.add_occupant("coven", full, jid, 10).await.unwrap());
     let o = &s.list_occupants("coven").await.unwrap()[0];
@@ -322,9 +322,9 @@ async fn create_get_list_delete(db: &Db) {
     let s = db.open().await;
     assert_eq!(s.get_channel("coven").await.unwrap(), None);
     assert!(s.list_channels().await.unwrap().is_empty());
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 1_700_000_000_123).await.unwrap());
-    assert!(s.create_channel("a1b2c345", "hag01@shakespeare.example", true, true, 1_700_000_000_456).await.unwrap());
-    assert!(s.create_channel("banquet", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1_700_000_000_123).await.unwrap());
+    assert!(s.create_channel("a1b2c345", "hag01@shakespeare.example", true, mixmuc::store::JidVisibility::Visible, 1_700_000_000_456).await.unwrap());
+    assert!(s.create_channel("banquet", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
 
     let c = s.get_channel("coven").await.unwrap().expect("coven exists");
     assert_eq!(c.name, "coven");
@@ -348,15 +348,15 @@ async fn create_get_list_delete(db: &Db) {
     assert_eq!(names, ["a1b2c345", "banquet"]);
 
     // The name is free again, for someone else.
-    assert!(s.create_channel("coven", "hag01@shakespeare.example", false, true, 2).await.unwrap());
+    assert!(s.create_channel("coven", "hag01@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 2).await.unwrap());
     assert_eq!(s.get_channel("coven").await.unwrap().unwrap().creator, "hag01@shakespeare.example");
     s.close().await;
 }
 
 async fn duplicate_create_returns_false(db: &Db) {
     let s = db.open().await;
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 10).await.unwrap());
-    assert!(!s.create_channel("coven", "hag01@shakespeare.example", true, true, 20).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 10).await.unwrap());
+    assert!(!s.create_channel("coven", "hag01@shakespeare.example", true, mixmuc::store::JidVisibility::Visible, 20).await.unwrap());
     let c = s.get_channel("coven").await.unwrap().unwrap();
     assert_eq!((c.creator.as_str(), c.created_at, c.adhoc), ("hag66@shakespeare.example", 10, false), "unchanged");
     assert_eq!(s.get_affiliation("coven", "hag01@shakespeare.example").await.unwrap(), None, "the loser got no affiliation");
@@ -366,7 +366,7 @@ async fn duplicate_create_returns_false(db: &Db) {
 
 async fn creator_becomes_owner(db: &Db) {
     let s = db.open().await;
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     assert_eq!(s.get_affiliation("coven", "hag66@shakespeare.example").await.unwrap().as_deref(), Some("owner"));
     assert_eq!(s.get_affiliation("coven", "hag01@shakespeare.example").await.unwrap(), None);
     assert_eq!(s.get_affiliation("nosuch", "hag66@shakespeare.example").await.unwrap(), None);
@@ -374,7 +374,7 @@ async fn creator_becomes_owner(db: &Db) {
     // the same name starts with its own owner only.
     assert!(s.delete_channel("coven", false).await.unwrap());
     assert_eq!(s.get_affiliation("coven", "hag66@shakespeare.example").await.unwrap(), None);
-    assert!(s.create_channel("coven", "hag01@shakespeare.example", false, true, 2).await.unwrap());
+    assert!(s.create_channel("coven", "hag01@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 2).await.unwrap());
     assert_eq!(s.get_affiliation("coven", "hag01@shakespeare.example").await.unwrap().as_deref(), Some("owner"));
     assert_eq!(s.get_affiliation("coven", "hag66@shakespeare.example").await.unwrap(), None);
     s.close().await;
@@ -382,8 +382,8 @@ async fn creator_becomes_owner(db: &Db) {
 
 async fn data_survives_reopening(db: &Db) {
     let s = db.open().await;
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 42).await.unwrap());
-    assert!(s.create_channel("a1b2c345", "hag66@shakespeare.example", true, true, 43).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 42).await.unwrap());
+    assert!(s.create_channel("a1b2c345", "hag66@shakespeare.example", true, mixmuc::store::JidVisibility::Visible, 43).await.unwrap());
     let before = s.list_channels().await.unwrap();
     let version = s.schema_version().await;
     s.close().await;
@@ -403,7 +403,7 @@ async fn data_survives_reopening(db: &Db) {
 async fn newer_database_is_refused(db: &Db) {
     let s = db.open().await;
     let known = s.schema_version().await.expect("migrated");
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     s.close().await;
 
     let mut raw = db.raw().await;
@@ -441,7 +441,7 @@ async fn newer_database_is_refused(db: &Db) {
 async fn names_are_kept_exactly(db: &Db) {
     let s = db.open().await;
     for (name, creator) in [("café", "ægir@hav.example"), ("o'neil", "d'artagnan@example.org"), ("коven", "ведьма@example.ru")] {
-        assert!(s.create_channel(name, creator, false, true, 7).await.unwrap(), "{name}");
+        assert!(s.create_channel(name, creator, false, mixmuc::store::JidVisibility::Visible, 7).await.unwrap(), "{name}");
         let c = s.get_channel(name).await.unwrap().unwrap_or_else(|| panic!("{name} not found"));
         assert_eq!((c.name.as_str(), c.creator.as_str()), (name, creator));
         assert_eq!(s.get_affiliation(name, creator).await.unwrap().as_deref(), Some("owner"));
@@ -461,7 +461,7 @@ async fn sqlite_folder_is_created_when_missing() {
     assert!(!path.parent().unwrap().exists());
     let cfg = StoreConfig { url: format!("sqlite://{}", path.display()), ..StoreConfig::default() };
     let s = Store::open(&cfg).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     s.close().await;
     assert!(path.is_file(), "{} was not created", path.display());
 }
@@ -488,7 +488,7 @@ async fn sqlite_wal_restarts_while_archiving() {
     let db = Db::sqlite();
     let s = db.open().await;
     let wal = db.dir.as_ref().unwrap().path().join("mixmuc.db-wal");
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     let payload = format!("<message xmlns='jabber:client'><body>{}</body></message>", "x".repeat(3_000));
     s.append_message("coven", "id-0", 1_000, "hag66@shakespeare.example", "p1", "hag66", None, true, &payload).await.unwrap();
     let restarts = wal_restarts(&wal);
@@ -523,7 +523,7 @@ async fn sqlite_wal_restarts_while_archiving() {
 async fn sqlite_append_waits_for_another_writer() {
     let db = Db::sqlite();
     let s = db.open().await;
-    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, true, 1).await.unwrap());
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
     let mut other = db.raw().await;
     other.execute("BEGIN IMMEDIATE").await.expect("write lock");
     other.execute("INSERT INTO affiliations (channel, jid, affiliation) VALUES ('coven', 'crone1@shakespeare.example', 'member')").await.expect("write");

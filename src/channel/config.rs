@@ -13,7 +13,7 @@ use xmpp_parsers::jid::BareJid;
 use super::event::Event;
 use super::Channels;
 use crate::error::{Error, Result};
-use crate::store::ChannelRow;
+use crate::store::{ChannelRow, JidVisibility};
 
 /// Who may send private messages (muc#roomconfig_allowpm).
 pub const ALLOW_PM: &[&str] = &["anyone", "participants", "moderators", "none"];
@@ -25,8 +25,8 @@ pub struct ConfigPatch {
     pub description: Option<String>,
     pub public: Option<bool>,
     pub members_only: Option<bool>,
-    /// true = real JIDs to everyone (non-anonymous / jid-visible).
-    pub jid_visible: Option<bool>,
+    /// Who sees real JIDs (XEP-0404 mode; MUC whois).
+    pub jid_visibility: Option<JidVisibility>,
     pub change_subject: Option<bool>,
     pub allow_pm: Option<String>,
     /// 0 = no limit.
@@ -85,9 +85,11 @@ impl Channels {
     }
 
     /// Applies an owner's configuration and unlocks the room. Returns the
-    /// event to render (none when nothing changed).
+    /// events to render (none when nothing changed): the removals a JID
+    /// visibility change makes (`visibility::mode_changed`), the change,
+    /// then whose JIDs are now shown or hidden.
     #[tracing::instrument(skip(self, patch), fields(by = %by), level = "info")]
-    pub async fn configure(&self, name: &str, by: &BareJid, patch: &ConfigPatch) -> Result<Option<Event>> {
+    pub async fn configure(&self, name: &str, by: &BareJid, patch: &ConfigPatch) -> Result<Vec<Event>> {
         let old = self.require_owner(name, by).await?;
         let mut row = (*old).clone();
         apply(&mut row, patch)?;
@@ -95,7 +97,7 @@ impl Channels {
         row.locked = false;
         let outcome = Outcome {
             settings_changed: settings_differ(&old, &row),
-            visibility_changed: old.jid_visible != row.jid_visible,
+            visibility_changed: old.jid_visibility != row.jid_visibility,
             affiliations: affiliations.clone(),
         };
         if !affiliations.is_empty() {
@@ -111,9 +113,13 @@ impl Channels {
         self.invalidate(name).await;
         tracing::info!(channel = %name, ?outcome, unlocked = old.locked, "room configured");
         if !outcome.settings_changed && !outcome.visibility_changed && outcome.affiliations.is_empty() {
-            return Ok(None);
+            return Ok(vec![]);
         }
-        Ok(Some(Event::ConfigChanged { channel: Arc::new(row), old, affiliations: Arc::new(affiliations) }))
+        let row = Arc::new(row);
+        let (mut events, after) = self.mode_changed(&old, &row, by).await?;
+        events.push(Event::ConfigChanged { channel: row, old, affiliations: Arc::new(affiliations) });
+        events.extend(after);
+        Ok(events)
     }
 
     /// The affiliation changes that make the owner and admin lists what the
@@ -194,7 +200,9 @@ fn apply(row: &mut ChannelRow, p: &ConfigPatch) -> Result<()> {
     };
     set(&mut row.public, p.public);
     set(&mut row.members_only, p.members_only);
-    set(&mut row.jid_visible, p.jid_visible);
+    if let Some(v) = p.jid_visibility {
+        row.jid_visibility = v;
+    }
     set(&mut row.change_subject, p.change_subject);
     set(&mut row.moderated, p.moderated);
     set(&mut row.allow_invites, p.allow_invites);
@@ -213,7 +221,7 @@ fn valid_lang(l: &str) -> bool {
 /// Whether a setting other than JID visibility and the lock differs.
 pub fn settings_differ(a: &ChannelRow, b: &ChannelRow) -> bool {
     let mut b = b.clone();
-    b.jid_visible = a.jid_visible;
+    b.jid_visibility = a.jid_visibility;
     b.locked = a.locked;
     *a != b
 }

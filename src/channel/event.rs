@@ -47,6 +47,10 @@ pub enum Event {
     /// A participant was removed by an admin or moderator (ban, kick,
     /// membership revoked): gone from both views with these MUC sessions.
     Removed { channel: Arc<ChannelRow>, participant: ParticipantRow, sessions: Vec<String>, cause: Removal, by: Actor },
+    /// These participants' real JIDs are now shown to everyone, or no
+    /// longer (a mode change, a preference change: `visibility`);
+    /// `participants` as they are now.
+    VisibilityChanged { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>> },
 }
 
 /// An archived message, ready for rendering.
@@ -83,12 +87,15 @@ pub struct Actor {
     pub reason: Option<String>,
 }
 
-/// Why a participant was removed (MUC status codes 301, 307, 321).
+/// Why a participant was removed (MUC status codes 301, 307, 321, 307).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
     Banned,
     Kicked,
     MembershipRevoked,
+    /// The channel's JID visibility changed to one its JID visibility
+    /// preference does not allow (XEP-0404).
+    Preference,
 }
 
 /// Where a presence came from.

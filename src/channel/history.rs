@@ -24,6 +24,9 @@ pub struct HistoryQuery {
     pub ids: Vec<String>,
     /// Whom the messages are from.
     pub with: Option<With>,
+    /// Only messages whose sender's real JID was shown when they were
+    /// archived (a real-JID filter asked by one who sees only those).
+    pub jid_shown_only: bool,
     /// Page size asked for (at most `MAX_PAGE`).
     pub max: Option<usize>,
     /// Paging within the result set: the page after / before this id;
@@ -53,7 +56,7 @@ pub struct Page {
 impl Channels {
     /// One page of a channel's archive.
     pub async fn history(&self, name: &str, req: &HistoryQuery) -> Result<Page> {
-        let mut q = ArchiveQuery { channel: name.to_string(), start: req.start, end: req.end, ids: req.ids.clone(), ..Default::default() };
+        let mut q = ArchiveQuery { channel: name.to_string(), start: req.start, end: req.end, ids: req.ids.clone(), jid_visible_only: req.jid_shown_only, ..Default::default() };
         match req.with.clone() {
             Some(With::Jid(j)) => q.sender_jid = Some(j),
             Some(With::ParticipantId(p)) => q.participant_id = Some(p),

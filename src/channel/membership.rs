@@ -6,6 +6,7 @@ use std::sync::Arc;
 use xmpp_parsers::jid::BareJid;
 
 use super::event::Event;
+use super::visibility::PreferenceChange;
 use super::{nick, Channels};
 use crate::error::{Error, Result};
 use crate::store::{now_ms, ParticipantRow};
@@ -27,12 +28,14 @@ pub struct Joined {
 
 impl Channels {
     /// Makes `jid` a participant subscribed to the requested nodes (those
-    /// that exist), with `nick` when given. A repeated join updates the
-    /// subscriptions and keeps the participant id.
+    /// that exist), with `nick` when given and the preferences `prefs` asks
+    /// for (XEP-0404; refused when the channel's mode contradicts them). A
+    /// repeated join updates the subscriptions and keeps the participant id.
     #[tracing::instrument(skip(self, requested), level = "info")]
-    pub async fn join(&self, name: &str, jid: &BareJid, requested: &[String], nick: Option<&str>) -> Result<(Joined, Vec<Event>)> {
+    pub async fn join(&self, name: &str, jid: &BareJid, requested: &[String], nick: Option<&str>, prefs: &PreferenceChange) -> Result<(Joined, Vec<Event>)> {
         let channel = self.require(name).await?;
         self.check_not_banned(name, jid).await?;
+        let new_prefs = Self::check_preferences(&channel, prefs)?;
         let granted: Vec<String> = requested.iter().filter(|n| NODES.contains(&n.as_str())).cloned().collect();
         if !requested.is_empty() && granted.is_empty() {
             return Err(Error::item_not_found().with_text(format!("no such node: {}", requested[0])));
@@ -50,11 +53,21 @@ impl Channels {
                 }
                 let mut p2 = self.store.upsert_participant(name, jid.as_str(), &p.participant_id, &granted, now_ms()).await?;
                 p2.nick = p.nick;
+                if *prefs != PreferenceChange::default() {
+                    self.forget_participants(name).await;
+                    let (now, changed) = self.set_preferences(name, jid, prefs).await?;
+                    p2.prefs = now;
+                    events.extend(changed);
+                }
                 p2
             }
             None => {
                 let id = self.participant_id(name, jid.as_str()).await?;
                 let mut p = self.store.upsert_participant(name, jid.as_str(), &id, &granted, now_ms()).await?;
+                if new_prefs != p.prefs {
+                    self.store.set_preferences(name, jid.as_str(), &new_prefs).await?;
+                    p.prefs = new_prefs;
+                }
                 if let Some((nick, key)) = normalised {
                     if let Err(e) = self.store.set_nick(name, jid.as_str(), &nick, &key).await {
                         self.store.remove_participant(name, jid.as_str()).await?;

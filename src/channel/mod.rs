@@ -20,6 +20,7 @@ pub mod presence;
 pub mod private;
 pub mod rights;
 pub mod roles;
+pub mod visibility;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use xmpp_parsers::jid::BareJid;
 
 use crate::error::{Error, Result};
-use crate::store::{now_ms, ChannelRow, Store};
+use crate::store::{now_ms, ChannelRow, JidVisibility, Store};
 use event::Event;
 use rights::Rights;
 
@@ -41,11 +42,11 @@ pub struct Channels {
     mix_domain: BareJid,
     muc_domain: BareJid,
     /// New channels show real JIDs (`[service] jid_visibility`).
-    new_jid_visible: bool,
+    new_jid_visibility: JidVisibility,
 }
 
 impl Channels {
-    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visible: bool) -> Self {
+    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visibility: JidVisibility) -> Self {
         Channels {
             store,
             rights,
@@ -53,7 +54,7 @@ impl Channels {
             salt: Arc::new(tokio::sync::OnceCell::new()),
             mix_domain,
             muc_domain,
-            new_jid_visible,
+            new_jid_visibility,
         }
     }
 
@@ -98,11 +99,11 @@ impl Channels {
             Some(n) => (names::normalise(n)?, false),
             None => (names::adhoc(), true),
         };
-        if !self.store.create_channel(&name, creator.as_str(), adhoc, self.new_jid_visible, now_ms()).await? {
+        if !self.store.create_channel(&name, creator.as_str(), adhoc, self.new_jid_visibility, now_ms()).await? {
             return Err(Error::conflict("a channel of that name exists"));
         }
         self.invalidate(&name).await;
-        tracing::info!(channel = %name, adhoc, jid_visible = self.new_jid_visible, "channel created");
+        tracing::info!(channel = %name, adhoc, jid_visibility = self.new_jid_visibility.as_str(), "channel created");
         Ok(name)
     }
 

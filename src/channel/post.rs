@@ -70,7 +70,7 @@ impl Channels {
             nick: nick.clone(),
             submission_id: message.submission_id,
             payload: message.archived,
-            jid_visible: channel.jid_visible,
+            jid_visible: super::visibility::shows_jid(&channel, &participant),
         };
         let posted = Posted {
             id: row.id.clone(),

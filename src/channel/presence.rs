@@ -117,6 +117,9 @@ impl Channels {
             (Err(_), None) => return Ok(vec![]),
             (Err(e), Some(_)) => return Err(e),
         };
+        // A participant whose preference is not to share presence
+        // (XEP-0404) is not in the presence node: its clients are not kept.
+        let presence = presence.filter(|_| participant.prefs.presence);
         let changed = match &presence {
             Some(xml) => {
                 self.store.set_mix_presence(name, &full.to_string(), bare.as_str(), xml, now_ms()).await?;

@@ -58,11 +58,15 @@ impl Channels {
 
     /// The room's private-message policy (`allow_pm`): `anyone`,
     /// `participants` (not visitors), `moderators`, `none`. A message to
-    /// oneself is always allowed. Refused with `policy-violation`, as
-    /// Prosody's restrict_pm does.
+    /// oneself is always allowed; one to a participant whose preference
+    /// blocks them (XEP-0404 'Private Messages') is not. Refused with
+    /// `policy-violation`, as Prosody's restrict_pm does.
     pub async fn check_pm_policy(&self, channel: &ChannelRow, sender: &ParticipantRow, recipient: &ParticipantRow) -> Result<()> {
         if sender.jid == recipient.jid {
             return Ok(());
+        }
+        if !recipient.prefs.private_messages {
+            return Err(Error::policy_violation("this participant does not accept private messages"));
         }
         let affiliation = self.acting_affiliation(&self.affiliations(&channel.name).await?, &sender.jid);
         let role = role_of(sender, affiliation, channel);

@@ -1,7 +1,7 @@
 //! Affiliations and roles (XEP-0045 §5; MIX: Owner / Administrator, the
 //! allowed and banned nodes), and the questions both views ask of them,
-//! each answered once: what role a participant has, whether it moderates,
-//! and whether a viewer may see another participant's real JID.
+//! each answered once: what role a participant has and whether it
+//! moderates (who sees real JIDs: `visibility`).
 
 use std::collections::HashMap;
 
@@ -107,22 +107,6 @@ pub fn moderates(channel: &ChannelRow, p: &ParticipantRow, affiliation: Affiliat
     role_of(p, affiliation, channel) == Role::Moderator
 }
 
-/// May participant `viewer` (acting with `affiliation`) see the real JID
-/// of the user `subject` (a bare JID)? Everyone in a JID-visible channel
-/// (MUC non-anonymous); otherwise the user itself and moderators (MUC
-/// semi-anonymous: real JIDs to moderators only). The one answer for every
-/// place either view shows a real JID.
-pub fn may_see_jid(channel: &ChannelRow, viewer: &ParticipantRow, affiliation: Affiliation, subject: &str) -> bool {
-    viewer.jid == subject || sees_every_jid(channel, viewer, affiliation)
-}
-
-/// Whether `viewer` may see every participant's real JID (`may_see_jid`
-/// for everyone but itself): everyone in a JID-visible channel, moderators
-/// in a JID-hidden one.
-pub fn sees_every_jid(channel: &ChannelRow, viewer: &ParticipantRow, affiliation: Affiliation) -> bool {
-    channel.jid_visible || moderates(channel, viewer, affiliation)
-}
-
 impl Channels {
     /// The affiliation the actor acts with: service admins act as owners.
     pub fn acting_affiliation(&self, affs: &HashMap<String, Affiliation>, jid: &str) -> Affiliation {
@@ -131,15 +115,5 @@ impl Channels {
         } else {
             affs.get(jid).copied().unwrap_or(Affiliation::None)
         }
-    }
-
-    /// `may_see_jid` for a participant of `channel` (its affiliation read
-    /// from the store).
-    pub async fn may_see(&self, channel: &ChannelRow, viewer: &ParticipantRow, subject: &str) -> crate::error::Result<bool> {
-        if channel.jid_visible || viewer.jid == subject {
-            return Ok(true);
-        }
-        let affiliation = self.acting_affiliation(&self.affiliations(&channel.name).await?, &viewer.jid);
-        Ok(may_see_jid(channel, viewer, affiliation, subject))
     }
 }

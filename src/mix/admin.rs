@@ -1,6 +1,7 @@
 //! MIX-ADMIN (XEP-0369 "Controlling Channel Participants"): owners and
 //! administrators read, publish to and retract from the channel's banned
-//! and allowed nodes with PubSub. Each item id is a bare JID or a domain.
+//! and allowed nodes with PubSub (a publish to the info node goes to
+//! `info`). Each item id is a bare JID or a domain.
 //! The nodes are views of the affiliations the MUC view shows: banned =
 //! outcast, allowed = member (docs/mix.md).
 
@@ -9,7 +10,7 @@ use xmpp_parsers::minidom::Element;
 
 use crate::channel::admin::Change;
 use crate::channel::roles::Affiliation;
-use crate::channel::membership::NODES;
+use crate::channel::membership::{NODES, NODE_INFO};
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
@@ -45,11 +46,14 @@ pub async fn set(svc: &Service, channel: &str, from: &Jid, payload: &Element) ->
     let publish = match (op.ns().as_str(), op.name()) {
         (ns::PUBSUB, "publish") => true,
         (ns::PUBSUB, "retract") => false,
-        _ => return Err(Error::feature_not_implemented("only publish and retract on the banned and allowed nodes are served")),
+        _ => return Err(Error::feature_not_implemented("only publish and retract on the banned, allowed and info nodes are served")),
     };
     let node = op.attr("node").ok_or_else(|| Error::bad_request(format!("<{}/> needs a node", op.name())))?;
+    if publish && node == NODE_INFO {
+        return super::info::publish(svc, channel, from, op).await;
+    }
     let Some(wanted) = listed(node) else {
-        return Err(if NODES.contains(&node) {
+        return Err(if NODES.contains(&node) || node == ns::MIX_NODE_JIDMAP {
             Error::feature_not_implemented(format!("node {node} is written by the channel only"))
         } else {
             Error::item_not_found().with_text(format!("no node {node} on this channel"))

@@ -16,7 +16,7 @@ pub async fn info(svc: &Service, channel: &str, node: Option<&str>) -> Result<Re
     }
     let ch = svc.channels.require(channel).await?;
     let name = if ch.title.is_empty() { ch.name.clone() } else { ch.title.clone() };
-    let features = [ns::MIX_CORE, ns::MAM, ns::MAM_EXTENDED, ns::DISCO_INFO, ns::DISCO_ITEMS, ns::SID];
+    let features = [ns::MIX_CORE, ns::MIX_ANON, ns::MAM, ns::MAM_EXTENDED, ns::DISCO_INFO, ns::DISCO_ITEMS, ns::SID];
     let info = DiscoInfoResult {
         node: node.map(str::to_string),
         identities: vec![Identity::new("conference", "mix", "en", name)],
@@ -31,7 +31,7 @@ pub async fn items(svc: &Service, channel: &str, node: Option<&str>) -> Result<R
         return Err(Error::item_not_found());
     }
     let jid = Jid::from(svc.channel_jid(View::Mix, channel));
-    let items = NODES.iter().chain([&super::pubsub::NODE_CONFIG]).map(|n| Item { jid: jid.clone(), node: Some(n.to_string()), name: None }).collect();
+    let items = NODES.iter().chain([&super::pubsub::NODE_CONFIG, &ns::MIX_NODE_JIDMAP]).map(|n| Item { jid: jid.clone(), node: Some(n.to_string()), name: None }).collect();
     let result: Element = DiscoItemsResult { node: node.map(str::to_string), items, rsm: None }.into();
     Ok(Reply::payload(result))
 }

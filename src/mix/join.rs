@@ -21,7 +21,9 @@ pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element)
     if let Some(refusal) = svc.channels.entry_refusal(channel, &from.to_bare()).await? {
         return Err(join_error(refusal));
     }
-    let (joined, events) = svc.channels.join(channel, &from.to_bare(), &requested, req.nick.as_deref()).await?;
+    // XEP-0404: preferences asked for in the join, all of them in the result.
+    let prefs = req.form.as_ref().map(super::anon::parse_form).transpose()?;
+    let (joined, events) = svc.channels.join(channel, &from.to_bare(), &requested, req.nick.as_deref(), &prefs.clone().unwrap_or_default()).await?;
     let id = joined.participant.participant_id.clone();
     let result = Join {
         jid: Some(proxy_jid(svc, channel, &id)),
@@ -30,6 +32,7 @@ pub async fn handle(svc: &Service, channel: &str, from: &Jid, payload: &Element)
         subscribe: joined.nodes.into_iter().map(|node| Subscribe { node }).collect(),
         nick: joined.participant.nick,
         invitation: None,
+        form: prefs.map(|_| super::anon::result_form(&joined.participant.prefs)),
     };
     Ok(Reply::events(Some(result.into()), events))
 }

@@ -3,15 +3,18 @@
 //! and the domain events to render.
 
 pub mod admin;
+pub mod anon;
 pub mod create;
 pub mod destroy;
 pub mod disco;
+pub mod info;
 pub mod invite;
 pub mod jids;
 pub mod join;
 pub mod leave;
 pub mod mam;
 pub mod message;
+pub mod preferences;
 pub mod presence;
 pub mod private;
 pub mod pubsub;

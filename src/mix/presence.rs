@@ -10,6 +10,7 @@ use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
 use super::jids::proxy_jid;
+use crate::channel::visibility::shows_jid;
 use crate::channel::event::Event;
 use crate::channel::presence::NODE_PRESENCE;
 use crate::error::{Error, Result};
@@ -80,22 +81,26 @@ async fn online(svc: &Service, ch: &ChannelRow) -> Result<Vec<(ParticipantRow, S
 }
 
 /// The JID a client's presence comes from:
-/// `<participant-id>#<channel>@<mix domain>/<resource>`, where the resource
-/// is the client's own in a JID-visible channel and, in a JID-hidden one, the
-/// opaque token of its session (XEP-0404: the real resource is not shown;
-/// the same token as in private messages, so a message to this JID reaches
-/// that session).
+/// `<participant-id>#<channel>@<mix domain>/<token>`, where the token is
+/// the opaque one of its session in every mode (XEP-0404: the real
+/// resource is not shown; XEP-0403 allows it in any channel), so that a
+/// change of mode or preference never changes a full proxy JID while it is
+/// in the presence node. The same token as in private messages, so a
+/// message to this JID reaches that session.
 async fn client_jid(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, full_jid: &str) -> Result<Option<Jid>> {
-    let Some((_, resource)) = full_jid.split_once('/') else { return Ok(None) };
-    let resource = if ch.jid_visible { resource.to_string() } else { svc.channels.session_token(&ch.name, full_jid).await? };
+    if !full_jid.contains('/') {
+        return Ok(None);
+    }
+    let resource = svc.channels.session_token(&ch.name, full_jid).await?;
     Ok(format!("{}/{resource}", proxy_jid(svc, &ch.name, &p.participant_id)).parse().ok())
 }
 
 /// `<mix xmlns='urn:xmpp:mix:presence:0'><jid/><nick/></mix>`: the client's
-/// full JID where JIDs are visible, the nick when there is one.
+/// full JID where its JID is shown (`visibility::shows_jid`), the nick
+/// when there is one.
 fn presence_mix_element(ch: &ChannelRow, p: &ParticipantRow, full_jid: &str) -> Element {
     let mut mix = Element::bare("mix", ns::MIX_PRESENCE);
-    if ch.jid_visible {
+    if shows_jid(ch, p) {
         mix.append_child(text_el("jid", ns::MIX_PRESENCE, full_jid));
     }
     if let Some(n) = &p.nick {
@@ -139,6 +144,14 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::NickChanged { channel, participant, .. } => {
             let mut out = Vec::new();
             for (p, full, kept) in online(svc, channel).await?.into_iter().filter(|(p, _, _)| p.jid == participant.jid) {
+                out.extend(distribute(svc, channel, &p, &full, kept.as_deref(), true).await?);
+            }
+            Ok(out)
+        }
+        // Each one's clients again, with or without their JIDs.
+        Event::VisibilityChanged { channel, participants } => {
+            let mut out = Vec::new();
+            for (p, full, kept) in online(svc, channel).await?.into_iter().filter(|(p, _, _)| participants.iter().any(|c| c.jid == p.jid)) {
                 out.extend(distribute(svc, channel, &p, &full, kept.as_deref(), true).await?);
             }
             Ok(out)

@@ -13,6 +13,7 @@ use crate::store::{ChannelRow, ParticipantRow};
 use crate::xmpp::mix::Participant;
 use crate::xmpp::{el, mam, ns};
 use super::jids::proxy_jid;
+use crate::channel::visibility::shows_jid;
 
 pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) -> Result<Reply> {
     let items = payload
@@ -21,6 +22,9 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
     let node = items.attr("node").ok_or_else(|| Error::bad_request("<items/> needs a node"))?;
     if node == ns::MIX_NODE_BANNED || node == ns::MIX_NODE_ALLOWED {
         return super::admin::items(svc, channel, from, node).await;
+    }
+    if node == ns::MIX_NODE_JIDMAP {
+        return jidmap(svc, channel, from).await;
     }
     let ch = svc.channels.require(channel).await?;
     if node == NODE_CONFIG {
@@ -32,7 +36,7 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
     let children: Vec<Element> = match node {
         NODE_PARTICIPANTS => svc.channels.participants(channel).await?.iter().map(|p| participant_item(svc, &ch, p, ns::PUBSUB)).collect(),
         NODE_PRESENCE => super::presence::items(svc, &ch).await?,
-        NODE_INFO => vec![info_item(&ch, ns::PUBSUB)],
+        NODE_INFO => vec![super::info::item(&ch, ns::PUBSUB)],
         NODE_CONFIG => {
             let mut item = el("item", ns::PUBSUB, &[("id", &mam::stamp(ch.created_at))]);
             let owners = svc.channels.affiliated(channel, "owner").await?;
@@ -54,13 +58,6 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
 /// The MIX config node (seed §"Configuration Node"), read from the same
 /// settings as the muc#owner form.
 pub const NODE_CONFIG: &str = "urn:xmpp:mix:nodes:config";
-
-/// The info node's item (in `item_ns`: PubSub, or PubSub event).
-pub fn info_item(ch: &crate::store::ChannelRow, item_ns: &str) -> Element {
-    let mut item = el("item", item_ns, &[("id", &mam::stamp(ch.created_at))]);
-    item.append_child(info_form(&ch.title, &ch.description));
-    item
-}
 
 /// The configuration node's form: what of the seed's attributes maps to
 /// the room settings (docs/mix.md).
@@ -92,16 +89,31 @@ fn config_form(ch: &crate::store::ChannelRow, owners: &[String], admins: &[Strin
     .into()
 }
 
-fn info_form(name: &str, description: &str) -> Element {
-    use xmpp_parsers::data_forms::{DataForm, DataFormType, Field};
-    DataForm::new(DataFormType::Result_, ns::MIX_CORE, vec![Field::text_single("Name", name), Field::text_single("Description", description)]).into()
+/// The JID map node (XEP-0404): each participant's proxy JID and real
+/// bare JID. Readable by every participant of a jid-visible channel, else
+/// by administrators and owners (and service admins) only: `forbidden`.
+async fn jidmap(svc: &Service, channel: &str, from: &Jid) -> Result<Reply> {
+    let ch = svc.channels.require(channel).await?;
+    let bare = from.to_bare();
+    if ch.jid_visible() {
+        svc.channels.require_participant(channel, &bare).await?;
+    } else {
+        svc.channels.require_admin(channel, &bare).await.map_err(|_| Error::forbidden("only administrators may read the JID map of this channel"))?;
+    }
+    let mut items = el("items", ns::PUBSUB, &[("node", ns::MIX_NODE_JIDMAP)]);
+    for p in svc.channels.participants(channel).await?.iter() {
+        items.append_child(super::anon::jidmap_item(ns::PUBSUB, &proxy_jid(svc, channel, &p.participant_id), &p.jid));
+    }
+    let mut pubsub = Element::bare("pubsub", ns::PUBSUB);
+    pubsub.append_child(items);
+    Ok(Reply::payload(pubsub))
 }
 
 /// A participants node item (`item_ns`: PubSub for a get, PubSub event for
 /// a notification): the participant's proxy JID as its id, its nick, and
-/// its real JID where the channel shows JIDs.
+/// its real JID where the channel shows it (`visibility::shows_jid`).
 pub fn participant_item(svc: &Service, channel: &ChannelRow, p: &ParticipantRow, item_ns: &str) -> Element {
-    let payload = Participant { jid: channel.jid_visible.then(|| p.jid.clone()), nick: p.nick.clone() };
+    let payload = Participant { jid: shows_jid(channel, p).then(|| p.jid.clone()), nick: p.nick.clone() };
     let mut item = el("item", item_ns, &[("id", &proxy_jid(svc, &channel.name, &p.participant_id))]);
     item.append_child(payload.into());
     item

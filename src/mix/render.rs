@@ -9,6 +9,7 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::channel::event::{Event, Posted, PrivateMessage};
 use crate::channel::ids;
+use crate::channel::visibility::shows_jid;
 use crate::channel::membership::{NODE_INFO, NODE_MESSAGES, NODE_PARTICIPANTS};
 use crate::error::Result;
 use crate::outgoing::{FanOut, Out};
@@ -46,12 +47,23 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             Ok(out)
         }
-        // A new name or description: the info node's new item to its subscribers.
-        Event::ConfigChanged { channel, old, .. } if channel.title != old.title || channel.description != old.description => {
-            let item = super::pubsub::info_item(channel, ns::PUBSUB_EVENT);
+        // A new name, description or JID visibility: the info node's new item to its subscribers.
+        Event::ConfigChanged { channel, old, .. } if channel.title != old.title || channel.description != old.description || channel.jid_visibility != old.jid_visibility => {
+            let item = super::info::item(channel, ns::PUBSUB_EVENT);
             notify(svc, channel, NODE_INFO, None, |_| Some(item.clone())).await
         }
         Event::ConfigChanged { .. } => Ok(vec![]),
+        // Their participants items again (with or without the JID), and
+        // their clients' presence.
+        Event::VisibilityChanged { channel, participants } => {
+            let mut out = Vec::new();
+            for p in participants.iter() {
+                let item = super::pubsub::participant_item(svc, channel, p, ns::PUBSUB_EVENT);
+                out.extend(notify(svc, channel, NODE_PARTICIPANTS, None, |_| Some(item.clone())).await?);
+            }
+            out.extend(super::presence::render(svc, ev).await?);
+            Ok(out)
+        }
         Event::Destroyed { channel, participants, .. } => {
             // Each former MIX participant is told that their own item is gone.
             Ok(participants
@@ -89,7 +101,7 @@ async fn notify(svc: &Service, channel: &ChannelRow, node: &str, skip: Option<&s
 }
 
 /// The `<mix xmlns='urn:xmpp:mix:core:1'/>` element of a message.
-/// `jid_visible`: the sender's JID may be shown (the channel's visibility
+/// `jid_visible`: the sender's JID may be shown (`visibility::shows_jid`
 /// when the message was archived).
 fn message_mix_element(jid_visible: bool, sender_jid: &str, nick: &str, submission_id: Option<String>) -> Element {
     Mix { nick: Some(nick.to_string()), jid: jid_visible.then(|| sender_jid.to_string()), submission_id }.into()
@@ -112,7 +124,7 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
     template.to = None;
     template.id = Some(Id(p.id.clone()));
     template.type_ = MessageType::Groupchat;
-    template.payloads.push(message_mix_element(p.channel.jid_visible, &p.sender.jid, &p.nick, None));
+    template.payloads.push(message_mix_element(shows_jid(&p.channel, &p.sender), &p.sender.jid, &p.nick, None));
     template.payloads.push(svc.stanza_id(View::Mix, &p.channel.name, &p.id));
     let mut out = Vec::with_capacity(2);
     let mut to = Vec::with_capacity(participants.len());
@@ -122,7 +134,7 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
             let mut own = template.clone();
             own.to = Some(Jid::from(jid));
             if let Some(mix) = own.payloads.iter_mut().find(|e| e.is("mix", ns::MIX_CORE)) {
-                *mix = message_mix_element(p.channel.jid_visible, &p.sender.jid, &p.nick, p.submission_id.clone());
+                *mix = message_mix_element(shows_jid(&p.channel, &p.sender), &p.sender.jid, &p.nick, p.submission_id.clone());
             }
             out.push(Out::Stanza(Stanza::Message(own)));
         } else {

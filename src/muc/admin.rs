@@ -11,7 +11,8 @@ use xmpp_parsers::stanza::Stanza;
 use super::occupant_jid;
 use crate::channel::admin::{Change, Listed};
 use crate::channel::nick;
-use crate::channel::roles::{role_of, sees_every_jid, Affiliation, Role};
+use crate::channel::roles::{role_of, Affiliation, Role};
+use crate::channel::visibility::{sees_every_jid, shows_jid};
 use crate::channel::event::{Event, Removal};
 use crate::error::{Error, Result};
 use crate::service::Reply;
@@ -118,7 +119,12 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     // (A removed user is no longer a participant: it sees what everyone does.)
     let seers: std::collections::HashSet<&str> =
         participants.iter().filter(|v| sees_every_jid(channel, v, svc.channels.acting_affiliation(&affs, &v.jid))).map(|v| v.jid.as_str()).collect();
-    let sees_jid_of = |viewer: &str, subject: &str| channel.jid_visible || seers.contains(viewer) || (viewer == subject && participants.iter().any(|p| p.jid == viewer));
+    // Shown to everyone: per the mode and, for a participant (or the one
+    // removed), its preference (`visibility::shows_jid`).
+    let shown = |subject: &str| {
+        channel.jid_visible() || participants.iter().chain(std::iter::once(participant)).find(|p| p.jid == subject).is_some_and(|p| shows_jid(channel, p))
+    };
+    let sees_jid_of = |viewer: &str, subject: &str| shown(subject) || seers.contains(viewer) || (viewer == subject && participants.iter().any(|p| p.jid == viewer));
     let sees = |viewer: &str| sees_jid_of(viewer, &participant.jid);
     // The actor by its nick; an actor with no nick in the room (an admin
     // acting from outside) by its JID, to those who may see it only.
@@ -130,6 +136,9 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
                 Removal::Banned => 301,
                 Removal::Kicked => 307,
                 Removal::MembershipRevoked => 321,
+                // No code says "removed for its privacy preference"; 307
+                // with the reason (docs/muc.md).
+                Removal::Preference => 307,
             };
             let session = sessions.first().map(String::as_str).unwrap_or(participant.jid.as_str());
             for s in sessions {

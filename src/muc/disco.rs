@@ -26,7 +26,7 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
         if ch.members_only { "muc_membersonly" } else { "muc_open" },
         if ch.moderated { "muc_moderated" } else { "muc_unmoderated" },
         if ch.public { "muc_public" } else { "muc_hidden" },
-        if ch.jid_visible { "muc_nonanonymous" } else { "muc_semianonymous" },
+        if ch.jid_visible() { "muc_nonanonymous" } else { "muc_semianonymous" },
         "muc_unsecured",
         ns::MAM,
         ns::SID,

@@ -35,7 +35,7 @@ pub async fn set(svc: &Service, room: &str, from: &Jid, payload: &Element) -> Re
             if instant {
                 tracing::info!(channel = %room, "instant room accepted");
             }
-            let events: Vec<Event> = svc.channels.configure(room, &by, &patch).await?.into_iter().collect();
+            let events: Vec<Event> = svc.channels.configure(room, &by, &patch).await?;
             Ok(Reply::events(None, events))
         }
         OwnerSet::Cancel if channel.locked => {

@@ -9,7 +9,7 @@ use xmpp_parsers::minidom::Element;
 use crate::xmpp::ns;
 use crate::channel::config::{ConfigPatch, ALLOW_PM};
 use crate::error::{Error, Result};
-use crate::store::ChannelRow;
+use crate::store::{ChannelRow, JidVisibility};
 
 /// XEP-0045 room configuration form type.
 pub const ROOMCONFIG: &str = "http://jabber.org/protocol/muc#roomconfig";
@@ -67,8 +67,8 @@ pub fn config_form(room_jid: &str, ch: &ChannelRow, owners: &[String], admins: &
         list(
             "whois",
             "Addresses (JIDs) of room occupants may be viewed by:",
-            if ch.jid_visible { "anyone" } else { "moderators" },
-            &[("moderators", "Moderators only"), ("anyone", "Anyone")],
+            whois(ch.jid_visibility),
+            &[("moderators", "Moderators only"), ("preference", "Moderators, and anyone for occupants who allow it (MIX jid-maybe-visible)"), ("anyone", "Anyone")],
         ),
         boolean("moderatedroom", "Moderated (require permission to speak)", ch.moderated),
         boolean("changesubject", "Allow anyone to set the room's subject", ch.change_subject),
@@ -85,6 +85,16 @@ pub fn config_form(room_jid: &str, ch: &ChannelRow, owners: &[String], admins: &
     form.title = Some(format!("Configuration for {room_jid}"));
     form.instructions = Some("Complete and submit this form to configure the room.".to_string());
     form
+}
+
+/// muc#roomconfig_whois for a JID visibility mode: `moderators`,
+/// `preference` (jid-maybe-visible; docs/muc.md) or `anyone`.
+pub fn whois(v: JidVisibility) -> &'static str {
+    match v {
+        JidVisibility::Hidden => "moderators",
+        JidVisibility::MaybeVisible => "preference",
+        JidVisibility::Visible => "anyone",
+    }
 }
 
 fn labelled(mut f: Field, label: &str) -> Field {
@@ -167,11 +177,12 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
                 }
             }
             "whois" => {
-                patch.jid_visible = match single(f)?.as_deref() {
+                patch.jid_visibility = match single(f)?.as_deref() {
                     None => None,
-                    Some("anyone") => Some(true),
-                    Some("moderators") => Some(false),
-                    Some(other) => return Err(Error::not_acceptable(format!("whois '{other}' is not offered (anyone or moderators)"))),
+                    Some("anyone") => Some(JidVisibility::Visible),
+                    Some("preference") => Some(JidVisibility::MaybeVisible),
+                    Some("moderators") => Some(JidVisibility::Hidden),
+                    Some(other) => return Err(Error::not_acceptable(format!("whois '{other}' is not offered (moderators, preference or anyone)"))),
                 }
             }
             "allowpm" => {
@@ -280,7 +291,7 @@ mod tests {
             panic!()
         };
         assert_eq!(patch.title.as_deref(), Some("A Dark Cave"));
-        assert_eq!(patch.jid_visible, Some(false));
+        assert_eq!(patch.jid_visibility, Some(JidVisibility::Hidden));
         assert_eq!(patch.max_users, Some(0));
         assert_eq!(patch.members_only, Some(true));
         assert_eq!(patch.owners.unwrap().len(), 1);

@@ -10,7 +10,8 @@ use xmpp_parsers::minidom::Element;
 use xmpp_parsers::presence::{Presence, Type as PresenceType};
 use xmpp_parsers::stanza::Stanza;
 
-use crate::channel::roles::{sees_every_jid, Affiliation};
+use crate::channel::roles::Affiliation;
+use crate::channel::visibility::{sees_every_jid, shows_jid};
 use crate::channel::config::settings_differ;
 use crate::channel::event::{Event, Posted, PresenceChange, PrivateMessage, Via};
 use crate::error::Result;
@@ -65,10 +66,10 @@ impl Ctx<'_> {
         Some(Stanza::Presence(pr))
     }
 
-    /// Whether session `to` may see `p`'s real JID (`roles::may_see_jid`;
-    /// in a JID-visible room also a session that has just left).
+    /// Whether session `to` may see `p`'s real JID (`visibility::may_see_jid`;
+    /// where `p`'s JID is shown, also a session that has just left).
     fn sees_jids(&self, to: &str, p: &ParticipantRow) -> bool {
-        if self.channel.jid_visible {
+        if shows_jid(self.channel, p) {
             return true;
         }
         let Some(viewer) = self.occupants.iter().find(|o| o.full_jid.as_str() == to).map(|o| o.jid.as_str()) else { return false };
@@ -100,7 +101,7 @@ impl Ctx<'_> {
 pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let (channel, occupants) = match ev {
         Event::Destroyed { channel, occupants, .. } => (channel.clone(), occupants.clone()),
-        Event::ConfigChanged { channel, .. } | Event::Joined { channel, .. } | Event::NickChanged { channel, .. } | Event::Left { channel, .. } | Event::Entered { channel, .. } | Event::Exited { channel, .. } => {
+        Event::ConfigChanged { channel, .. } | Event::VisibilityChanged { channel, .. } | Event::Joined { channel, .. } | Event::NickChanged { channel, .. } | Event::Left { channel, .. } | Event::Entered { channel, .. } | Event::Exited { channel, .. } => {
             (channel.clone(), svc.channels.occupants(&channel.name).await?)
         }
         Event::Posted(p) => (p.channel.clone(), p.occupants.clone()),
@@ -123,7 +124,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     } else {
         (svc.channels.participants(&channel.name).await?, svc.channels.affiliations(&channel.name).await?)
     };
-    let seers = if channel.jid_visible {
+    let seers = if channel.jid_visible() {
         HashSet::new()
     } else {
         participants.iter().filter(|v| sees_every_jid(&channel, v, svc.channels.acting_affiliation(&affiliations, &v.jid))).map(|v| v.jid.clone()).collect()
@@ -178,6 +179,14 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => vec![],
         Event::ConfigChanged { old, affiliations, .. } => config_changed(&ctx, old, affiliations).await?,
         Event::Presence(c) => presence_changed(&ctx, c),
+        // The presence of each whose JID is now shown, with it (one now
+        // hidden: MUC clients keep what they were shown; nothing to send).
+        Event::VisibilityChanged { participants, .. } => participants
+            .iter()
+            .filter(|p| shows_jid(ctx.channel, p) && ctx.shown(p) != Shown::Offline)
+            .filter_map(|p| Some(ctx.to_all(p, PresenceType::None, p.nick.as_deref()?, &[], None, false)))
+            .flatten()
+            .collect(),
         Event::Destroyed { participants, alternate, reason, .. } => occupants
             .iter()
             .filter_map(|o| {
@@ -197,8 +206,13 @@ async fn config_changed(ctx: &Ctx<'_>, old: &ChannelRow, affiliations: &[(String
     if settings_differ(old, ctx.channel) {
         codes.push(104);
     }
-    if old.jid_visible != ctx.channel.jid_visible {
-        codes.push(if ctx.channel.jid_visible { 172 } else { 173 });
+    // 172: now non-anonymous; 173: now semi-anonymous; between jid-hidden
+    // and jid-maybe-visible (both semi-anonymous): a settings change.
+    match (old.jid_visible(), ctx.channel.jid_visible()) {
+        (false, true) => codes.push(172),
+        (true, false) => codes.push(173),
+        _ if old.jid_visibility != ctx.channel.jid_visibility && codes.is_empty() => codes.push(104),
+        _ => {}
     }
     let mut out = Vec::new();
     if !codes.is_empty() {
@@ -269,7 +283,7 @@ async fn entered(ctx: &Ctx<'_>, me: &ParticipantRow, full_jid: &str, first_sessi
         }
     }
     let mut codes = vec![110];
-    if ctx.channel.jid_visible {
+    if shows_jid(ctx.channel, me) {
         codes.push(100);
     }
     if created {

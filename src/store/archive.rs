@@ -56,6 +56,8 @@ pub struct ArchiveQuery {
     pub before_seq: Option<i64>,
     /// Only these archive ids.
     pub ids: Vec<String>,
+    /// Only messages whose sender's real JID was shown when archived.
+    pub jid_visible_only: bool,
 }
 
 enum Bind {
@@ -66,8 +68,8 @@ enum Bind {
 impl ArchiveQuery {
     /// Whether the query is the whole channel (no filter, no bound).
     fn whole_channel(&self) -> bool {
-        let ArchiveQuery { channel: _, start, end, sender_jid, participant_id, nick, after_seq, before_seq, ids } = self;
-        start.is_none() && end.is_none() && sender_jid.is_none() && participant_id.is_none() && nick.is_none() && after_seq.is_none() && before_seq.is_none() && ids.is_empty()
+        let ArchiveQuery { channel: _, start, end, sender_jid, participant_id, nick, after_seq, before_seq, ids, jid_visible_only } = self;
+        start.is_none() && end.is_none() && sender_jid.is_none() && participant_id.is_none() && nick.is_none() && after_seq.is_none() && before_seq.is_none() && ids.is_empty() && !jid_visible_only
     }
 
     /// `WHERE …` with its bind values, numbered from $1.
@@ -98,6 +100,9 @@ impl ArchiveQuery {
         }
         if let Some(v) = self.before_seq {
             add("seq <", Bind::I(v), &mut binds);
+        }
+        if self.jid_visible_only {
+            sql.push_str(" AND jid_visible = 1");
         }
         if !self.ids.is_empty() {
             let start = binds.len() + 1;

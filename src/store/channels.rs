@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
+use super::preferences::JidVisibility;
 use super::Store;
 use crate::error::Result;
 
@@ -19,8 +20,8 @@ pub struct ChannelRow {
     pub subject_by: String,
     /// When the subject was set (ms), 0 if never.
     pub subject_at: i64,
-    /// Real JIDs shown to every participant (MIX jid-visible, MUC non-anonymous).
-    pub jid_visible: bool,
+    /// Who sees participants' real JIDs (XEP-0404 mode; MUC anonymity).
+    pub jid_visibility: JidVisibility,
     /// Listed in disco#items (MUC public / hidden).
     pub public: bool,
     /// Only members (MIX allowed node) may enter or join.
@@ -41,6 +42,14 @@ pub struct ChannelRow {
     pub locked: bool,
 }
 
+impl ChannelRow {
+    /// Every participant's real JID is shown to everyone (jid-visible,
+    /// MUC non-anonymous).
+    pub fn jid_visible(&self) -> bool {
+        self.jid_visibility == JidVisibility::Visible
+    }
+}
+
 impl<'r> FromRow<'r, AnyRow> for ChannelRow {
     fn from_row(r: &'r AnyRow) -> sqlx::Result<Self> {
         Ok(ChannelRow {
@@ -53,7 +62,7 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             subject: r.try_get("subject")?,
             subject_by: r.try_get("subject_by")?,
             subject_at: r.try_get("subject_at")?,
-            jid_visible: r.try_get::<String, _>("jid_visibility")? == "visible",
+            jid_visibility: JidVisibility::parse(&r.try_get::<String, _>("jid_visibility")?).unwrap_or_default(),
             public: r.try_get::<i64, _>("public")? != 0,
             members_only: r.try_get::<i64, _>("members_only")? != 0,
             max_users: r.try_get("max_users")?,
@@ -74,7 +83,7 @@ impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
     /// name is taken (nothing is changed then).
     #[tracing::instrument(skip(self), level = "debug")]
-    pub async fn create_channel(&self, name: &str, creator: &str, adhoc: bool, jid_visible: bool, now: i64) -> Result<bool> {
+    pub async fn create_channel(&self, name: &str, creator: &str, adhoc: bool, jid_visibility: JidVisibility, now: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO channels (name, creator, created_at, adhoc, jid_visibility) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
@@ -83,7 +92,7 @@ impl Store {
         .bind(creator)
         .bind(now)
         .bind(adhoc as i64)
-        .bind(if jid_visible { "visible" } else { "hidden" })
+        .bind(jid_visibility.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected()
@@ -159,7 +168,7 @@ impl Store {
         )
         .bind(&row.title)
         .bind(&row.description)
-        .bind(if row.jid_visible { "visible" } else { "hidden" })
+        .bind(row.jid_visibility.as_str())
         .bind(row.public as i64)
         .bind(row.members_only as i64)
         .bind(row.max_users)

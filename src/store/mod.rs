@@ -9,6 +9,7 @@ mod channels;
 mod occupants;
 mod participants;
 mod presence;
+mod preferences;
 mod migrate;
 mod appender;
 mod direct;
@@ -21,6 +22,7 @@ pub use channels::ChannelRow;
 pub use occupants::OccupantRow;
 pub use participants::ParticipantRow;
 pub use presence::MixClientRow;
+pub use preferences::{JidPreference, JidVisibility, Preferences};
 pub use migrate::{MigrateReport, StoreError};
 
 use std::time::Duration;

@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
+use super::preferences::Preferences;
 use super::Store;
 use crate::error::{Error, Result};
 
@@ -23,6 +24,8 @@ pub struct ParticipantRow {
     /// Role set by a moderator (`visitor`, `participant`, `moderator`);
     /// None = the default role of the participant's affiliation.
     pub role: Option<String>,
+    /// Its XEP-0404 preferences.
+    pub prefs: Preferences,
 }
 
 impl ParticipantRow {
@@ -42,11 +45,12 @@ impl<'r> FromRow<'r, AnyRow> for ParticipantRow {
             joined_at: r.try_get("joined_at")?,
             via_mix: r.try_get::<i64, _>("via_mix")? != 0,
             role: r.try_get("role")?,
+            prefs: Preferences::from_columns(&r.try_get::<String, _>("pref_jid")?, &r.try_get::<String, _>("pref_pm")?, &r.try_get::<String, _>("pref_vcard")?, &r.try_get::<String, _>("pref_presence")?),
         })
     }
 }
 
-const COLUMNS: &str = "jid, participant_id, nick, nodes, joined_at, via_mix, role";
+const COLUMNS: &str = "jid, participant_id, nick, nodes, joined_at, via_mix, role, pref_jid, pref_pm, pref_vcard, pref_presence";
 
 /// Is this a violation of a unique constraint (a nick taken)?
 fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -54,6 +54,10 @@ pub struct Join {
     /// An invitation the invitee joins with (XEP-0369 seed).
     #[xml(child(default))]
     pub invitation: Option<Invitation>,
+    /// User preferences (XEP-0404): asked for in the request, all of them
+    /// in the result.
+    #[xml(child(default))]
+    pub form: Option<xmpp_parsers::data_forms::DataForm>,
 }
 
 /// `<invitation/>` (XEP-0369 seed, "Inviting another User to join a
@@ -170,7 +174,7 @@ mod tests {
 
     #[test]
     fn join_result_serialises_id_and_jid() {
-        let j = Join { id: Some("123456".into()), jid: Some("123456#coven@mix.shakespeare.example".into()), channel: None, subscribe: vec![Subscribe { node: "urn:xmpp:mix:nodes:messages".into() }], nick: Some("third witch".into()), invitation: None };
+        let j = Join { id: Some("123456".into()), jid: Some("123456#coven@mix.shakespeare.example".into()), channel: None, subscribe: vec![Subscribe { node: "urn:xmpp:mix:nodes:messages".into() }], nick: Some("third witch".into()), invitation: None, form: None };
         let expected: Element = "<join xmlns='urn:xmpp:mix:core:1' id='123456' jid='123456#coven@mix.shakespeare.example'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>third witch</nick></join>".parse().unwrap();
         assert_eq!(Element::from(j), expected);
     }

@@ -48,6 +48,10 @@ pub const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
 pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
 /// XEP-0369 channel node of JIDs allowed to participate.
 pub const MIX_NODE_ALLOWED: &str = "urn:xmpp:mix:nodes:allowed";
+/// XEP-0404 MIX-ANON: user preferences, the JID map node's items.
+pub const MIX_ANON: &str = "urn:xmpp:mix:anon:0";
+/// XEP-0404 JID map node: proxy JID → real bare JID, for administrators.
+pub const MIX_NODE_JIDMAP: &str = "urn:xmpp:mix:nodes:jidmap";
 /// XEP-0369 channel node of JIDs banned from the channel.
 pub const MIX_NODE_BANNED: &str = "urn:xmpp:mix:nodes:banned";
 /// XEP-0045 room owner requests (configuration, destroy).

@@ -94,7 +94,7 @@ async fn measure(cli: &Cli, dir: &std::path::Path, batch: usize) -> Result<(f64,
     let cfg = StoreConfig { url: format!("sqlite://{}", db.display()), ..StoreConfig::default() };
     let store = Store::open(&cfg).await?;
     for c in 0..cli.channels {
-        store.create_channel(&format!("room{c}"), "owner@bench.local", false, true, 1).await?;
+        store.create_channel(&format!("room{c}"), "owner@bench.local", false, mixmuc::store::JidVisibility::Visible, 1).await?;
     }
     // The shape of an archived S5 message (a body with the benchmark's token).
     let payload = "<message xmlns='jabber:client'><body>mmb ab12 1 7 99 1732222222123456789</body></message>";
