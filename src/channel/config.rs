@@ -86,8 +86,7 @@ impl Channels {
 
     /// Applies an owner's configuration and unlocks the room. Returns the
     /// events to render (none when nothing changed): the removals a JID
-    /// visibility change makes (`visibility::mode_changed`), the change,
-    /// then whose JIDs are now shown or hidden.
+    /// visibility change makes (`visibility::mode_changed`), then the change.
     #[tracing::instrument(skip(self, patch), fields(by = %by), level = "info")]
     pub async fn configure(&self, name: &str, by: &BareJid, patch: &ConfigPatch) -> Result<Vec<Event>> {
         let old = self.require_owner(name, by).await?;
@@ -100,6 +99,10 @@ impl Channels {
             visibility_changed: old.jid_visibility != row.jid_visibility,
             affiliations: affiliations.clone(),
         };
+        // Those a new JID visibility contradicts go first: a failure after
+        // this leaves them removed, never shown under the new mode.
+        let row = Arc::new(row);
+        let mut events = self.mode_changed(&old, &row, by).await?;
         if !affiliations.is_empty() {
             let changes = crate::store::AdminChanges {
                 affiliations: affiliations.iter().map(|(jid, a)| (jid.clone(), (a != "none").then(|| a.clone()))).collect(),
@@ -107,7 +110,7 @@ impl Channels {
             };
             self.store.apply_admin_changes(name, &changes).await?;
         }
-        if row != *old {
+        if *row != *old {
             self.store.update_config(&row).await?;
         }
         self.invalidate(name).await;
@@ -115,10 +118,7 @@ impl Channels {
         if !outcome.settings_changed && !outcome.visibility_changed && outcome.affiliations.is_empty() {
             return Ok(vec![]);
         }
-        let row = Arc::new(row);
-        let (mut events, after) = self.mode_changed(&old, &row, by).await?;
         events.push(Event::ConfigChanged { channel: row, old, affiliations: Arc::new(affiliations) });
-        events.extend(after);
         Ok(events)
     }
 

@@ -163,18 +163,20 @@ impl Channels {
     }
 
     /// A mode change from `old` to `new`: the participants whose preference
-    /// the new mode contradicts are removed (`Removed` events rendered with
-    /// the *old* channel, so the new mode never shows them), and those whose
-    /// JID is now shown or no longer shown are named (`VisibilityChanged`,
-    /// to render after the change itself).
-    pub(crate) async fn mode_changed(&self, old: &Arc<ChannelRow>, new: &Arc<ChannelRow>, by: &BareJid) -> Result<(Vec<Event>, Vec<Event>)> {
+    /// the new mode contradicts are removed, and their `Removed` events are
+    /// rendered with the *old* channel, so the new mode never shows them.
+    /// (Nothing is sent again for the others: a participant per
+    /// subscriber would be quadratic in a large channel. MIX clients see
+    /// the info node change and re-read the participants node; MUC clients
+    /// see JIDs with the next presence, as with Prosody.)
+    pub(crate) async fn mode_changed(&self, old: &Arc<ChannelRow>, new: &Arc<ChannelRow>, by: &BareJid) -> Result<Vec<Event>> {
         if old.jid_visibility == new.jid_visibility {
-            return Ok((vec![], vec![]));
+            return Ok(vec![]);
         }
         let name = new.name.as_str();
         let participants = self.participants(name).await?;
         let occupants = self.occupants(name).await?;
-        let (gone, stay): (Vec<&ParticipantRow>, Vec<&ParticipantRow>) = participants.iter().partition(|p| contradiction(new.jid_visibility, p.prefs.jid).is_some());
+        let gone: Vec<&ParticipantRow> = participants.iter().filter(|p| contradiction(new.jid_visibility, p.prefs.jid).is_some()).collect();
         let reason = format!("the channel's JID visibility changed to {}, which your JID visibility preference does not allow", new.jid_visibility.as_str());
         let actor = Actor { jid: by.to_string(), nick: participants.iter().find(|p| p.jid == by.as_str()).and_then(|p| p.nick.clone()), reason: Some(reason) };
         let mut removals = Vec::new();
@@ -189,9 +191,7 @@ impl Channels {
             let sessions = occupants.iter().filter(|o| o.jid == p.jid).map(|o| o.full_jid.to_string()).collect();
             removals.push(Event::Removed { channel: old.clone(), participant: p.clone(), sessions, cause: Removal::Preference, by: actor.clone() });
         }
-        let changed: Vec<ParticipantRow> = stay.into_iter().filter(|p| shows_jid(old, p) != shows_jid(new, p)).cloned().collect();
-        let after = if changed.is_empty() { vec![] } else { vec![Event::VisibilityChanged { channel: new.clone(), participants: Arc::new(changed) }] };
-        Ok((removals, after))
+        Ok(removals)
     }
 }
 
