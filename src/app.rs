@@ -35,6 +35,7 @@ fn link_config(cfg: &Config, d: &DomainConfig) -> LinkConfig {
         keepalive: Duration::from_secs(cfg.server.keepalive_secs),
         max_backoff: Duration::from_secs(cfg.server.max_backoff_secs),
         multicast: cfg.server.multicast.as_deref().and_then(|m| m.parse().ok()),
+        max_stanza_bytes: cfg.server.max_stanza_bytes,
     }
 }
 

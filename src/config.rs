@@ -60,6 +60,12 @@ pub struct ServerConfig {
     /// database's own threads (SQLite) come on top.
     #[serde(default = "default_threads")]
     pub threads: usize,
+    /// Largest stanza accepted from the server, in bytes (default 262144,
+    /// Prosody's own c2s limit). A larger stanza, or one with a name or
+    /// attribute value over 8000 bytes, is dropped before parsing and its
+    /// sender gets `policy-violation`; the link stays up.
+    #[serde(default = "default_max_stanza_bytes")]
+    pub max_stanza_bytes: usize,
 }
 
 /// `[mix]` and `[muc]`: one component domain.
@@ -262,6 +268,9 @@ fn default_max_backoff() -> u64 {
 }
 fn default_threads() -> usize {
     1
+}
+fn default_max_stanza_bytes() -> usize {
+    256 * 1024
 }
 fn default_store_url() -> String {
     "sqlite://data/mixmuc.db".into()

@@ -9,6 +9,7 @@
 
 mod common;
 
+use futures::FutureExt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -67,6 +68,7 @@ impl FakeServer {
             keepalive,
             max_backoff: Duration::from_secs(2),
             multicast: None,
+            max_stanza_bytes: 256 * 1024,
         }
     }
 
@@ -453,6 +455,44 @@ async fn malformed_stanzas_do_not_end_the_link() {
     assert!(link.stop().await.is_ok());
 }
 
+
+/// A stanza with a name or attribute value the XML parser would refuse
+/// (over 8 KB), or over `max_stanza_bytes`, costs its sender a
+/// `policy-violation` and nothing else: the link is not dropped (no
+/// reconnection), and every stanza around it is delivered, in order.
+#[tokio::test]
+async fn oversized_stanzas_cost_their_sender_an_error_not_the_link() {
+    let server = FakeServer::start().await;
+    let mut cfg = server.link_config(SECRET, Duration::from_secs(30));
+    cfg.max_stanza_bytes = 64 * 1024;
+    let mut link = Link::start(cfg);
+    let mut c = server.accept_ok("id-big").await;
+    let long = "n".repeat(9000);
+    let huge_body = "b".repeat(70 * 1024);
+    let hostile = [
+        format!("<iq type='get' id='h1' from='romeo@example/orchard' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#info' node='{long}'/></iq>"),
+        format!("<message type='chat' id='h2' from='romeo@example/orchard' to='{DOMAIN}' xml:lang='{long}'><body>x</body></message>"),
+        format!("<message type='chat' id='h3' from='romeo@example/orchard' to='{DOMAIN}'><body>{huge_body}</body></message>"),
+        format!("<presence id='h4' from='romeo@example/orchard' to='{DOMAIN}'><{long}/></presence>"),
+    ];
+    for (i, bad) in hostile.iter().enumerate() {
+        c.send(&ping_from_romeo(&format!("before{i}"))).await;
+        c.send(bad).await;
+        c.send(&ping_from_romeo(&format!("after{i}"))).await;
+    }
+    for i in 0..hostile.len() {
+        expect_ping_from_romeo(&link.recv().await, &format!("before{i}"));
+        expect_ping_from_romeo(&link.recv().await, &format!("after{i}"));
+    }
+    for (kind, id) in [("iq", "h1"), ("message", "h2"), ("message", "h3"), ("presence", "h4")] {
+        let e = c.read_element().await;
+        assert_eq!((e.name(), e.attr("id"), e.attr("type")), (kind, Some(id), Some("error")), "{}", common::canonical(&e));
+        assert!(e.get_child("error", "jabber:component:accept").unwrap().has_child("policy-violation", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    }
+    assert!(server.listener.accept().now_or_never().is_none(), "the link reconnected");
+    assert!(!link.task.is_finished());
+    assert!(link.stop().await.is_ok());
+}
 
 // ---------------------------------------------------------------- (b) reconnection
 

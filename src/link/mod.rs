@@ -4,6 +4,7 @@
 //! with capped exponential backoff when the link drops.
 
 mod fast;
+mod framer;
 mod io;
 mod session;
 pub mod writer;
@@ -34,6 +35,9 @@ pub struct LinkConfig {
     pub max_backoff: Duration,
     /// The server's XEP-0033 multicast service to try (`[server] multicast`).
     pub multicast: Option<Jid>,
+    /// Largest stanza accepted from the server (`[server] max_stanza_bytes`);
+    /// a larger one is dropped and its sender gets `policy-violation`.
+    pub max_stanza_bytes: usize,
 }
 
 /// Why a link stopped for good.
@@ -79,12 +83,12 @@ pub async fn run(
             _ = shutdown.changed() => return Ok(()),
         };
         match connected {
-            Ok((stream, slot)) => {
+            Ok((stream, slot, dropped)) => {
                 tracing::info!(domain = %cfg.domain, "link up");
                 ever_up = true;
                 attempt = 0;
                 backoff = Duration::from_secs(1);
-                match session::run(&cfg, stream, slot, &inbound, &mut outbound, &mut shutdown).await {
+                match session::run(&cfg, stream, slot, dropped, &inbound, &mut outbound, &mut shutdown).await {
                     session::End::Shutdown => {
                         tracing::info!(domain = %cfg.domain, "link closed for shutdown");
                         return Ok(());
@@ -106,7 +110,7 @@ pub async fn run(
 }
 
 /// Opens the TCP connection, the stream, and performs the handshake.
-async fn connect(cfg: &LinkConfig) -> Result<(Stream, io::WriteSlot), AttemptError> {
+async fn connect(cfg: &LinkConfig) -> Result<(Stream, io::WriteSlot, mpsc::Receiver<framer::Dropped>), AttemptError> {
     let io_err = |e: std::io::Error| AttemptError::Io(e.to_string());
     let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect((cfg.host.as_str(), cfg.port)))
         .await
@@ -115,7 +119,7 @@ async fn connect(cfg: &LinkConfig) -> Result<(Stream, io::WriteSlot), AttemptErr
     tcp.set_nodelay(true).map_err(io_err)?;
     let timeouts = Timeouts { read_timeout: cfg.keepalive, response_timeout: Duration::from_secs(20) };
     let header = StreamHeader { to: Some(Cow::Owned(cfg.domain.clone())), from: None, id: None };
-    let (link_io, slot) = io::LinkIo::new(tcp);
+    let (link_io, slot, dropped) = io::LinkIo::new(tcp, cfg.max_stanza_bytes);
     let mut pending = tokio::time::timeout(Duration::from_secs(10), initiate_stream(link_io, xmpp_parsers::ns::COMPONENT, header, timeouts))
         .await
         .map_err(|_| AttemptError::Io("no stream header from the server".into()))?
@@ -135,7 +139,7 @@ async fn connect(cfg: &LinkConfig) -> Result<(Stream, io::WriteSlot), AttemptErr
             .await
             .map_err(|_| AttemptError::Io("no answer to the handshake".into()))?;
         match next {
-            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::ComponentHandshake(_)))) => return Ok((stream, slot)),
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::ComponentHandshake(_)))) => return Ok((stream, slot, dropped)),
             // `conflict`: the server still holds an earlier link for this
             // domain; that passes, so it is retried like a network fault.
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) if e.0.condition == DefinedCondition::Conflict => {

@@ -16,6 +16,7 @@ use xmpp_parsers::jid::Jid;
 use xmpp_parsers::ping::Ping;
 use xmpp_parsers::stanza::Stanza;
 
+use super::framer::Dropped;
 use super::io::WriteSlot;
 use super::writer::Writer;
 use super::{LinkConfig, Stream};
@@ -60,6 +61,7 @@ pub async fn run(
     cfg: &LinkConfig,
     mut stream: Stream,
     slot: WriteSlot,
+    mut dropped: mpsc::Receiver<Dropped>,
     inbound: &mpsc::Sender<Stanza>,
     outbound: &mut mpsc::Receiver<Out>,
     shutdown: &mut watch::Receiver<bool>,
@@ -124,6 +126,17 @@ pub async fn run(
                 Some(Err(ReadError::HardError(e))) => return End::Lost(e.to_string()),
                 Some(Err(ReadError::StreamFooterReceived)) => return End::Lost("the server closed the stream".into()),
             },
+            // A stanza the framer dropped (too large, or a name or value
+            // the parser would refuse): its sender is told.
+            Some(d) = dropped.recv() => {
+                let err = Error::policy_violation(if d.why == "too large" { "stanza too large" } else { "a name or value in this stanza is too long" });
+                let to = d.to.clone().or_else(|| Some(cfg.domain.clone()));
+                if let Some(r) = reply::raw_error_reply(&d.kind, d.from.as_deref(), to.as_deref(), d.id.as_deref(), d.type_.as_deref(), &err) {
+                    if let Err(e) = out.stanza(&r).await {
+                        return End::Lost(e.to_string());
+                    }
+                }
+            }
             item = outbound.recv() => {
                 let Some(first) = item else { return End::Shutdown };
                 if let Err(e) = write_batch(cfg, &mut out, first, outbound).await {
