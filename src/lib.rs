@@ -24,6 +24,7 @@ mod mam;
 mod mix;
 mod muc;
 pub mod outgoing;
+mod relay;
 mod router;
 pub mod service;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Golden transcripts for talking to one person in a room and bringing
 //! others in: private messages (XEP-0045 §7.5; XEP-0369 seed / XEP-0404
 //! proxy JIDs) between MUC occupants, from MUC occupants to MIX
-//! participants and back; the room's `allow_pm` policy; IQs to occupants;
+//! participants and back; the room's `allow_pm` policy;
 //! mediated invitations and declines (XEP-0045 §7.8.2) with the MIX
 //! invitation beside them (XEP-0408 §2.1), MIX invitation requests and
 //! joins with an invitation; voice requests (XEP-0045 §7.13, §8.6).
@@ -195,17 +195,6 @@ async fn private_message_policy() {
     assert_stanzas(&out, &[&message_error(&format!("{ROOM}/thirdwitch"), HAG01, "p2", "cancel", "policy-violation", Some("Private messages are restricted from visitors"))]);
 }
 
-/// IQs to an occupant (vCard, version...) are not relayed: the sender is
-/// told with the error that fits.
-#[tokio::test]
-async fn iq_to_an_occupant_is_answered() {
-    let h = room().await;
-    let vcard = |id: &str, from: &str, nick: &str| format!("<iq type='get' id='{id}' from='{from}' to='{ROOM}/{nick}'><vCard xmlns='vcard-temp'/></iq>");
-    h.exchange1(&vcard("v1", HAG01, "thirdwitch"), &iq_error(&format!("{ROOM}/thirdwitch"), HAG01, "v1", "cancel", "service-unavailable", Some("requests are not relayed to occupants"))).await;
-    h.exchange1(&vcard("v2", HAG01, "nobody"), &iq_error(&format!("{ROOM}/nobody"), HAG01, "v2", "cancel", "item-not-found", Some("Recipient not in room"))).await;
-    h.exchange1(&vcard("v3", ROMEO, "thirdwitch"), &iq_error(&format!("{ROOM}/thirdwitch"), ROMEO, "v3", "cancel", "not-acceptable", Some("You are not currently connected to this chat"))).await;
-}
-
 // ================================================================ private messages across views
 
 /// A MUC occupant writes to the nick of a MIX participant: the participant
@@ -268,7 +257,7 @@ async fn private_message_between_mix_participants() {
 
 /// Proxy JID errors: not a participant `forbidden`, unknown participant
 /// `item-not-found`, groupchat `bad-request`, unknown channel
-/// `item-not-found`; IQs are not relayed.
+/// `item-not-found` (IQs to proxy JIDs: tests/golden_iq_relay.rs).
 #[tokio::test]
 async fn proxy_jid_errors() {
     let h = room().await;
@@ -292,11 +281,6 @@ async fn proxy_jid_errors() {
     .await;
     let gone = format!("{hag66}#nosuch@{MIX}");
     h.exchange1(&format!("<message type='chat' id='f4' from='{HECATE}' to='{gone}'><body>b</body></message>"), &message_error(&gone, HECATE, "f4", "cancel", "item-not-found", None)).await;
-    h.exchange1(
-        &format!("<iq type='get' id='f5' from='{HECATE}' to='{to}'><vCard xmlns='vcard-temp'/></iq>"),
-        &iq_error(&to, HECATE, "f5", "cancel", "service-unavailable", Some("requests are not relayed to participants")),
-    )
-    .await;
 }
 
 // ================================================================ invitations

@@ -18,6 +18,7 @@ pub mod payload;
 pub mod post;
 pub mod presence;
 pub mod private;
+pub mod relay;
 pub mod rights;
 pub mod roles;
 
