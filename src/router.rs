@@ -4,6 +4,8 @@
 //! handler answers into stanzas (and a handler's error into an error stanza).
 
 use xmpp_parsers::iq::Iq;
+use xmpp_parsers::jid::Jid;
+use xmpp_parsers::minidom::Element;
 use xmpp_parsers::message::{Message, MessageType};
 use xmpp_parsers::presence::Type as PresenceType;
 use xmpp_parsers::stanza::Stanza;
@@ -15,7 +17,7 @@ use crate::outgoing::Out;
 use crate::service::{Reply, Service, View};
 use crate::xmpp::{content, ns, reply};
 use crate::relay::Request;
-use crate::{disco, mix, muc};
+use crate::{bounce, disco, mix, muc};
 
 /// What a stanza is addressed to within a view.
 #[derive(Debug)]
@@ -95,7 +97,8 @@ impl Service {
                 let reply = self.relay.answer(iq).await.map(|a| Reply { after: vec![a], ..Reply::none() }).unwrap_or_default();
                 return Ok(Routed { reply, iq_id: None });
             }
-            Stanza::Message(m) if m.type_ == MessageType::Error => return Ok(Routed::quiet()),
+            // Delivery errors for what we sent: sessions that are gone leave.
+            Stanza::Message(m) if m.type_ == MessageType::Error => (bounce_to(self, &target, from, &m.payloads).await?, None),
             Stanza::Message(m) => match (view, &target) {
                 (View::Mix, Target::Channel(_)) => (mix::message::handle(self, room()?, m).await?, None),
                 (View::Muc, Target::Channel(_)) => (muc::message::handle(self, room()?, None, m).await?, None),
@@ -103,7 +106,7 @@ impl Service {
                 (View::Mix, Target::Proxy(_, id, session)) => (mix::private::handle(self, room()?, id, *session, m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
-            Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(Routed::quiet()),
+            Stanza::Presence(p) if p.type_ == PresenceType::Error => (bounce_to(self, &target, from, &p.payloads).await?, None),
             Stanza::Presence(p) => match (view, &target) {
                 (View::Muc, Target::Member(name, nick)) => (muc::presence::handle(self, name, nick, p).await?, None),
                 (View::Mix, Target::Channel(name)) => (mix::presence::handle(self, name, p).await?, None),
@@ -196,5 +199,14 @@ impl Service {
             (View::Muc, Channel(c), Set, ns::MUC_OWNER, "query") => muc::owner::set(self, c, from, payload).await,
             _ => Err(Error::service_unavailable()),
         }
+    }
+}
+
+/// An error stanza to something of a channel (`crate::bounce`); to the
+/// service domain itself: dropped.
+async fn bounce_to(svc: &Service, target: &Target<'_>, from: &Jid, payloads: &[Element]) -> Result<Reply> {
+    match target {
+        Target::Channel(name) | Target::Member(name, _) | Target::Proxy(name, ..) => bounce::handle(svc, name, from, payloads).await,
+        Target::Service => Ok(Reply::none()),
     }
 }

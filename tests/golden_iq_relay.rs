@@ -15,12 +15,6 @@ use common::*;
 
 const MIX_NS: &str = "urn:xmpp:mix:core:1";
 const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
-const ROOM: &str = "coven@chat.shakespeare.example";
-const COVEN: &str = "coven@mix.shakespeare.example";
-const HECATE: &str = "hecate@shakespeare.example/UUID-e3r/9264";
-const HECATE_BARE: &str = "hecate@shakespeare.example";
-/// hag66's second session, entering after the first.
-const HAG66_2: &str = "hag66@shakespeare.example/broom";
 const VCARD: &str = "<vCard xmlns='vcard-temp'><FN>Hag Sixty-Six</FN><PHOTO><TYPE>image/png</TYPE><BINVAL>iVBORw0=</BINVAL></PHOTO></vCard>";
 const VERSION: &str = "<query xmlns='jabber:iq:version'/>";
 
@@ -44,8 +38,8 @@ async fn room_with(toml: &str) -> Harness {
     let h = Harness::with_toml(toml).await;
     let out = h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
     assert_eq!(out[0].attr("type"), Some("result"));
-    enter(&h, HAG66, "thirdwitch").await;
-    enter(&h, HAG01, "firstwitch").await;
+    enter_room(&h, HAG66, "thirdwitch").await;
+    enter_room(&h, HAG01, "firstwitch").await;
     let join = format!("<iq type='set' id='j1' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>hecate</nick></join></iq>");
     assert!(h.send(&join).await.iter().any(|e| e.attr("type") == Some("result")), "hecate's join failed");
     h
@@ -55,18 +49,6 @@ async fn room() -> Harness {
     room_with("").await
 }
 
-async fn enter(h: &Harness, from: &str, nick: &str) {
-    let out = h.send(&format!("<presence from='{from}' to='{ROOM}/{nick}'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>")).await;
-    assert!(out.iter().all(|e| e.attr("type") != Some("error")), "entering as {nick} failed: {}", canonical(&out[0]));
-}
-
-async fn pid(h: &Harness, jid: &str) -> String {
-    h.service.channels.participant_id("coven", jid).await.unwrap()
-}
-
-async fn token(h: &Harness, full: &str) -> String {
-    h.service.channels.session_token("coven", full).await.unwrap()
-}
 
 // ================================================================ MUC view
 
@@ -100,7 +82,7 @@ async fn muc_vcard4_goes_to_the_bare_jid() {
 #[tokio::test]
 async fn muc_request_goes_to_the_latest_session_and_errors_come_back() {
     let h = room().await;
-    enter(&h, HAG66_2, "thirdwitch").await;
+    enter_room(&h, HAG66_2, "thirdwitch").await;
     let sent = h.exchange1(&get("q1", HAG01, &format!("{ROOM}/thirdwitch"), VERSION), &get("{*rid}", &format!("{ROOM}/firstwitch"), HAG66_2, VERSION)).await;
     let error = |by: &str| format!("<error type='cancel'{by}><feature-not-implemented xmlns='{STANZAS}'/></error>");
     h.exchange1(
@@ -191,8 +173,8 @@ async fn requests_waiting_per_requester_are_bounded() {
 #[tokio::test]
 async fn mix_vcard_through_the_bare_proxy_jid() {
     let h = room().await;
-    let asked = format!("{}#coven@{MIX}", pid(&h, HAG66_BARE).await);
-    let from = format!("{}#coven@{MIX}/{}", pid(&h, HECATE_BARE).await, token(&h, HECATE).await);
+    let asked = format!("{}#coven@{MIX}", coven_pid(&h, HAG66_BARE).await);
+    let from = format!("{}#coven@{MIX}/{}", coven_pid(&h, HECATE_BARE).await, coven_token(&h, HECATE).await);
     let sent = h.exchange1(&get("m1", HECATE, &asked, "<vCard xmlns='vcard-temp'/>"), &get("{*rid}", &from, HAG66_BARE, "<vCard xmlns='vcard-temp'/>")).await;
     h.exchange1(&result(sent.named("rid"), HAG66_BARE, &from, VCARD), &result("m1", &asked, HECATE, VCARD)).await;
 }
@@ -203,10 +185,10 @@ async fn mix_vcard_through_the_bare_proxy_jid() {
 #[tokio::test]
 async fn mix_request_to_a_session() {
     let h = room().await;
-    enter(&h, HAG66_2, "thirdwitch").await;
-    let hag66 = format!("{}#coven@{MIX}", pid(&h, HAG66_BARE).await);
-    let from = format!("{}#coven@{MIX}/{}", pid(&h, HECATE_BARE).await, token(&h, HECATE).await);
-    let first = format!("{hag66}/{}", token(&h, HAG66).await);
+    enter_room(&h, HAG66_2, "thirdwitch").await;
+    let hag66 = format!("{}#coven@{MIX}", coven_pid(&h, HAG66_BARE).await);
+    let from = format!("{}#coven@{MIX}/{}", coven_pid(&h, HECATE_BARE).await, coven_token(&h, HECATE).await);
+    let first = format!("{hag66}/{}", coven_token(&h, HAG66).await);
     let sent = h.exchange1(&get("s1", HECATE, &first, VERSION), &get("{*rid}", &from, HAG66, VERSION)).await;
     h.exchange1(&result(sent.named("rid"), HAG66, &from, VERSION), &result("s1", &first, HECATE, VERSION)).await;
     h.exchange1(&get("s2", HECATE, &hag66, VERSION), &get("{*}", &from, HAG66_2, VERSION)).await;
@@ -227,7 +209,7 @@ async fn muc_request_to_an_online_mix_client() {
 #[tokio::test]
 async fn mix_refusals() {
     let h = room().await;
-    let hag66 = format!("{}#coven@{MIX}", pid(&h, HAG66_BARE).await);
+    let hag66 = format!("{}#coven@{MIX}", coven_pid(&h, HAG66_BARE).await);
     h.exchange1(&get("f1", ROMEO, &hag66, "<vCard xmlns='vcard-temp'/>"), &refused(&hag66, ROMEO, "f1", "auth", "forbidden", "you are not a participant of this channel")).await;
     let nobody = format!("aaaaaaaaaa#coven@{MIX}");
     h.exchange1(&get("f2", HECATE, &nobody, "<vCard xmlns='vcard-temp'/>"), &refused(&nobody, HECATE, "f2", "cancel", "item-not-found", "no such participant in this channel")).await;
@@ -245,6 +227,6 @@ async fn jid_hidden_channel_shows_no_real_jid() {
     let me = format!("{ROOM}/firstwitch");
     let sent = h.exchange1(&get("h1", HAG01, &format!("{ROOM}/thirdwitch"), VERSION), &get("{*rid}", &me, HAG66, VERSION)).await;
     h.exchange1(&result(sent.named("rid"), HAG66, &me, VERSION), &result("h1", &format!("{ROOM}/thirdwitch"), HAG01, VERSION)).await;
-    let hag66 = format!("{}#coven@{MIX}/UUID-a1j/7533", pid(&h, HAG66_BARE).await);
+    let hag66 = format!("{}#coven@{MIX}/UUID-a1j/7533", coven_pid(&h, HAG66_BARE).await);
     h.exchange1(&get("h2", HECATE, &hag66, VERSION), &refused(&hag66, HECATE, "h2", "cancel", "item-not-found", "no such session of this participant")).await;
 }

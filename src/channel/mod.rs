@@ -21,6 +21,7 @@ pub mod private;
 pub mod relay;
 pub mod rights;
 pub mod roles;
+pub mod vanished;
 
 use std::sync::Arc;
 use std::time::Duration;
