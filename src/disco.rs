@@ -18,7 +18,9 @@ pub fn service_info(svc: &Service, view: View, requester: &BareJid, node: Option
     let mut features = vec![ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING];
     let (identity, extensions) = match view {
         View::Mix => {
-            features.extend([ns::MIX_CORE, ns::MIX_SEARCHABLE]);
+            // XEP-0404 "Requesting vCard": each vCard protocol relayed to
+            // participants (`crate::relay`) is a feature of the service.
+            features.extend([ns::MIX_CORE, ns::MIX_SEARCHABLE, ns::VCARD_TEMP, ns::VCARD4]);
             if svc.channels.rights().may_create(requester) {
                 features.push(ns::MIX_CREATE_CHANNEL);
             }

@@ -69,6 +69,10 @@ impl Error {
     pub fn not_in_room() -> Self {
         Self::not_acceptable_cancel("You are not currently connected to this chat")
     }
+    /// Over a limit of what one sender may have pending (RFC 6120 §8.3.3.18).
+    pub fn resource_constraint(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Wait, DefinedCondition::ResourceConstraint, Some(text.into()))
+    }
     pub fn jid_malformed(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Modify, DefinedCondition::JidMalformed, Some(text.into()))
     }

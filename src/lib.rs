@@ -14,6 +14,7 @@
 //! and the link with its outgoing items (`link`, `outgoing`).
 
 pub mod app;
+mod bounce;
 pub mod channel;
 pub mod config;
 mod disco;
@@ -24,6 +25,7 @@ mod mam;
 mod mix;
 mod muc;
 pub mod outgoing;
+mod relay;
 mod router;
 pub mod service;
 pub mod store;

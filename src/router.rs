@@ -16,7 +16,8 @@ use crate::channel::post::PendingPost;
 use crate::outgoing::Out;
 use crate::service::{Reply, Service, View};
 use crate::xmpp::{content, ns, reply};
-use crate::{disco, mix, muc};
+use crate::relay::Request;
+use crate::{bounce, disco, mix, muc};
 
 /// What a stanza is addressed to within a view.
 #[derive(Debug)]
@@ -88,11 +89,16 @@ impl Service {
         // The room a message goes to (checked above).
         let room = || channel.clone().ok_or_else(Error::item_not_found);
         let (reply, iq_id) = match stanza {
-            Stanza::Iq(Iq::Get { id, payload, .. }) => (self.iq(view, &target, IqKind::Get, from, payload).await?, Some(id)),
-            Stanza::Iq(Iq::Set { id, payload, .. }) => (self.iq(view, &target, IqKind::Set, from, payload).await?, Some(id)),
-            // Answers to our keepalive pings and anything else we asked.
-            Stanza::Iq(Iq::Result { .. }) | Stanza::Iq(Iq::Error { .. }) => return Ok(Routed::quiet()),
-            Stanza::Message(m) if m.type_ == MessageType::Error => return Ok(Routed::quiet()),
+            Stanza::Iq(Iq::Get { id, payload, .. }) => (self.iq(view, &target, IqKind::Get, &Request { from, to, id, set: false, payload }).await?, Some(id)),
+            Stanza::Iq(Iq::Set { id, payload, .. }) => (self.iq(view, &target, IqKind::Set, &Request { from, to, id, set: true, payload }).await?, Some(id)),
+            // Answers to requests we relayed (`crate::relay`); the others
+            // (to our keepalive pings, or matching nothing) are dropped.
+            Stanza::Iq(iq @ (Iq::Result { .. } | Iq::Error { .. })) => {
+                let reply = self.relay.answer(iq).await.map(|a| Reply { after: vec![a], ..Reply::none() }).unwrap_or_default();
+                return Ok(Routed { reply, iq_id: None });
+            }
+            // Delivery errors for what we sent: sessions that are gone leave.
+            Stanza::Message(m) if m.type_ == MessageType::Error => (bounce_to(self, &target, from, &m.payloads).await?, None),
             Stanza::Message(m) => match (view, &target) {
                 (View::Mix, Target::Channel(_)) => (mix::message::handle(self, room()?, m).await?, None),
                 (View::Muc, Target::Channel(_)) => (muc::message::handle(self, room()?, None, m).await?, None),
@@ -100,7 +106,7 @@ impl Service {
                 (View::Mix, Target::Proxy(_, id, session)) => (mix::private::handle(self, room()?, id, *session, m).await?, None),
                 _ => return Err(Error::service_unavailable()),
             },
-            Stanza::Presence(p) if p.type_ == PresenceType::Error => return Ok(Routed::quiet()),
+            Stanza::Presence(p) if p.type_ == PresenceType::Error => (bounce_to(self, &target, from, &p.payloads).await?, None),
             Stanza::Presence(p) => match (view, &target) {
                 (View::Muc, Target::Member(name, nick)) => (muc::presence::handle(self, name, nick, p).await?, None),
                 (View::Mix, Target::Channel(name)) => (mix::presence::handle(self, name, p).await?, None),
@@ -108,7 +114,9 @@ impl Service {
                 _ => return Err(Error::service_unavailable()),
             },
         };
-        Ok(Routed { reply, iq_id: iq_id.cloned() })
+        // A relayed request is answered when its answer comes back.
+        let iq_id = iq_id.filter(|_| !reply.relayed).cloned();
+        Ok(Routed { reply, iq_id })
     }
 
     /// Renders a domain event for every audience; a message as fan-outs.
@@ -157,18 +165,18 @@ impl Service {
     }
 
     /// IQ get/set: returns the handler's reply.
-    async fn iq(&self, view: View, target: &Target<'_>, kind: IqKind, from: &Jid, payload: &Element) -> Result<Reply> {
+    async fn iq(&self, view: View, target: &Target<'_>, kind: IqKind, req: &Request<'_>) -> Result<Reply> {
         use IqKind::{Get, Set};
         use Target::{Channel, Service};
+        let (from, payload) = (req.from, req.payload);
         let node = payload.attr("node");
         match (view, target, kind, payload.ns().as_str(), payload.name()) {
             (_, Service, Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Reply::payload),
             (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Reply::payload),
-            (View::Muc, Target::Member(room, _), Get, ns::PING, "ping") => muc_self_ping(self, room, from).await,
-            (View::Muc, Target::Member(room, _), Get, ns::DISCO_INFO | ns::DISCO_ITEMS, "query") => muc_occupant_disco(self, room, from).await,
+            (View::Muc, Target::Member(room, nick), Get, ns::PING, "ping") if muc::private::is_own_nick(self, room, nick, from).await? => Ok(Reply::none()),
+            (View::Muc, Target::Member(room, nick), _, _, _) => muc::private::iq(self, room, nick, req).await,
+            (View::Mix, Target::Proxy(channel, id, session), _, _, _) => mix::private::iq(self, channel, id, *session, req).await,
             (_, _, Get, ns::PING, "ping") => Ok(Reply::none()),
-            (View::Muc, Target::Member(room, nick), _, _, _) => muc::private::iq(self, room, nick, from).await,
-            (View::Mix, Target::Proxy(..), _, _, _) => mix::private::iq(),
             (View::Mix, Channel(c), Get, ns::MIX_CORE, "invite") => mix::invite::request(self, c, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "create") => mix::create::handle(self, from, payload).await,
             (View::Mix, Service, Set, ns::MIX_CORE, "destroy") => mix::destroy::handle(self, from, payload).await,
@@ -196,19 +204,11 @@ impl Service {
     }
 }
 
-/// XEP-0410 self-ping: answered for a session in the room, refused otherwise.
-async fn muc_self_ping(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
-    match svc.channels.occupant(room, &from.to_string()).await? {
-        Some(_) => Ok(Reply::none()),
-        None => Err(Error::not_in_room()),
-    }
-}
-
-/// disco to `room/nick` (XEP-0045 §6.6): `bad-request` for a non-occupant;
-/// occupants' disco is not passed through to the occupant.
-async fn muc_occupant_disco(svc: &Service, room: &str, from: &Jid) -> Result<Reply> {
-    match svc.channels.occupant(room, &from.to_string()).await? {
-        Some(_) => Err(Error::service_unavailable()),
-        None => Err(Error::bad_request("only occupants may query an occupant")),
+/// An error stanza to something of a channel (`crate::bounce`); to the
+/// service domain itself: dropped.
+async fn bounce_to(svc: &Service, target: &Target<'_>, from: &Jid, payloads: &[Element]) -> Result<Reply> {
+    match target {
+        Target::Channel(name) | Target::Member(name, _) | Target::Proxy(name, ..) => bounce::handle(svc, name, from, payloads).await,
+        Target::Service => Ok(Reply::none()),
     }
 }

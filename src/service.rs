@@ -31,6 +31,8 @@ pub struct Service {
     pub channels: Channels,
     /// Keep a destroyed channel's archive (`[service] keep_archive_on_destroy`).
     pub keep_archive: bool,
+    /// IQs relayed between participants, waiting for their answers.
+    pub(crate) relay: crate::relay::PendingIqs,
 }
 
 impl Service {
@@ -44,6 +46,7 @@ impl Service {
             muc_domain,
             store,
             keep_archive: cfg.service.keep_archive_on_destroy,
+            relay: crate::relay::PendingIqs::default(),
         })
     }
 
@@ -100,6 +103,9 @@ pub struct Reply {
     pub events: Vec<Event>,
     /// Stanzas to send after the rendered events (MUC history on entering).
     pub after: Vec<Stanza>,
+    /// The IQ was sent on to another entity (`crate::relay`): its answer
+    /// comes later, so no result now.
+    pub relayed: bool,
 }
 
 impl Reply {
@@ -111,5 +117,9 @@ impl Reply {
     }
     pub fn events(payload: Option<Element>, events: Vec<Event>) -> Self {
         Reply { payload, events, ..Default::default() }
+    }
+    /// An IQ sent on (`relayed`): this stanza instead of a result.
+    pub fn relayed(request: Stanza) -> Self {
+        Reply { after: vec![request], relayed: true, ..Default::default() }
     }
 }

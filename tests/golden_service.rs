@@ -38,10 +38,12 @@ fn mix_info_result(to: &str, id: &str, create: bool) -> String {
              <identity category='conference' type='mix' name='mixmuc MIX service' xml:lang='en'/>
              <feature var='{DISCO_INFO}'/>
              <feature var='{DISCO_ITEMS}'/>
+             <feature var='urn:ietf:params:xml:ns:vcard-4.0'/>
              <feature var='urn:xmpp:mix:core:1'/>
              {create_feature}
              <feature var='urn:xmpp:mix:core:1#searchable'/>
              <feature var='urn:xmpp:ping'/>
+             <feature var='vcard-temp'/>
              <x xmlns='jabber:x:data' type='result'>
                <field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mix:muc:0#muc-mirror</value></field>
                <field var='muc-mirror' type='jid-single' label='Location of MUC mirror service'><value>{MUC}</value></field>

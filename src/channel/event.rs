@@ -19,7 +19,9 @@ pub enum Event {
     Entered { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, first_session: bool, created: bool, renamed: bool },
     /// A MUC session left the room; `last_session` when the user has no other.
     /// `leaving`: the serialised unavailable presence it sent (its status).
-    Exited { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, last_session: bool, leaving: Option<String> },
+    /// `failed`: it did not leave, the service removed it after a delivery
+    /// error (`channel::vanished`; MUC status 333).
+    Exited { channel: Arc<ChannelRow>, participant: ParticipantRow, full_jid: String, last_session: bool, leaving: Option<String>, failed: bool },
     /// A MUC session's presence changed (same nick), or a MIX client's
     /// (XEP-0403).
     Presence(Arc<PresenceChange>),

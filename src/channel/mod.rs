@@ -18,8 +18,10 @@ pub mod payload;
 pub mod post;
 pub mod presence;
 pub mod private;
+pub mod relay;
 pub mod rights;
 pub mod roles;
+pub mod vanished;
 pub mod visibility;
 
 use std::sync::Arc;

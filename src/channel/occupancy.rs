@@ -55,8 +55,14 @@ impl Channels {
     }
 
     /// `exit`, with the serialised unavailable presence the session sent.
-    #[tracing::instrument(skip(self, leaving), fields(session = %full), level = "info")]
     pub async fn exit_with(&self, name: &str, full: &FullJid, leaving: Option<String>) -> Result<Vec<Event>> {
+        self.exit_as(name, full, leaving, false).await
+    }
+
+    /// `exit_with`; `failed` when the service removes the session after a
+    /// delivery error (`channel::vanished`).
+    #[tracing::instrument(skip(self, leaving), fields(session = %full), level = "info")]
+    pub(crate) async fn exit_as(&self, name: &str, full: &FullJid, leaving: Option<String>, failed: bool) -> Result<Vec<Event>> {
         let channel = self.require(name).await?;
         if !self.store.remove_occupant(name, &full.to_string()).await? {
             return Ok(vec![]);
@@ -67,7 +73,7 @@ impl Channels {
             return Ok(vec![]);
         };
         let last_session = !self.occupants(name).await?.iter().any(|o| o.jid == bare.as_str());
-        let mut events = vec![Event::Exited { channel: channel.clone(), participant: participant.clone(), full_jid: full.to_string(), last_session, leaving }];
+        let mut events = vec![Event::Exited { channel: channel.clone(), participant: participant.clone(), full_jid: full.to_string(), last_session, leaving, failed }];
         if last_session && !participant.via_mix {
             self.store.remove_participant(name, bare.as_str()).await?;
             self.forget_participants(name).await;

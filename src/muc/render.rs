@@ -156,9 +156,16 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         }
         Event::Left { .. } => vec![],
         Event::Entered { participant, full_jid, first_session, created, renamed, .. } => entered(&ctx, participant, full_jid, *first_session, *created, *renamed).await?,
-        Event::Exited { participant, full_jid, last_session, leaving, .. } => {
+        Event::Exited { participant, full_jid, last_session, leaving, failed, .. } => {
             let Some(nick) = participant.nick.as_deref() else { return Ok(vec![]) };
-            let mut out: Vec<Stanza> = ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect();
+            // A session removed after a delivery error is not told (it would
+            // bounce again); the others see status 333 (XEP-0045: removed
+            // because of an error reply, as Prosody does).
+            let mut out: Vec<Stanza> = match failed {
+                false => ctx.presence(participant, full_jid, PresenceType::Unavailable, nick, &[110], None, None).into_iter().collect(),
+                true => vec![],
+            };
+            let codes: &[u16] = if *failed { &[333] } else { &[] };
             // A MIX participant stays in the occupant list (it is still in the
             // channel): the others are not told it left, unless the room no
             // longer shows it (it shares presence and no MIX client is online);
@@ -172,7 +179,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
                 return Ok(out);
             }
             if *last_session {
-                out.extend(ctx.to_all(participant, PresenceType::Unavailable, nick, &[], None, true));
+                out.extend(ctx.to_all(participant, PresenceType::Unavailable, nick, codes, None, true));
             }
             with_status(out, leaving.as_deref())
         }

@@ -56,3 +56,7 @@ pub const MIX_NODE_JIDMAP: &str = "urn:xmpp:mix:nodes:jidmap";
 pub const MIX_NODE_BANNED: &str = "urn:xmpp:mix:nodes:banned";
 /// XEP-0045 room owner requests (configuration, destroy).
 pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
+/// XEP-0054 vcard-temp.
+pub const VCARD_TEMP: &str = "vcard-temp";
+/// XEP-0292 vCard4 over XMPP (RFC 6351).
+pub const VCARD4: &str = "urn:ietf:params:xml:ns:vcard-4.0";

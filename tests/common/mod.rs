@@ -53,6 +53,32 @@ pub const HAG01_BARE: &str = "hag01@shakespeare.example";
 pub const ROMEO: &str = "romeo@montague.example/orchard";
 pub const ROMEO_BARE: &str = "romeo@montague.example";
 
+/// The channel of the examples in both views (the MIX domain's coven and
+/// its MUC mirror), and a MIX participant of it.
+pub const COVEN: &str = "coven@mix.shakespeare.example";
+pub const ROOM: &str = "coven@chat.shakespeare.example";
+pub const HECATE: &str = "hecate@shakespeare.example/UUID-e3r/9264";
+pub const HECATE_BARE: &str = "hecate@shakespeare.example";
+/// hag66's second session.
+pub const HAG66_2: &str = "hag66@shakespeare.example/broom";
+
+/// A session enters `ROOM` as `nick` (setup step; what it is sent is not
+/// checked, only that it is no error).
+pub async fn enter_room(h: &Harness, from: &str, nick: &str) {
+    let out = h.send(&format!("<presence from='{from}' to='{ROOM}/{nick}'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>")).await;
+    assert!(out.iter().all(|e| e.attr("type") != Some("error")), "entering as {nick} failed: {}", canonical(&out[0]));
+}
+
+/// The participant id of `jid` in coven.
+pub async fn coven_pid(h: &Harness, jid: &str) -> String {
+    h.service.channels.participant_id("coven", jid).await.unwrap()
+}
+
+/// The session token of `full` in coven.
+pub async fn coven_token(h: &Harness, full: &str) -> String {
+    h.service.channels.session_token("coven", full).await.unwrap()
+}
+
 /// The configuration every harness starts from; `extra` TOML is appended.
 ///
 /// New channels are JID-visible here unless `extra` names
