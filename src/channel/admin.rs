@@ -132,6 +132,16 @@ impl Channels {
                     if jid == actor.as_str() && *affiliation == Affiliation::Outcast {
                         return Err(Error::conflict("you may not ban yourself"));
                     }
+                    // A domain ban that covers the actor (or an owner) would
+                    // lock them out with everyone else of that server.
+                    if *affiliation == Affiliation::Outcast && !jid.contains('@') {
+                        if actor.domain().as_str() == jid {
+                            return Err(Error::conflict("you may not ban your own server"));
+                        }
+                        if let Some(owner) = after.iter().find(|(j, a)| **a == Affiliation::Owner && j.rsplit_once('@').is_some_and(|(_, d)| d == jid)) {
+                            return Err(Error::conflict(format!("banning {jid} would lock out the owner {}", owner.0)));
+                        }
+                    }
                     if mine == Affiliation::Admin && (*affiliation >= Affiliation::Admin || target >= Affiliation::Admin) {
                         return Err(Error::not_allowed("admins may not grant or change the affiliation of admins and owners"));
                     }

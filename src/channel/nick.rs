@@ -1,8 +1,14 @@
-//! Nicknames: the PRECIS "nickname" profile (RFC 8266, which obsoletes RFC
-//! 7700): map spaces, trim, collapse, NFKC; compare case-insensitively. A
-//! nick must also be a valid JID resource, since the MUC view puts it in
-//! `room@muc-domain/nick`.
+//! Nicknames: the PRECIS Nickname profile (RFC 8266, which obsoletes RFC
+//! 7700; the `precis-profiles` crate): map spaces, trim, collapse, NFKC,
+//! and refuse what the FreeformClass disallows (control characters,
+//! default-ignorable ones such as U+200B ZERO WIDTH SPACE or U+FEFF,
+//! joiners out of context), so no nick can look like another one; compare
+//! by the profile's case-mapped key. A nick must also be a valid JID
+//! resource, since the MUC view puts it in `room@muc-domain/nick`.
 
+use precis_profiles::precis_core::profile::Profile;
+use precis_profiles::precis_core::Error as PrecisError;
+use precis_profiles::Nickname;
 use unicode_normalization::UnicodeNormalization;
 use xmpp_parsers::jid::ResourcePart;
 
@@ -11,15 +17,15 @@ use crate::store::ParticipantRow;
 
 /// The nick to use and its comparison key, or `bad-request`.
 pub fn normalise(raw: &str) -> Result<(String, String)> {
-    let spaced: String = raw.chars().map(|c| if c.is_whitespace() && c != '\u{20}' && !c.is_control() { ' ' } else { c }).collect();
-    let collapsed = spaced.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
-    let nick: String = collapsed.nfkc().collect();
-    if nick.is_empty() {
-        return Err(Error::bad_request("the nick is empty"));
+    if raw.len() > 4096 {
+        return Err(Error::bad_request("the nick is too long"));
     }
-    if nick.chars().any(|c| c.is_control()) {
-        return Err(Error::bad_request("the nick contains control characters"));
-    }
+    let nick = match Nickname::new().enforce(raw) {
+        Ok(n) => n.into_owned(),
+        Err(PrecisError::Invalid) => return Err(Error::bad_request("the nick is empty")),
+        Err(PrecisError::BadCodepoint(_)) => return Err(Error::bad_request("the nick contains a character not allowed in nicks (control, invisible or unassigned)")),
+        Err(_) => return Err(Error::bad_request("the nick is not a valid nickname")),
+    };
     if nick.len() > 1023 || ResourcePart::new(&nick).is_err() {
         return Err(Error::bad_request("the nick is not usable as an XMPP resource"));
     }
@@ -57,5 +63,15 @@ mod tests {
         assert!(normalise("").is_err());
         assert!(normalise("   ").is_err());
         assert!(normalise("a\u{0007}b").is_err());
+    }
+
+    /// Look-alikes: invisible characters that would make `bo\u{200B}b`
+    /// show as `bob` are refused (RFC 8264 FreeformClass).
+    #[test]
+    fn refuses_invisible_characters() {
+        for bad in ["bo\u{200B}b", "bo\u{200D}b", "\u{FEFF}bob", "bob\u{2060}", "b\u{00AD}ob", "bo\u{202E}b"] {
+            assert!(normalise(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(normalise("☃ snow").unwrap().0, "☃ snow");
     }
 }

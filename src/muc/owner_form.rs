@@ -196,7 +196,9 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
             "maxusers" => {
                 patch.max_users = match single(f)?.as_deref() {
                     None => None,
-                    Some("none" | "" | "0") => Some(0),
+                    Some("none" | "") => Some(0),
+                    // 0 would lock everyone out (and is not "no limit").
+                    Some("0") => return Err(Error::not_acceptable("maxusers must be a positive number or 'none'; 0 would let nobody in")),
                     Some(n) => match n.parse::<i64>() {
                         Ok(n) if n > 0 => Some(n),
                         _ => return Err(Error::bad_request(format!("maxusers '{n}' is not a positive number or 'none'"))),

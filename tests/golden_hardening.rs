@@ -1,0 +1,93 @@
+//! Issue "Safe to expose": inputs a hostile or careless user sends that
+//! must be refused with the right error and change nothing. (Oversized
+//! stanzas on the link: tests/link_robustness.rs.)
+
+mod common;
+
+use common::*;
+use xmpp_parsers::minidom::Element;
+
+const MIX_NS: &str = "urn:xmpp:mix:core:1";
+const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
+const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
+
+/// coven created by hag66 (owner, in the room as thirdwitch).
+async fn coven() -> Harness {
+    let h = Harness::new().await;
+    let out = h.send(&format!("<iq type='set' id='c' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
+    assert_eq!(out[0].attr("type"), Some("result"));
+    enter_room(&h, HAG66, "thirdwitch").await;
+    h
+}
+
+fn condition(e: &Element) -> Option<String> {
+    e.get_child("error", COMPONENT_NS).and_then(|err| err.children().find(|c| c.ns() == STANZAS && c.name() != "text").map(|c| c.name().to_string()))
+}
+
+/// Invisible characters (RFC 8266 refuses them) cannot make a nick that
+/// looks like another: refused on entering (MUC: jid-malformed, as
+/// Prosody, or conflict where the JID's own preparation already made it
+/// "bob"), in a MIX join and setnick (bad-request); the look-alike never
+/// becomes an occupant.
+#[tokio::test]
+async fn invisible_characters_in_nicks_are_refused() {
+    let h = coven().await;
+    enter_room(&h, HAG01, "bob").await;
+    for bad in ["bo\u{200B}b", "bo\u{200D}b", "\u{FEFF}bob", "bob\u{2060}"] {
+        let out = h.send(&format!("<presence from='{ROMEO}' to='{ROOM}/{bad}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).await;
+        // The JID's resourceprep (RFC 6122, as the server applies it too)
+        // deletes some of these: the nick is then "bob" itself, taken.
+        assert!(out[0].attr("type") == Some("error") && matches!(condition(&out[0]).as_deref(), Some("jid-malformed" | "conflict")), "{bad:?}: {}", canonical(&out[0]));
+    }
+    // A MIX nick is no JID part: what stringprep would delete or refuse
+    // reaches the channel and is refused by the nickname profile.
+    for bad in ["bo\u{200B}b", "bo\u{200D}b", "\u{FEFF}bob", "bob\u{2060}", "bo\u{202E}b", "b\u{034F}ob"] {
+        let out = h.send(&format!("<iq type='set' id='j' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><nick>{bad}</nick></join></iq>")).await;
+        assert_eq!(condition(&out[0]).as_deref(), Some("bad-request"), "{bad:?}");
+    }
+    assert!(h.store.get_participant("coven", ROMEO_BARE).await.unwrap().is_none());
+    assert!(h.store.get_participant("coven", HECATE_BARE).await.unwrap().is_none());
+    let out = h.send(&format!("<iq type='set' id='j' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><nick>hecate</nick></join></iq>")).await;
+    assert_eq!(out[0].attr("type"), Some("result"));
+    let out = h.send(&format!("<iq type='set' id='n' from='{HECATE_BARE}' to='{COVEN}'><setnick xmlns='{MIX_NS}'><nick>b\u{200B}ob</nick></setnick></iq>")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("bad-request"));
+}
+
+/// An owner cannot lock herself out: banning her own server's domain, or
+/// the domain of an owner, is refused (conflict) in both views, and
+/// nothing is stored.
+#[tokio::test]
+async fn banning_ones_own_domain_is_refused() {
+    let h = coven().await;
+    let out = h
+        .send(&format!("<iq type='set' id='b1' from='{HAG66}' to='{ROOM}'><query xmlns='{MUC_ADMIN}'><item affiliation='outcast' jid='shakespeare.example'/></query></iq>"))
+        .await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("conflict"), "{}", canonical(&out[0]));
+    let out = h
+        .send(&format!("<iq type='set' id='b2' from='{HAG66}' to='{COVEN}'><pubsub xmlns='{PUBSUB}'><publish node='urn:xmpp:mix:nodes:banned'><item id='shakespeare.example'/></publish></pubsub></iq>"))
+        .await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("conflict"), "{}", canonical(&out[0]));
+    assert_eq!(h.store.get_affiliation("coven", "shakespeare.example").await.unwrap(), None);
+    // Another server's domain may be banned.
+    let out = h
+        .send(&format!("<iq type='set' id='b3' from='{HAG66}' to='{ROOM}'><query xmlns='{MUC_ADMIN}'><item affiliation='outcast' jid='montague.example'/></query></iq>"))
+        .await;
+    assert_eq!(out[0].attr("type"), Some("result"), "{}", canonical(&out[0]));
+}
+
+/// `maxusers = 0` would let nobody in: refused with the field named.
+#[tokio::test]
+async fn maxusers_zero_is_refused() {
+    let h = coven().await;
+    let out = h
+        .send(&format!(
+            "<iq type='set' id='o' from='{HAG66}' to='{ROOM}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+             <field var='muc#roomconfig_maxusers'><value>0</value></field></x></query></iq>"
+        ))
+        .await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("not-acceptable"));
+    assert!(canonical(&out[0]).contains("maxusers"));
+    assert_eq!(h.store.get_channel("coven").await.unwrap().unwrap().max_users, 0, "unchanged: no limit");
+}
