@@ -2,9 +2,10 @@
 client received, and which real JIDs a recipient may find in them.
 
 * ``Person``: a test user with a distinctive localpart (``leak-<role>-<token>``,
-  a random token per scenario), so that any trace of its real JID (bare,
-  full, any case, in a tag, attribute or text, in any namespace) contains
-  its ``needle``.
+  a random token per scenario) and resource, so that any trace of its real
+  JID (bare, full, any case, in a tag, attribute or text, in any namespace),
+  or of its resource alone (XEP-0404 anonymises resources), contains one of
+  its ``needles``.
 * ``Mode``: a JID visibility mode of a channel: the muc#owner fields that
   set it and whose real JID it lets every participant see.
 * ``Recorder``: hooks a slixmpp client's ``incoming_filter`` (the raw XML
@@ -61,14 +62,18 @@ class Person:
     role: str      # its part in the scenario: "muc_a", "owner2", ...
     user: str      # the account's localpart, leak-<role>-<token>
     jid: str       # bare JID
+    resource: str  # its client's resource, leakres-<role>-<token> (XEP-0404 hides resources too)
     view: str      # "muc", "mix", "both" (MIX participant with a MUC session), "none" (never joins)
     moderator: bool = False
     pref: str = "default"  # XEP-0404 JID visibility preference (MIX joiners)
 
     @property
-    def needle(self) -> str:
-        """Lowercased localpart: unique to this run, in every form of its JID."""
-        return self.user.lower()
+    def needles(self) -> tuple[str, str]:
+        """Lowercased localpart (unique to this run, in every form of its JID) and resource."""
+        return self.user.lower(), self.resource.lower()
+
+    def found_in(self, text: str) -> bool:
+        return any(n in text for n in self.needles)
 
 
 @dataclass(frozen=True)
@@ -270,7 +275,7 @@ def judge(recorders: list[Recorder], people: list[Person], modes: list[Mode], ar
             continue
         for r in rec.received:
             text = text_of(r.xml)
-            shown = [p for p in people if p is not me and p.needle in text]
+            shown = [p for p in people if p is not me and p.found_in(text)]
             if not shown:
                 continue
             mode = modes[r.phase]
@@ -284,7 +289,7 @@ def judge(recorders: list[Recorder], people: list[Person], modes: list[Mode], ar
             answer_to = rec.sent.get(r.xml.get("id") or "") if r.xml.get("type") in ("result", "error") else None
             sender = bare(r.xml.get("from"))
             for p in shown:
-                if answer_to is not None and p.needle in answer_to:
+                if answer_to is not None and p.found_in(answer_to):
                     continue
                 if (p.role, me.role) in invitations and is_invitation(r.xml):
                     continue

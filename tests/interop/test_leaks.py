@@ -113,8 +113,8 @@ class Scenario:
         self.nick: dict[str, str | None] = {}
         for role, view, moderator, nick in CAST:
             user = f"leak-{role.replace('_', '')}-{token}"
-            self.people[role] = Person(role, user, f"{user}@{bed.user_domain}", view, moderator,
-                                       row["prefs"].get(role, "default"))
+            self.people[role] = Person(role, user, f"{user}@{bed.user_domain}", f"leakres-{role}-{token}", view,
+                                       moderator, row["prefs"].get(role, "default"))
             self.nick[role] = nick
         self.clients: dict[str, Client] = {}
         self.recs: dict[str, Recorder] = {}
@@ -143,7 +143,7 @@ class Scenario:
         leaks.register_accounts(self.bed, [p.user for p in self.people.values()])
 
         async def one(person: Person):
-            client = Client(f"{person.jid}/r{secrets.token_hex(2)}", self.bed.password)
+            client = Client(f"{person.jid}/{person.resource}", self.bed.password)
             self.xmpp.clients.append(client)
             self.recs[person.role] = Recorder(person, client)
             await client.start(*self.bed.c2s)
@@ -715,7 +715,7 @@ async def test_no_hidden_jid_leaks(bed, xmpp, row):
 def test_judge():
     """The judge finds a JID planted where it must not be, and accepts the exceptions."""
     def person(role, view="muc", moderator=False):
-        return Person(role, f"leak-{role}-t0k3n", f"leak-{role}-t0k3n@localhost", view, moderator)
+        return Person(role, f"leak-{role}-t0k3n", f"leak-{role}-t0k3n@localhost", f"res-{role}-t0k3n", view, moderator)
     alice, bob, boss = person("alice"), person("bob", "mix"), person("boss", moderator=True)
     hidden, visible = MODES["jid-hidden"], MODES["jid-visible"]
     room = "r@muc.localhost"
@@ -728,6 +728,8 @@ def test_judge():
             f"<item jid='LEAK-BOB-T0K3N@localhost/res' role='participant'/></x></presence>")
     text = f"<message xmlns='jabber:client' from='{room}'><body>leak-bob-t0k3n@LOCALHOST</body></message>"
     assert [f.shown.role for f in verdict(alice, [(0, item), (0, text)]).leaks] == ["bob", "bob"]
+    resource = f"<presence xmlns='jabber:client' from='p1#c@mix.localhost/RES-BOB-T0K3N'/>"
+    assert [f.shown.role for f in verdict(alice, [(0, resource)]).leaks] == ["bob"], "a resource alone"
     assert not verdict(bob, [(0, item)]).leaks, "one's own JID"
     assert not verdict(boss, [(0, item)]).leaks, "moderators are not judged"
     assert not verdict(alice, [(0, item)], modes=[visible]).leaks
