@@ -227,13 +227,26 @@ class Recorder:
 class Finding:
     recipient: Person
     shown: Person
-    phase: int
-    mode: str
+    when: str      # the phase it arrived in, and the one it was archived in
+    shape: tuple   # the stanza's tag and its children's tags, to tell kinds of leaks apart
     stanza: str
 
     def __str__(self) -> str:
-        return (f"{self.recipient.role} ({self.recipient.jid}) saw the JID of {self.shown.role} "
-                f"({self.shown.jid}) in phase {self.phase} ({self.mode}):\n    {self.stanza}")
+        return (f"{self.recipient.role} ({self.recipient.jid}) saw the JID or resource of {self.shown.role} "
+                f"({self.shown.jid}), {self.when}:\n    {self.stanza}")
+
+
+def summary(findings: list[Finding], limit: int = 10) -> str:
+    """One finding of each shape of stanza (up to LIMIT), and how many there were."""
+    first: dict[tuple, Finding] = {}
+    counts: dict[tuple, int] = {}
+    for f in findings:
+        first.setdefault(f.shape, f)
+        counts[f.shape] = counts.get(f.shape, 0) + 1
+    lines = [f"[{counts[shape]}x] {f}" for shape, f in list(first.items())[:limit]]
+    if len(first) > limit:
+        lines.append(f"... and {len(first) - limit} more kinds")
+    return "\n".join(lines)
 
 
 @dataclass
@@ -279,13 +292,16 @@ def judge(recorders: list[Recorder], people: list[Person], modes: list[Mode], ar
             if not shown:
                 continue
             mode = modes[r.phase]
+            when = f"received in phase {r.phase} ({mode.name})"
             aid = archive_id(r.xml, archives) if local(r.xml.tag) == "message" else None
             if aid is not None:
                 if aid in placed:
                     mode = modes[placed[aid]]
+                    when += f", archived in phase {placed[aid]} ({mode.name})"
                 elif not is_live(r.xml):
                     verdict.unplaced.add(aid)
                     mode = HIDE_ALL
+                    when += ", archived when nobody saw it (judged as hidden)"
             answer_to = rec.sent.get(r.xml.get("id") or "") if r.xml.get("type") in ("result", "error") else None
             sender = bare(r.xml.get("from"))
             for p in shown:
@@ -298,5 +314,6 @@ def judge(recorders: list[Recorder], people: list[Person], modes: list[Mode], ar
                 if mode.reveals(p):
                     verdict.seen.setdefault((r.phase, me.view), set()).add(p.role)
                     continue
-                verdict.leaks.append(Finding(me, p, r.phase, mode.name, ET.tostring(r.xml, encoding="unicode")))
+                shape = (local(r.xml.tag), r.xml.get("type"), tuple(sorted({c.tag for c in r.xml})))
+                verdict.leaks.append(Finding(me, p, when, shape, ET.tostring(r.xml, encoding="unicode")))
     return verdict
