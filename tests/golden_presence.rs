@@ -442,3 +442,53 @@ async fn a_mix_nick_change_is_sent_again_as_presence() {
     assert_eq!(pres.len(), 1, "{out:?}");
     assert_xml(pres[0], &mix_presence(&hag66, "UUID-a1j/7533", HAG66_BARE, None, HAG66, "hecate", "<show>chat</show><priority>0</priority>"));
 }
+
+/// The owner's form (muc#owner, `whois`) switching the JID visibility;
+/// what the service sends.
+async fn set_whois(h: &Harness, whois: &str) -> Vec<Element> {
+    let out = h
+        .send(&format!(
+            "<iq type='set' id='w' from='{HAG66}' to='coven@{MUC}'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+             <x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+             <field var='muc#roomconfig_whois'><value>{whois}</value></field></x></query></iq>"
+        ))
+        .await;
+    assert!(out.iter().any(|e| e.name() == "iq" && e.attr("type") == Some("result")), "{:?}", out.iter().map(canonical).collect::<Vec<_>>());
+    out
+}
+
+/// A client's proxy full JID changes with the channel's JID visibility (its
+/// real resource in a JID-visible channel, a session token in a JID-hidden
+/// one). When the owner switches the visibility, presence subscribers are
+/// told the old address went offline and the new one is online, rendered
+/// in the new mode: otherwise they (and the participant's server, which
+/// replays the presence it holds to each new session of the user) keep the
+/// old address, with its real resource and `<jid/>`, in a JID-hidden channel.
+#[tokio::test]
+async fn a_visibility_switch_moves_presence_to_the_new_proxy_jids() {
+    let h = Harness::new().await;
+    create(&h).await;
+    let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
+    join(&h, HAG01_BARE, "secondwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
+    h.send(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>dnd</show></presence>")).await;
+    let token = h.service.channels.session_token("coven", HAG66).await.unwrap();
+    let to_hag01 = |out: &[Element]| presences_to(out, HAG01_BARE).into_iter().cloned().collect::<Vec<Element>>();
+
+    let hidden_mix = "<mix xmlns='urn:xmpp:mix:presence:0'><nick>thirdwitch</nick></mix>";
+    assert_stanzas(
+        &to_hag01(&set_whois(&h, "moderators").await),
+        &[
+            &format!("<presence type='unavailable' from='{hag66}#{COVEN_MIX}/UUID-a1j/7533' to='{HAG01_BARE}'><priority>0</priority>{hidden_mix}</presence>"),
+            &format!("<presence from='{hag66}#{COVEN_MIX}/{token}' to='{HAG01_BARE}'><show>dnd</show><priority>0</priority>{hidden_mix}</presence>"),
+        ],
+    );
+    assert_stanzas(
+        &to_hag01(&set_whois(&h, "anyone").await),
+        &[
+            &mix_presence(&hag66, &token, HAG01_BARE, Some("unavailable"), HAG66, "thirdwitch", "<priority>0</priority>"),
+            &mix_presence(&hag66, "UUID-a1j/7533", HAG01_BARE, None, HAG66, "thirdwitch", "<show>dnd</show><priority>0</priority>"),
+        ],
+    );
+    // Nothing moves when the visibility stays.
+    assert!(to_hag01(&set_whois(&h, "anyone").await).is_empty());
+}

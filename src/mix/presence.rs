@@ -117,8 +117,13 @@ fn stanza(ch: &ChannelRow, p: &ParticipantRow, from: Option<Jid>, full_jid: &str
 
 /// One client's presence to every participant subscribed to the presence node.
 async fn distribute(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, full_jid: &str, kept: Option<&str>, available: bool) -> Result<Vec<Stanza>> {
-    let participants = svc.channels.participants(&ch.name).await?;
     let from = client_jid(svc, ch, p, full_jid).await?;
+    distribute_from(svc, ch, p, from, full_jid, kept, available).await
+}
+
+/// `distribute`, from a given proxy JID.
+async fn distribute_from(svc: &Service, ch: &ChannelRow, p: &ParticipantRow, from: Option<Jid>, full_jid: &str, kept: Option<&str>, available: bool) -> Result<Vec<Stanza>> {
+    let participants = svc.channels.participants(&ch.name).await?;
     Ok(participants.iter().filter(|r| r.subscribed(NODE_PRESENCE)).filter_map(|r| stanza(ch, p, from.clone(), full_jid, kept, available, &r.jid)).collect())
 }
 
@@ -150,6 +155,21 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             for (p, full, kept) in online(svc, channel).await?.into_iter().filter(|(p, _, _)| p.jid != participant.jid) {
                 let from = client_jid(svc, channel, &p, &full).await?;
                 out.extend(stanza(channel, &p, from, &full, kept.as_deref(), true, &participant.jid));
+            }
+            Ok(out)
+        }
+        // The JID visibility changed, and with it each client's proxy JID (its
+        // resource or a session token, `client_jid`): subscribers are told the
+        // old address went offline, then the new one's presence, rendered in
+        // the new mode. Without the first, they and the participant's server
+        // (which replays what it holds to the user's new sessions) would keep
+        // the old address, with its real resource and `<jid/>`, after a
+        // switch to JID-hidden.
+        Event::ConfigChanged { channel, old, .. } if channel.jid_visible != old.jid_visible => {
+            let mut out = Vec::new();
+            for (p, full, kept) in online(svc, channel).await? {
+                out.extend(distribute_from(svc, channel, &p, client_jid(svc, old, &p, &full).await?, &full, None, false).await?);
+                out.extend(distribute(svc, channel, &p, &full, kept.as_deref(), true).await?);
             }
             Ok(out)
         }

@@ -46,12 +46,18 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             Ok(out)
         }
-        // A new name or description: the info node's new item to its subscribers.
-        Event::ConfigChanged { channel, old, .. } if channel.title != old.title || channel.description != old.description => {
-            let item = super::pubsub::info_item(channel, ns::PUBSUB_EVENT);
-            notify(svc, channel, NODE_INFO, None, |_| Some(item.clone())).await
+        // A new name or description: the info node's new item to its
+        // subscribers; a new JID visibility: the clients' presence moved to
+        // their new proxy JIDs (presence.rs).
+        Event::ConfigChanged { channel, old, .. } => {
+            let mut out = Vec::new();
+            if channel.title != old.title || channel.description != old.description {
+                let item = super::pubsub::info_item(channel, ns::PUBSUB_EVENT);
+                out = notify(svc, channel, NODE_INFO, None, |_| Some(item.clone())).await?;
+            }
+            out.extend(super::presence::render(svc, ev).await?);
+            Ok(out)
         }
-        Event::ConfigChanged { .. } => Ok(vec![]),
         Event::Destroyed { channel, participants, .. } => {
             // Each former MIX participant is told that their own item is gone.
             Ok(participants
