@@ -28,7 +28,11 @@ JID of person P only when one of these holds:
    XEP-0369 puts the ``<inviter/>`` in the ``<invitation/>`` the inviter
    chose to send;
 5. the stanza comes straight from P (``from`` is P's own JID), not from the
-   service: P wrote to R itself.
+   service: P wrote to R itself;
+6. the stanza is an unavailable presence from an address R already received
+   presence from: the address in its ``from`` tells R nothing new (it takes
+   back, after a mode switch, a proxy JID R was shown before), the rest of
+   the stanza is judged.
 """
 
 from __future__ import annotations
@@ -115,12 +119,13 @@ def local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-def text_of(el: ET.Element) -> str:
-    """Every tag, attribute name and value and text of EL and below, lowercased."""
+def text_of(el: ET.Element, skip_from: bool = False) -> str:
+    """Every tag, attribute name and value and text of EL and below, lowercased
+    (SKIP_FROM: but EL's own 'from')."""
     parts = []
     for e in el.iter():
         parts.append(e.tag)
-        parts.extend(f"{k}={v}" for k, v in e.attrib.items())
+        parts.extend(f"{k}={v}" for k, v in e.attrib.items() if not (skip_from and e is el and k == "from"))
         parts.append(e.text or "")
         parts.append(e.tail or "")
     return "\n".join(parts).lower()
@@ -286,8 +291,14 @@ def judge(recorders: list[Recorder], people: list[Person], modes: list[Mode], ar
         me = rec.person
         if me.moderator:
             continue
+        addresses: set[str] = set()  # senders of the presences received so far
         for r in rec.received:
-            text = text_of(r.xml)
+            sender = (r.xml.get("from") or "").lower()
+            is_presence = local(r.xml.tag) == "presence"
+            retraction = is_presence and r.xml.get("type") == "unavailable" and sender in addresses
+            if is_presence:
+                addresses.add(sender)
+            text = text_of(r.xml, skip_from=retraction)
             shown = [p for p in people if p is not me and p.found_in(text)]
             if not shown:
                 continue
@@ -303,13 +314,12 @@ def judge(recorders: list[Recorder], people: list[Person], modes: list[Mode], ar
                     mode = HIDE_ALL
                     when += ", archived when nobody saw it (judged as hidden)"
             answer_to = rec.sent.get(r.xml.get("id") or "") if r.xml.get("type") in ("result", "error") else None
-            sender = bare(r.xml.get("from"))
             for p in shown:
                 if answer_to is not None and p.found_in(answer_to):
                     continue
                 if (p.role, me.role) in invitations and is_invitation(r.xml):
                     continue
-                if sender == p.jid.lower():
+                if bare(sender) == p.jid.lower():
                     continue
                 if mode.reveals(p):
                     verdict.seen.setdefault((r.phase, me.view), set()).add(p.role)

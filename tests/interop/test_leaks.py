@@ -118,6 +118,7 @@ class Scenario:
             self.nick[role] = nick
         self.clients: dict[str, Client] = {}
         self.recs: dict[str, Recorder] = {}
+        self.retired: list[Recorder] = []  # records of clients that went away
         self.name = unique_name("leak")
         self.channel = f"{self.name}@{bed.main.mix}"
         self.room = f"{self.name}@{bed.main.muc}"
@@ -139,14 +140,18 @@ class Scenario:
 
     async def connect(self) -> None:
         leaks.register_accounts(self.bed, [p.user for p in self.people.values()])
+        await asyncio.gather(*(self.connect_one(p) for p in self.people.values()))
 
-        async def one(person: Person):
-            client = Client(f"{person.jid}/{person.resource}", self.bed.password)
-            self.xmpp.clients.append(client)
-            self.recs[person.role] = Recorder(person, client)
-            await client.start(*self.bed.c2s)
-            self.clients[person.role] = client
-        await asyncio.gather(*(one(p) for p in self.people.values()))
+    async def connect_one(self, person: Person) -> None:
+        """A client for PERSON, recorded from its first byte (a reconnection keeps the old record)."""
+        client = Client(f"{person.jid}/{person.resource}", self.bed.password)
+        self.xmpp.clients.append(client)
+        if person.role in self.recs:
+            self.retired.append(self.recs[person.role])
+        self.recs[person.role] = Recorder(person, client)
+        self.recs[person.role].phase = self.phase
+        await client.start(*self.bed.c2s)
+        self.clients[person.role] = client
 
     async def setup(self) -> None:
         owner = self.clients["owner"]
@@ -209,7 +214,7 @@ class Scenario:
 
     def verdict(self):
         archives = {self.channel.lower(), self.room.lower()}
-        return judge(list(self.recs.values()), list(self.people.values()), self.modes, archives, self.invitations)
+        return judge([*self.recs.values(), *self.retired], list(self.people.values()), self.modes, archives, self.invitations)
 
 
 # ---------------------------------------------------------------------------
@@ -409,6 +414,20 @@ async def mix_presence(s: Scenario) -> None:
     s.clients["mix_b"].send_presence(pshow=show, pstatus=s.fresh("elsewhere "))
     await rec.expect(lambda el: local(el.tag) == "presence" and from_room(s, s.nick["mix_b"])(el)
                      and el.findtext(f"{{{NS_CLIENT}}}show") == show, "mix_b's presence in the room", mark)
+
+
+async def mix_reconnect(s: Scenario) -> None:
+    """mix_b's client goes offline and comes back: its server tells the channel,
+    which sends the new session the presence of everyone online (XEP-0405 2.9.3)."""
+    nick = s.nick["mix_b"]
+    mark = s.recs["owner"].mark()
+    await s.clients["mix_b"].stop()
+    await s.recs["owner"].expect(lambda el: local(el.tag) == "presence" and from_room(s, nick)(el)
+                                 and el.get("type") == "unavailable", "mix_b going offline", mark)
+    mark = s.recs["owner"].mark()
+    await s.connect_one(s.people["mix_b"])
+    await s.recs["owner"].expect(lambda el: local(el.tag) == "presence" and from_room(s, nick)(el)
+                                 and el.get("type") is None, "mix_b back online", mark)
 
 
 async def private_muc_to_muc(s: Scenario) -> None:
@@ -746,7 +765,7 @@ async def destroy(s: Scenario) -> None:
 
 
 #: The operations, each run once in every phase, in an order drawn for each phase.
-OPS = [talk, mam_every_filter, muc_rejoin, dual_muc_rejoin, mix_rejoin, mix_nick, muc_nick, muc_presence, mix_presence,
+OPS = [talk, mam_every_filter, mix_reconnect, muc_rejoin, dual_muc_rejoin, mix_rejoin, mix_nick, muc_nick, muc_presence, mix_presence,
        private_muc_to_muc, private_muc_to_mix, private_to_proxies, iq_to_occupants, disco, pubsub_reads,
        invite_outsider, invite_participant, kick_occupant, kick_mix_participant, affiliation_from_outside,
        ban_in_room, ban_from_outside, ban_through_mix, voice_request, subject, outsider_pokes,
@@ -801,6 +820,13 @@ def test_judge():
     assert [f.shown.role for f in verdict(alice, [(0, item), (0, text)]).leaks] == ["bob", "bob"]
     resource = f"<presence xmlns='jabber:client' from='p1#c@mix.localhost/RES-BOB-T0K3N'/>"
     assert [f.shown.role for f in verdict(alice, [(0, resource)]).leaks] == ["bob"], "a resource alone"
+    # An unavailable presence may come from an address seen before (not the first time, not with a <jid/>).
+    online = "<presence xmlns='jabber:client' from='p1#c@mix.localhost/res-bob-t0k3n'/>"
+    offline = "<presence xmlns='jabber:client' type='unavailable' from='p1#c@mix.localhost/res-bob-t0k3n'/>"
+    assert not verdict(alice, [(0, online), (1, offline)], modes=[visible, hidden]).leaks
+    assert verdict(alice, [(1, offline)], modes=[visible, hidden]).leaks
+    assert verdict(alice, [(0, online), (1, offline.replace("/>", "><jid>leak-bob-t0k3n@localhost</jid></presence>"))],
+                   modes=[visible, hidden]).leaks
     assert not verdict(bob, [(0, item)]).leaks, "one's own JID"
     assert not verdict(boss, [(0, item)]).leaks, "moderators are not judged"
     assert not verdict(alice, [(0, item)], modes=[visible]).leaks
