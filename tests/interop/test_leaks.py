@@ -75,11 +75,14 @@ MODES = {
 }
 
 #: The scenarios: the channel's mode in each phase (the owner switches
-#: between phases), and the XEP-0404 JID visibility preference each MIX
-#: joiner asks for in its join (roles not named: "default").
+#: between phases), the XEP-0404 JID visibility preference each MIX joiner
+#: asks for in its join (roles not named: "default"), and whether the cast's
+#: "admin" is a service admin (then the row runs on mixmuc instance "alt").
 ROWS = [
     {"id": "hidden-visible-hidden", "phases": ["jid-hidden", "jid-visible", "jid-hidden"], "prefs": {}},
     {"id": "visible-hidden", "phases": ["jid-visible", "jid-hidden"], "prefs": {}},
+    # On mixmuc instance "alt" (no multicast) with the cast's admin as service admin.
+    {"id": "hidden-service-admin", "phases": ["jid-hidden"], "prefs": {}, "service_admin": True},
 ]
 
 #: The cast: role, view ("mix" joins through its server, "muc" enters the
@@ -87,6 +90,7 @@ ROWS = [
 CAST = [
     ("owner", "muc", True, "Boss"),         # created the channel, in the room
     ("owner2", "none", True, None),         # an owner acting from outside the room
+    ("admin", "none", True, None),          # a service admin (rows with "service_admin"), acting from outside
     ("mix_a", "mix", False, "Ash"),
     ("mix_b", "mix", False, "Birch"),
     ("muc_a", "muc", False, "Cedar"),
@@ -105,6 +109,7 @@ CAST = [
 class Scenario:
     def __init__(self, bed, xmpp, row: dict, seed: int):
         self.bed, self.xmpp, self.row, self.seed = bed, xmpp, row, seed
+        self.inst = bed.main  # or the "alt" instance, for a row with a service admin (run_row)
         self.rng = random.Random(f"{seed}/{row['id']}")
         self.modes = [MODES[m] for m in row["phases"]]
         self.phase = 0
@@ -120,13 +125,21 @@ class Scenario:
         self.recs: dict[str, Recorder] = {}
         self.retired: list[Recorder] = []  # records of clients that went away
         self.name = unique_name("leak")
-        self.channel = f"{self.name}@{bed.main.mix}"
-        self.room = f"{self.name}@{bed.main.muc}"
+        #: Who acts from outside the room: owner2, and the service admin where there is one.
+        self.outside = ["owner2", "admin"] if row.get("service_admin") else ["owner2"]
         self.invitations: set[tuple[str, str]] = set()
         self.counter = itertools.count(1)
         self.t0 = time.time() - 5
         self.log: list[str] = []
         self.timing: dict[str, float] = {}
+
+    @property
+    def channel(self) -> str:
+        return f"{self.name}@{self.inst.mix}"
+
+    @property
+    def room(self) -> str:
+        return f"{self.name}@{self.inst.muc}"
 
     @property
     def mode(self) -> Mode:
@@ -155,7 +168,7 @@ class Scenario:
 
     async def setup(self) -> None:
         owner = self.clients["owner"]
-        assert await owner.create_channel(self.bed.main.mix, self.name) == self.name
+        assert await owner.create_channel(self.inst.mix, self.name) == self.name
         await configure(self, self.mode)
         await muc_enter(self, "owner")
         await admin_set(self, "owner", {"jid": self.people["owner2"].jid, "affiliation": "owner"})
@@ -174,7 +187,7 @@ class Scenario:
             iq = client.make_iq_get(queryxmlns=NS_DISCO_INFO, ito=domain)
             await iq.send(timeout=IQ_TIMEOUT)
         await asyncio.gather(*(ask(c, d) for c in self.clients.values()
-                               for d in (self.bed.main.mix, self.bed.main.muc)))
+                               for d in (self.inst.mix, self.inst.muc)))
 
     async def switch(self, phase: int) -> None:
         await self.barrier()
@@ -596,7 +609,7 @@ async def mam_every_filter(s: Scenario) -> None:
 async def disco(s: Scenario) -> None:
     """disco#info and #items on the services, the channel, the room, an occupant, a proxy JID."""
     proxies = await participants(s)
-    targets = [(s.bed.main.mix, None), (s.bed.main.muc, None), (s.channel, None), (s.channel, "mix"),
+    targets = [(s.inst.mix, None), (s.inst.muc, None), (s.channel, None), (s.channel, "mix"),
                (s.room, None), (f"{s.room}/{s.nick['mix_a']}", None), (proxies[s.nick["muc_a"]], None)]
     for role in ("muc_b", "mix_b", "outsider"):
         for to, node in targets:
@@ -618,26 +631,23 @@ async def pubsub_reads(s: Scenario) -> None:
                                            f"{ET.tostring(answer, encoding='unicode')}")
 
 
+async def mediated(s: Scenario, sender: str, kind: str, to: str, recipient: str, reason: str = "") -> None:
+    """SENDER sends the room a muc#user <invite/> or <decline/> (KIND) to TO;
+    waits until RECIPIENT has it. SENDER's JID may reach RECIPIENT (rule 4)."""
+    mark = s.recs[recipient].mark()
+    msg = s.clients[sender].make_message(mto=s.room)
+    msg.append(raw(f"<x xmlns='{NS_MUC_USER}'><{kind} to='{to}'><reason>{reason}</reason></{kind}></x>"))
+    s.invitations.add((sender, recipient))
+    msg.send()
+    await s.recs[recipient].expect(lambda el: el.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}{kind}") is not None,
+                                   f"the {kind}", mark)
+
+
 async def invite_outsider(s: Scenario) -> None:
     """Mediated MUC invitation (muc_a -> outsider) and the outsider's decline; a MIX
     invitation asked of the channel by mix_a and sent to the outsider directly."""
-    text = s.fresh("join us ")
-    mark = s.recs["outsider"].mark()
-    msg = s.clients["muc_a"].make_message(mto=s.room)
-    msg.append(raw(f"<x xmlns='{NS_MUC_USER}'><invite to='{s.people['outsider'].jid}'>"
-                   f"<reason>{text}</reason></invite></x>"))
-    s.invitations.add(("muc_a", "outsider"))
-    msg.send()
-    await s.recs["outsider"].expect(lambda el: el.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}invite") is not None,
-                                    "the invitation", mark)
-    mark = s.recs["muc_a"].mark()
-    msg = s.clients["outsider"].make_message(mto=s.room)
-    msg.append(raw(f"<x xmlns='{NS_MUC_USER}'><decline to='{s.clients['muc_a'].boundjid}'>"
-                   f"<reason>busy</reason></decline></x>"))
-    s.invitations.add(("outsider", "muc_a"))
-    msg.send()
-    await s.recs["muc_a"].expect(lambda el: el.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}decline") is not None,
-                                 "the decline", mark)
+    await mediated(s, "muc_a", "invite", s.people["outsider"].jid, "outsider", s.fresh("join us "))
+    await mediated(s, "outsider", "decline", str(s.clients["muc_a"].boundjid), "muc_a", "busy")
 
     status, answer = await iq(s, "mix_a", s.channel, "get",
                               f"<invite xmlns='{NS_MIX_CORE}'><invitee>{s.people['outsider'].jid}</invitee></invite>")
@@ -654,13 +664,7 @@ async def invite_outsider(s: Scenario) -> None:
 
 async def invite_participant(s: Scenario) -> None:
     """A mediated invitation between two people already in the channel (dual -> mix_b)."""
-    mark = s.recs["mix_b"].mark()
-    msg = s.clients["dual"].make_message(mto=s.room)
-    msg.append(raw(f"<x xmlns='{NS_MUC_USER}'><invite to='{s.people['mix_b'].jid}'/></x>"))
-    s.invitations.add(("dual", "mix_b"))
-    msg.send()
-    await s.recs["mix_b"].expect(lambda el: el.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}invite") is not None,
-                                 "the invitation", mark)
+    await mediated(s, "dual", "invite", s.people["mix_b"].jid, "mix_b")
 
 
 def gone(s: Scenario, nick: str, code: str):
@@ -685,15 +689,16 @@ async def kick_mix_participant(s: Scenario) -> None:
 
 
 async def affiliation_from_outside(s: Scenario) -> None:
-    """owner2, not in the room, makes muc_a a member and takes it back: the
-    re-announced presences name an actor who has no nick."""
-    for affiliation in ("member", "none"):
-        mark = s.recs["muc_a"].mark()
-        await admin_set(s, "owner2", {"jid": s.people["muc_a"].jid, "affiliation": affiliation}, "paperwork")
-        await s.recs["muc_a"].expect(
-            lambda el: self_presence(s, s.nick["muc_a"])(el)
-            and any(i.get("affiliation") == affiliation for i in el.iter(f"{{{NS_MUC_USER}}}item")),
-            f"own presence as {affiliation}", mark)
+    """owner2 (and the service admin), not in the room, make muc_a a member and take
+    it back: the re-announced presences name an actor who has no nick."""
+    for actor in s.outside:
+        for affiliation in ("member", "none"):
+            mark = s.recs["muc_a"].mark()
+            await admin_set(s, actor, {"jid": s.people["muc_a"].jid, "affiliation": affiliation}, "paperwork")
+            await s.recs["muc_a"].expect(
+                lambda el: self_presence(s, s.nick["muc_a"])(el)
+                and any(i.get("affiliation") == affiliation for i in el.iter(f"{{{NS_MUC_USER}}}item")),
+                f"own presence as {affiliation}", mark)
 
 
 async def ban_in_room(s: Scenario) -> None:
@@ -710,13 +715,15 @@ async def ban_in_room(s: Scenario) -> None:
 
 
 async def ban_from_outside(s: Scenario) -> None:
-    """owner2, not in the room, bans victim2 (a MIX participant) through muc#admin
-    (the others' 301 names an actor without a nick), then lifts it; victim2 joins again."""
-    mark = s.recs["owner"].mark()
-    await admin_set(s, "owner2", {"jid": s.people["victim2"].jid, "affiliation": "outcast"}, "spam")
-    await s.recs["owner"].expect(gone(s, s.nick["victim2"], "301"), "victim2's ban", mark)
-    await admin_set(s, "owner2", {"jid": s.people["victim2"].jid, "affiliation": "none"})
-    await mix_join(s, "victim2")
+    """owner2 (and the service admin), not in the room, ban victim2 (a MIX participant)
+    through muc#admin (the others' 301 names an actor without a nick), then lift it;
+    victim2 joins again."""
+    for actor in s.outside:
+        mark = s.recs["owner"].mark()
+        await admin_set(s, actor, {"jid": s.people["victim2"].jid, "affiliation": "outcast"}, "spam")
+        await s.recs["owner"].expect(gone(s, s.nick["victim2"], "301"), "victim2's ban", mark)
+        await admin_set(s, actor, {"jid": s.people["victim2"].jid, "affiliation": "none"})
+        await mix_join(s, "victim2")
 
 
 async def ban_through_mix(s: Scenario) -> None:
@@ -778,13 +785,18 @@ OPS = [talk, mam_every_filter, mix_reconnect, muc_rejoin, dual_muc_rejoin, mix_r
 @pytest.mark.usefixtures("mix_pam")
 @pytest.mark.deadline(120)
 @pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
-async def test_no_hidden_jid_leaks(bed, xmpp, row):
+async def test_no_hidden_jid_leaks(bed, xmpp, alt_instance, row):
     s = Scenario(bed, xmpp, row, SEED)
-    print(f"leak suite: MM_LEAK_SEED={SEED} row {row['id']} channel {s.channel}")
+    print(f"leak suite: MM_LEAK_SEED={SEED} row {row['id']}")
     try:
-        await s.run()
+        if row.get("service_admin"):
+            with alt_instance(admins=[s.people["admin"].jid]) as inst:
+                s.inst = inst
+                await s.run()
+        else:
+            await s.run()
     except BaseException as exc:
-        raise AssertionError(f"(MM_LEAK_SEED={SEED}, row {row['id']}) stopped in "
+        raise AssertionError(f"(MM_LEAK_SEED={SEED}, row {row['id']}, channel {s.channel}) stopped in "
                              f"{s.log[-1] if s.log else 'setup'}: {exc}") from exc
     verdict = s.verdict()
     counts = {role: len(rec.received) for role, rec in s.recs.items()}
