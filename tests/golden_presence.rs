@@ -448,3 +448,46 @@ async fn a_mix_nick_change_is_sent_again_as_presence() {
     assert_eq!(pres.len(), 1, "{out:?}");
     assert_xml(pres[0], &mix_presence(&hag66, &t66, HAG66_BARE, None, HAG66, "hecate", "<show>chat</show><priority>0</priority>"));
 }
+
+/// The owner's form (muc#owner, `whois`) switching the JID visibility;
+/// what the service sends.
+async fn set_whois(h: &Harness, whois: &str) -> Vec<Element> {
+    let out = h
+        .send(&format!(
+            "<iq type='set' id='w' from='{HAG66}' to='coven@{MUC}'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+             <x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+             <field var='muc#roomconfig_whois'><value>{whois}</value></field></x></query></iq>"
+        ))
+        .await;
+    assert!(out.iter().any(|e| e.name() == "iq" && e.attr("type") == Some("result")), "{:?}", out.iter().map(canonical).collect::<Vec<_>>());
+    out
+}
+
+/// A switch of the channel's JID visibility sends each online client's
+/// presence again from its unchanged proxy JID (the session token),
+/// rendered in the new mode: without it, subscribers (and the
+/// participant's server, which replays the presence it holds to each new
+/// session of the user) would keep the `<jid/>` of the visible days in a
+/// channel made JID-hidden (found by the leak suite).
+#[tokio::test]
+async fn a_visibility_switch_sends_presence_again_in_the_new_mode() {
+    let h = Harness::new().await;
+    create(&h).await;
+    let hag66 = join(&h, HAG66_BARE, "thirdwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
+    join(&h, HAG01_BARE, "secondwitch", &[NODE_MESSAGES, NODE_PRESENCE]).await;
+    h.send(&format!("<presence from='{HAG66}' to='{COVEN_MIX}'><show>dnd</show></presence>")).await;
+    let token = h.service.channels.session_token("coven", HAG66).await.unwrap();
+    let to_hag01 = |out: &[Element]| presences_to(out, HAG01_BARE).into_iter().cloned().collect::<Vec<Element>>();
+
+    let hidden_mix = "<mix xmlns='urn:xmpp:mix:presence:0'><nick>thirdwitch</nick></mix>";
+    assert_stanzas(
+        &to_hag01(&set_whois(&h, "moderators").await),
+        &[&format!("<presence from='{hag66}#{COVEN_MIX}/{token}' to='{HAG01_BARE}'><show>dnd</show><priority>0</priority>{hidden_mix}</presence>")],
+    );
+    assert_stanzas(
+        &to_hag01(&set_whois(&h, "anyone").await),
+        &[&mix_presence(&hag66, &token, HAG01_BARE, None, HAG66, "thirdwitch", "<show>dnd</show><priority>0</priority>")],
+    );
+    // Nothing is sent again when the visibility stays.
+    assert!(to_hag01(&set_whois(&h, "anyone").await).is_empty());
+}

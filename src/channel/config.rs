@@ -86,7 +86,8 @@ impl Channels {
 
     /// Applies an owner's configuration and unlocks the room. Returns the
     /// events to render (none when nothing changed): the removals a JID
-    /// visibility change makes (`visibility::mode_changed`), then the change.
+    /// visibility change makes (`visibility::mode_changed`), the change,
+    /// then whose JIDs it shows or hides.
     #[tracing::instrument(skip(self, patch), fields(by = %by), level = "info")]
     pub async fn configure(&self, name: &str, by: &BareJid, patch: &ConfigPatch) -> Result<Vec<Event>> {
         let old = self.require_owner(name, by).await?;
@@ -102,7 +103,7 @@ impl Channels {
         // Those a new JID visibility contradicts go first: a failure after
         // this leaves them removed, never shown under the new mode.
         let row = Arc::new(row);
-        let mut events = self.mode_changed(&old, &row, by).await?;
+        let (mut events, after) = self.mode_changed(&old, &row, by).await?;
         if !affiliations.is_empty() {
             let changes = crate::store::AdminChanges {
                 affiliations: affiliations.iter().map(|(jid, a)| (jid.clone(), (a != "none").then(|| a.clone()))).collect(),
@@ -119,6 +120,7 @@ impl Channels {
             return Ok(vec![]);
         }
         events.push(Event::ConfigChanged { channel: row, old, affiliations: Arc::new(affiliations) });
+        events.extend(after);
         Ok(events)
     }
 

@@ -50,8 +50,8 @@ pub enum Event {
     /// membership revoked): gone from both views with these MUC sessions.
     Removed { channel: Arc<ChannelRow>, participant: ParticipantRow, sessions: Vec<String>, cause: Removal, by: Actor },
     /// These participants' real JIDs are now shown to everyone, or no
-    /// longer (a preference change: `visibility`); `participants` as they
-    /// are now.
+    /// longer (a mode or preference change: `visibility`); `participants`
+    /// as they are now.
     VisibilityChanged { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>> },
 }
 

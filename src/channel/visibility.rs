@@ -164,19 +164,20 @@ impl Channels {
 
     /// A mode change from `old` to `new`: the participants whose preference
     /// the new mode contradicts are removed, and their `Removed` events are
-    /// rendered with the *old* channel, so the new mode never shows them.
-    /// (Nothing is sent again for the others: a participant per
-    /// subscriber would be quadratic in a large channel. MIX clients see
-    /// the info node change and re-read the participants node; MUC clients
-    /// see JIDs with the next presence, as with Prosody.)
-    pub(crate) async fn mode_changed(&self, old: &Arc<ChannelRow>, new: &Arc<ChannelRow>, by: &BareJid) -> Result<Vec<Event>> {
+    /// rendered with the *old* channel, so the new mode never shows them
+    /// (the first list: to render before the change). The others whose JID
+    /// the change shows or hides are named in a `VisibilityChanged` (the
+    /// second list, after the change): each view sends them again as the
+    /// new mode shows them, so that nobody keeps a JID the channel now
+    /// hides (a participant's server replays the presence it holds).
+    pub(crate) async fn mode_changed(&self, old: &Arc<ChannelRow>, new: &Arc<ChannelRow>, by: &BareJid) -> Result<(Vec<Event>, Vec<Event>)> {
         if old.jid_visibility == new.jid_visibility {
-            return Ok(vec![]);
+            return Ok((vec![], vec![]));
         }
         let name = new.name.as_str();
         let participants = self.participants(name).await?;
         let occupants = self.occupants(name).await?;
-        let gone: Vec<&ParticipantRow> = participants.iter().filter(|p| contradiction(new.jid_visibility, p.prefs.jid).is_some()).collect();
+        let (gone, stay): (Vec<&ParticipantRow>, Vec<&ParticipantRow>) = participants.iter().partition(|p| contradiction(new.jid_visibility, p.prefs.jid).is_some());
         let reason = format!("the channel's JID visibility changed to {}, which your JID visibility preference does not allow", new.jid_visibility.as_str());
         let actor = Actor { jid: by.to_string(), nick: participants.iter().find(|p| p.jid == by.as_str()).and_then(|p| p.nick.clone()), reason: Some(reason) };
         let mut removals = Vec::new();
@@ -191,7 +192,9 @@ impl Channels {
             let sessions = occupants.iter().filter(|o| o.jid == p.jid).map(|o| o.full_jid.to_string()).collect();
             removals.push(Event::Removed { channel: old.clone(), participant: p.clone(), sessions, cause: Removal::Preference, by: actor.clone() });
         }
-        Ok(removals)
+        let changed: Vec<ParticipantRow> = stay.into_iter().filter(|p| shows_jid(old, p) != shows_jid(new, p)).cloned().collect();
+        let after = if changed.is_empty() { vec![] } else { vec![Event::VisibilityChanged { channel: new.clone(), participants: Arc::new(changed) }] };
+        Ok((removals, after))
     }
 }
 
