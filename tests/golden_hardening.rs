@@ -91,3 +91,27 @@ async fn maxusers_zero_is_refused() {
     assert!(canonical(&out[0]).contains("maxusers"));
     assert_eq!(h.store.get_channel("coven").await.unwrap().unwrap().max_users, 0, "unchanged: no limit");
 }
+
+/// The room is no relay: a mediated invitation carries only what the room
+/// writes (the reason, the addresses, the room's own body), never the
+/// sender's bodies or payloads; at most 10 invitations a stanza; a
+/// decline reaches only someone who invited the decliner.
+#[tokio::test]
+async fn invitations_relay_nothing_of_the_sender() {
+    let h = coven().await;
+    let out = h
+        .send(&format!(
+            "<message id='spam' from='{HAG66}' to='{ROOM}'><body>BUY CHEAP PILLS</body><html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'>pills</body></html>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><invite to='{ROMEO_BARE}'><reason>hi</reason></invite></x></message>"
+        ))
+        .await;
+    assert_eq!(out.len(), 1);
+    let text = canonical(&out[0]);
+    assert!(!text.contains("PILLS") && !text.contains("pills") && !text.contains("xhtml"), "{text}");
+    let many: String = (0..11).map(|i| format!("<invite to='user{i}@montague.example'/>")).collect();
+    let out = h.send(&format!("<message id='m' from='{HAG66}' to='{ROOM}'><x xmlns='http://jabber.org/protocol/muc#user'>{many}</x></message>")).await;
+    assert_eq!((out.len(), condition(&out[0]).as_deref()), (1, Some("policy-violation")));
+    // A decline to someone who never invited the decliner is not relayed.
+    let out = h.send(&format!("<message id='d' from='{HAG01}' to='{ROOM}'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='victim@montague.example'><reason>BUY</reason></decline></x></message>")).await;
+    assert_eq!((out.len(), condition(&out[0]).as_deref()), (1, Some("item-not-found")));
+}

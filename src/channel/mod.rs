@@ -45,6 +45,9 @@ pub struct Channels {
     muc_domain: BareJid,
     /// New channels show real JIDs (`[service] jid_visibility`).
     new_jid_visibility: JidVisibility,
+    /// Mediated invitations sent, so that only a real inviter is sent a
+    /// decline (`invite::Pending`).
+    invites: invite::Pending,
 }
 
 impl Channels {
@@ -57,6 +60,7 @@ impl Channels {
             mix_domain,
             muc_domain,
             new_jid_visibility,
+            invites: invite::Pending::new(),
         }
     }
 
