@@ -115,3 +115,24 @@ async fn invitations_relay_nothing_of_the_sender() {
     let out = h.send(&format!("<message id='d' from='{HAG01}' to='{ROOM}'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='victim@montague.example'><reason>BUY</reason></decline></x></message>")).await;
     assert_eq!((out.len(), condition(&out[0]).as_deref()), (1, Some("item-not-found")));
 }
+
+/// MAM `with` that is no JID (64 KB, `a@b@c`) is `jid-malformed`, in both
+/// views, and the error text does not repeat it.
+#[tokio::test]
+async fn mam_with_that_is_no_jid_is_jid_malformed() {
+    let h = coven().await;
+    let huge = "x".repeat(64 * 1024);
+    for bad in ["a@b@c", huge.as_str()] {
+        for archive in [ROOM, COVEN] {
+            let from = if archive == ROOM { HAG66 } else { HAG66_BARE };
+            let out = h
+                .send(&format!(
+                    "<iq type='set' id='q' from='{from}' to='{archive}'><query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'>\
+                     <field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='with'><value>{bad}</value></field></x></query></iq>"
+                ))
+                .await;
+            assert_eq!(condition(&out[0]).as_deref(), Some("jid-malformed"), "{archive}");
+            assert!(canonical(&out[0]).len() < 1024, "the input is not echoed");
+        }
+    }
+}
