@@ -136,3 +136,16 @@ async fn mam_with_that_is_no_jid_is_jid_malformed() {
         }
     }
 }
+
+/// `<history seconds='…'/>` with the largest number a client can write
+/// enters normally (it overflowed, a panic in a debug build), and the
+/// service goes on.
+#[tokio::test]
+async fn history_seconds_of_any_size_enter_normally() {
+    let h = coven().await;
+    for s in ["9223372036854775807", "-9223372036854775808"] {
+        let out = h.send(&format!("<presence from='{HAG01}' to='{ROOM}/hag01'><x xmlns='http://jabber.org/protocol/muc'><history seconds='{s}'/></x></presence>")).await;
+        assert!(out.iter().all(|e| e.attr("type") != Some("error")), "{s}: {}", out.iter().map(canonical).collect::<String>());
+        h.send(&format!("<presence type='unavailable' from='{HAG01}' to='{ROOM}/hag01'/>")).await;
+    }
+}
