@@ -149,3 +149,22 @@ async fn history_seconds_of_any_size_enter_normally() {
         h.send(&format!("<presence type='unavailable' from='{HAG01}' to='{ROOM}/hag01'/>")).await;
     }
 }
+
+/// `maxusers`: a MIX participant without a nick counts, so joining without
+/// one and taking a nick later cannot pass a full room.
+#[tokio::test]
+async fn participants_without_a_nick_count_against_maxusers() {
+    let h = coven().await;
+    h.send(&format!(
+        "<iq type='set' id='o' from='{HAG66}' to='{ROOM}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'>\
+         <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+         <field var='muc#roomconfig_maxusers'><value>2</value></field></x></query></iq>"
+    ))
+    .await;
+    let out = h.send(&format!("<iq type='set' id='j' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:messages'/></join></iq>")).await;
+    assert_eq!(out[0].attr("type"), Some("result"), "the second user, without a nick");
+    let out = h.send(&format!("<iq type='set' id='j2' from='{HAG01_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:messages'/></join></iq>")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("service-unavailable"), "a third: the room is full");
+    let out = h.send(&format!("<presence from='{HAG01}' to='{ROOM}/hag01'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("service-unavailable"));
+}
