@@ -168,3 +168,26 @@ async fn participants_without_a_nick_count_against_maxusers() {
     let out = h.send(&format!("<presence from='{HAG01}' to='{ROOM}/hag01'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).await;
     assert_eq!(condition(&out[0]).as_deref(), Some("service-unavailable"));
 }
+
+/// Error texts are ours: no parser or standard-library wording, and no
+/// more than a short piece of the input (a 64 KB RSM id).
+#[tokio::test]
+async fn error_texts_are_short_and_plain() {
+    let h = coven().await;
+    let mam = |rsm: &str| format!("<iq type='set' id='q' from='{HAG66}' to='{ROOM}'><query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'>{rsm}</set></query></iq>");
+    let huge = "i".repeat(64 * 1024);
+    for (rsm, condition_wanted) in [
+        ("<max>abc</max>".to_string(), "bad-request"),
+        ("<max>99999999999999999999999</max>".to_string(), "bad-request"),
+        ("<max>1</max><max>2</max>".to_string(), "bad-request"),
+        (format!("<after>{huge}</after>"), "item-not-found"),
+    ] {
+        let out = h.send(&mam(&rsm)).await;
+        assert_eq!(condition(&out[0]).as_deref(), Some(condition_wanted), "{}", canonical(&out[0]));
+        let text = out[0].get_child("error", COMPONENT_NS).and_then(|e| e.get_child("text", STANZAS)).map(|t| t.text()).unwrap_or_default();
+        assert!(text.len() < 200, "{text}");
+        for library in ["invalid digit", "too large to fit", "must not have more than", "parse error"] {
+            assert!(!text.contains(library), "{text}");
+        }
+    }
+}

@@ -65,7 +65,7 @@ impl Channels {
         }
         for id in &req.ids {
             if self.store.archive_seq(name, id).await?.is_none() {
-                return Err(Error::item_not_found().with_text(format!("no message with id {id} in this archive")));
+                return Err(Error::item_not_found().with_text(format!("no message with id {} in this archive", crate::error::quote(id))));
             }
         }
         // The form's after-id / before-id define the result set (and its
@@ -101,7 +101,7 @@ impl Channels {
     /// Narrows `q` to messages after (or before) the one with this id.
     async fn bound(&self, name: &str, q: &mut ArchiveQuery, id: &Option<String>, after: bool) -> Result<()> {
         let Some(id) = id.as_deref().filter(|i| !i.is_empty()) else { return Ok(()) };
-        let seq = self.store.archive_seq(name, id).await?.ok_or_else(|| Error::item_not_found().with_text(format!("no message with id {id} in this archive")))?;
+        let seq = self.store.archive_seq(name, id).await?.ok_or_else(|| Error::item_not_found().with_text(format!("no message with id {} in this archive", crate::error::quote(id))))?;
         if after {
             q.after_seq = Some(q.after_seq.map_or(seq, |s| s.max(seq)));
         } else {

@@ -103,7 +103,7 @@ pub async fn run(
                 }
                 Some(Ok(FallibleStreamElement::Err(StreamElementError::InvalidStanza { name, header, error, .. }))) => {
                     tracing::warn!(domain = %cfg.domain, kind = %name, id = ?header.id, from = ?header.from, %error, "malformed stanza");
-                    let err = Error::bad_request(format!("malformed stanza: {error}"));
+                    let err = Error::bad_request("malformed stanza");
                     let kind = name.to_string();
                     if let Some(r) = reply::raw_error_reply(&kind, header.from.as_deref(), header.to.as_deref(), header.id.as_deref(), header.type_.as_deref(), &err) {
                         if let Err(e) = out.stanza(&r).await {

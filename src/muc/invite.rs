@@ -54,7 +54,7 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
 
 fn target(e: &Element) -> Result<Jid> {
     let to = e.attr("to").ok_or_else(|| Error::bad_request(format!("<{}/> needs a 'to'", e.name())))?;
-    to.parse::<Jid>().map_err(|_| Error::jid_malformed(format!("'{to}' is not a JID")))
+    to.parse::<Jid>().map_err(|_| Error::jid_malformed(format!("{} is not a JID", crate::error::quote(to))))
 }
 
 /// Longest reason relayed (characters); longer ones are cut.
