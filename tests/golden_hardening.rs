@@ -191,3 +191,38 @@ async fn error_texts_are_short_and_plain() {
         }
     }
 }
+
+/// `[limits]`: a sender over its message burst is refused with
+/// resource-constraint (wait) and nothing is archived; others and members
+/// are not limited; presence updates have their own bucket; leaving always
+/// works.
+#[tokio::test]
+async fn rate_limits_refuse_floods_and_archive_nothing() {
+    let h = Harness::with_toml("[limits]\nmessage_rate = 0.001\nmessage_burst = 3\npresence_rate = 0.001\npresence_burst = 2\n").await;
+    let out = h.send(&format!("<iq type='set' id='c' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
+    assert_eq!(out[0].attr("type"), Some("result"));
+    enter_room(&h, HAG66, "thirdwitch").await; // owner: exempt
+    enter_room(&h, ROMEO, "romeo").await; // presence 1 of 2
+    let say = |from: &str, i: usize| format!("<message type='groupchat' id='m{i}' from='{from}' to='{ROOM}'><body>{i}</body></message>");
+    for i in 0..3 {
+        let out = h.send(&say(ROMEO, i)).await;
+        assert!(out.iter().all(|e| e.attr("type") != Some("error")), "message {i}");
+    }
+    let out = h.send(&say(ROMEO, 3)).await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(condition(&out[0]).as_deref(), Some("resource-constraint"));
+    assert_eq!(out[0].get_child("error", COMPONENT_NS).unwrap().attr("type"), Some("wait"));
+    for i in 10..20 {
+        let out = h.send(&say(HAG66, i)).await;
+        assert!(out.iter().all(|e| e.attr("type") != Some("error")), "the owner is exempt");
+    }
+    let archived = h.store.query_archive(&mixmuc::store::ArchiveQuery { channel: "coven".into(), ..Default::default() }, 100, false).await.unwrap();
+    assert_eq!(archived.iter().filter(|r| r.sender_jid == ROMEO_BARE).count(), 3, "the refused message is not archived");
+    // Presence: one update left, then refused; leaving always works.
+    let update = |show: &str| format!("<presence from='{ROMEO}' to='{ROOM}/romeo'><show>{show}</show></presence>");
+    assert!(h.send(&update("away")).await.iter().all(|e| e.attr("type") != Some("error")));
+    let out = h.send(&update("dnd")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("resource-constraint"));
+    let out = h.send(&format!("<presence type='unavailable' from='{ROMEO}' to='{ROOM}/romeo'/>")).await;
+    assert!(out.iter().all(|e| e.attr("type") != Some("error")) && !out.is_empty());
+}

@@ -10,6 +10,7 @@ pub mod event;
 pub mod history;
 pub mod ids;
 pub mod invite;
+pub mod limits;
 pub mod membership;
 pub mod names;
 pub mod nick;
@@ -48,10 +49,12 @@ pub struct Channels {
     /// Mediated invitations sent, so that only a real inviter is sent a
     /// decline (`invite::Pending`).
     invites: invite::Pending,
+    /// Per-sender rate limits (`[limits]`).
+    limits: Arc<limits::Limits>,
 }
 
 impl Channels {
-    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visibility: JidVisibility) -> Self {
+    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visibility: JidVisibility, limits: &crate::config::LimitsConfig) -> Self {
         Channels {
             store,
             rights,
@@ -61,6 +64,7 @@ impl Channels {
             muc_domain,
             new_jid_visibility,
             invites: invite::Pending::new(),
+            limits: Arc::new(limits::Limits::new(limits)),
         }
     }
 

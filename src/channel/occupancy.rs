@@ -17,6 +17,7 @@ impl Channels {
         let channel = self.require(name).await?;
         let bare = full.to_bare();
         self.check_not_banned(name, &bare).await?;
+        self.check_rate(name, &bare, super::limits::Kind::Presence).await?;
         let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
         let renamed = nick != raw_nick;
         let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid.as_str() != full.as_str()).count();

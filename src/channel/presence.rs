@@ -97,6 +97,9 @@ impl Channels {
     #[tracing::instrument(skip(self, presence), fields(session = %full), level = "info")]
     pub async fn update_session_presence(&self, name: &str, full: &FullJid, presence: Option<String>) -> Result<Vec<Event>> {
         let channel = self.require(name).await?;
+        if presence.is_some() {
+            self.check_rate(name, &full.to_bare(), super::limits::Kind::Presence).await?;
+        }
         let participant = self.store.get_participant(name, full.to_bare().as_str()).await?.ok_or_else(Error::not_in_room)?;
         if !self.set_session_presence(name, full, presence.as_deref()).await? {
             return Err(Error::not_in_room());
@@ -120,6 +123,9 @@ impl Channels {
         // A participant whose preference is not to share presence
         // (XEP-0404) is not in the presence node: its clients are not kept.
         let presence = presence.filter(|_| participant.prefs.presence);
+        if presence.is_some() {
+            self.check_rate(name, &bare, super::limits::Kind::Presence).await?;
+        }
         let changed = match &presence {
             Some(xml) => {
                 self.store.set_mix_presence(name, &full.to_string(), bare.as_str(), xml, now_ms()).await?;
