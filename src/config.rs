@@ -57,11 +57,26 @@ pub struct LimitsConfig {
     /// Members, admins and owners (and service admins) are not limited.
     #[serde(default = "default_true")]
     pub exempt_affiliated: bool,
+    /// Channels one user may have created (that still exist); 0: no limit.
+    /// Service admins are not limited.
+    #[serde(default = "default_channels_per_user")]
+    pub channels_per_user: i64,
+    /// Channels the users of one server may have created; 0: no limit.
+    #[serde(default = "default_channels_per_domain")]
+    pub channels_per_domain: i64,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { message_rate: default_message_rate(), message_burst: default_burst(), presence_rate: default_presence_rate(), presence_burst: default_burst(), exempt_affiliated: true }
+        LimitsConfig {
+            message_rate: default_message_rate(),
+            message_burst: default_burst(),
+            presence_rate: default_presence_rate(),
+            presence_burst: default_burst(),
+            exempt_affiliated: true,
+            channels_per_user: default_channels_per_user(),
+            channels_per_domain: default_channels_per_domain(),
+        }
     }
 }
 
@@ -314,6 +329,12 @@ fn default_burst() -> u32 {
 }
 fn default_true() -> bool {
     true
+}
+fn default_channels_per_user() -> i64 {
+    100
+}
+fn default_channels_per_domain() -> i64 {
+    10_000
 }
 fn default_max_stanza_bytes() -> usize {
     256 * 1024

@@ -226,3 +226,28 @@ async fn rate_limits_refuse_floods_and_archive_nothing() {
     let out = h.send(&format!("<presence type='unavailable' from='{ROMEO}' to='{ROOM}/romeo'/>")).await;
     assert!(out.iter().all(|e| e.attr("type") != Some("error")) && !out.is_empty());
 }
+
+/// Room-creation quotas: one user may have created at most
+/// `channels_per_user` channels (policy-violation after that, in both
+/// views), a server's users `channels_per_domain`; destroying one frees a
+/// place; service admins are not limited.
+#[tokio::test]
+async fn channel_creation_quotas() {
+    let h = Harness::with_toml("[service]\nadmins = [\"boss@admin.example\"]\n[limits]\nchannels_per_user = 2\nchannels_per_domain = 3\n").await;
+    let create = |from: &str, name: &str| format!("<iq type='set' id='c-{name}' from='{from}' to='{MIX}'><create xmlns='{MIX_NS}' channel='{name}'/></iq>");
+    for name in ["a1", "a2"] {
+        assert_eq!(h.send(&create(HAG66, name)).await[0].attr("type"), Some("result"), "{name}");
+    }
+    let out = h.send(&create(HAG66, "a3")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("policy-violation"));
+    let out = h.send(&format!("<presence from='{HAG66}' to='a3@{MUC}/hag'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).await;
+    assert_eq!(out[0].attr("type"), Some("error"), "the MUC view too: {}", canonical(&out[0]));
+    assert_eq!(h.send(&create(HAG01, "b1")).await[0].attr("type"), Some("result"));
+    let out = h.send(&create(HAG01, "b2")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("policy-violation"), "shakespeare.example has 3");
+    assert_eq!(h.send(&create(ROMEO, "r1")).await[0].attr("type"), Some("result"), "another server");
+    assert_eq!(h.send(&create("boss@admin.example/x", "adm")).await[0].attr("type"), Some("result"), "service admins are not limited");
+    let out = h.send(&format!("<iq type='set' id='d' from='{HAG66}' to='{MIX}'><destroy xmlns='{MIX_NS}' channel='a1'/></iq>")).await;
+    assert_eq!(out[0].attr("type"), Some("result"));
+    assert_eq!(h.send(&create(HAG66, "a3")).await[0].attr("type"), Some("result"), "a place freed");
+}

@@ -43,6 +43,9 @@ pub struct Limits {
     message: Option<Rule>,
     presence: Option<Rule>,
     exempt_affiliated: bool,
+    /// Channels per creator and per creator's domain (0: none).
+    channels_per_user: i64,
+    channels_per_domain: i64,
     buckets: moka::sync::Cache<(String, String, Kind), Bucket>,
 }
 
@@ -53,7 +56,7 @@ impl Limits {
         // A bucket idle for long enough to be full again is the same as none.
         let refill = [message, presence].iter().flatten().map(|r| r.burst / r.rate).fold(1.0, f64::max);
         let buckets = moka::sync::Cache::builder().max_capacity(MAX_BUCKETS).time_to_idle(Duration::from_secs_f64(refill.min(86_400.0) + 1.0)).build();
-        Limits { message, presence, exempt_affiliated: cfg.exempt_affiliated, buckets }
+        Limits { message, presence, exempt_affiliated: cfg.exempt_affiliated, channels_per_user: cfg.channels_per_user, channels_per_domain: cfg.channels_per_domain, buckets }
     }
 
     /// Takes a token; false when there is none.
@@ -71,6 +74,27 @@ impl Limits {
 }
 
 impl Channels {
+    /// The creation quotas (`[limits] channels_per_user`, `channels_per_domain`):
+    /// `policy-violation` when `creator` or its server has created as many
+    /// channels as allowed (those that still exist). Service admins are not
+    /// limited.
+    pub(crate) async fn check_creation_quota(&self, creator: &BareJid) -> Result<()> {
+        let limits = &self.limits;
+        if self.rights.is_admin(creator) || (limits.channels_per_user <= 0 && limits.channels_per_domain <= 0) {
+            return Ok(());
+        }
+        let (by_user, by_domain) = self.store.channels_created(creator.as_str()).await?;
+        if limits.channels_per_user > 0 && by_user >= limits.channels_per_user {
+            tracing::info!(creator = %creator, by_user, "channel creation refused: the user's quota is reached");
+            return Err(Error::policy_violation(format!("you have created {by_user} channels, the most allowed here")));
+        }
+        if limits.channels_per_domain > 0 && by_domain >= limits.channels_per_domain {
+            tracing::info!(creator = %creator, by_domain, "channel creation refused: the server's quota is reached");
+            return Err(Error::policy_violation("the users of your server have created the most channels allowed here"));
+        }
+        Ok(())
+    }
+
     /// Counts one `kind` from `sender` in channel `name`: `resource-constraint`
     /// (wait) when the sender is over its limit and not exempt.
     pub(crate) async fn check_rate(&self, name: &str, sender: &BareJid, kind: Kind) -> Result<()> {

@@ -105,6 +105,7 @@ impl Channels {
         if !self.rights.may_create(creator) {
             return Err(Error::forbidden("you may not create channels on this service"));
         }
+        self.check_creation_quota(creator).await?;
         let (name, adhoc) = match name {
             Some(n) => (names::normalise(n)?, false),
             None => (names::adhoc(), true),
