@@ -251,3 +251,60 @@ async fn channel_creation_quotas() {
     assert_eq!(out[0].attr("type"), Some("result"));
     assert_eq!(h.send(&create(HAG66, "a3")).await[0].attr("type"), Some("result"), "a place freed");
 }
+
+/// disco#items on the service comes a page at a time (XEP-0059): 100
+/// without `<set/>` (with the count and where the page ends), `max` up to
+/// 500, `after` and `before` by channel name.
+#[tokio::test]
+async fn service_items_are_paged() {
+    let h = Harness::with_toml("[limits]\nchannels_per_user = 0\nchannels_per_domain = 0\n").await;
+    for i in 0..120 {
+        let out = h.send(&format!("<iq type='set' id='c{i}' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='ch{i:03}'/></iq>")).await;
+        assert_eq!(out[0].attr("type"), Some("result"));
+    }
+    let items = |rsm: &str| format!("<iq type='get' id='d' from='{HAG66}' to='{MIX}'><query xmlns='http://jabber.org/protocol/disco#items'>{rsm}</query></iq>");
+    let names = |e: &Element| -> Vec<String> {
+        e.get_child("query", "http://jabber.org/protocol/disco#items").unwrap().children().filter(|c| c.name() == "item").map(|c| c.attr("jid").unwrap().split('@').next().unwrap().to_string()).collect()
+    };
+    let set_of = |e: &Element| canonical(e.get_child("query", "http://jabber.org/protocol/disco#items").unwrap().get_child("set", "http://jabber.org/protocol/rsm").expect("a <set/>"));
+    let first = h.send(&items("")).await.remove(0);
+    assert_eq!(names(&first).len(), 100);
+    assert_eq!((names(&first)[0].as_str(), names(&first)[99].as_str()), ("ch000", "ch099"));
+    assert!(set_of(&first).contains("<count>120</count>") && set_of(&first).contains("<last>ch099</last>"), "{}", set_of(&first));
+    let next = h.send(&items("<set xmlns='http://jabber.org/protocol/rsm'><max>50</max><after>ch099</after></set>")).await.remove(0);
+    assert_eq!(names(&next), (100..120).map(|i| format!("ch{i:03}")).collect::<Vec<_>>());
+    let last = h.send(&items("<set xmlns='http://jabber.org/protocol/rsm'><max>10</max><before/></set>")).await.remove(0);
+    assert_eq!(names(&last).first().map(String::as_str), Some("ch110"));
+    let huge = h.send(&items("<set xmlns='http://jabber.org/protocol/rsm'><max>100000</max></set>")).await.remove(0);
+    assert_eq!(names(&huge).len(), 120, "all 120 fit under the cap of 500");
+}
+
+/// Bounded per user: at most 10 MUC sessions of one user in a room, 20
+/// online MIX clients of one participant, 250 ids in one MAM `ids` query.
+#[tokio::test]
+async fn sessions_clients_and_ids_are_bounded() {
+    let h = coven().await;
+    for i in 0..10 {
+        enter_room(&h, &format!("{ROMEO_BARE}/s{i}"), "romeo").await;
+    }
+    let out = h.send(&format!("<presence from='{ROMEO_BARE}/s10' to='{ROOM}/romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("resource-constraint"));
+    let out = h.send(&format!("<iq type='set' id='j' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:presence'/><nick>hecate</nick></join></iq>")).await;
+    assert_eq!(out[0].attr("type"), Some("result"));
+    for i in 0..20 {
+        let out = h.send(&format!("<presence from='{HECATE_BARE}/c{i}' to='{COVEN}'/>")).await;
+        assert!(out.iter().all(|e| e.attr("type") != Some("error")), "client {i}");
+    }
+    let out = h.send(&format!("<presence id='p' from='{HECATE_BARE}/c20' to='{COVEN}'/>")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("resource-constraint"));
+    let out = h.send(&format!("<presence from='{HECATE_BARE}/c3' to='{COVEN}'><show>away</show></presence>")).await;
+    assert!(out.iter().all(|e| e.attr("type") != Some("error")), "a known client still updates");
+    let ids: String = (0..251).map(|i| format!("<value>id{i}</value>")).collect();
+    let out = h
+        .send(&format!(
+            "<iq type='set' id='q' from='{HAG66}' to='{ROOM}'><query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'>\
+             <field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field><field var='ids'>{ids}</field></x></query></iq>"
+        ))
+        .await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("policy-violation"));
+}

@@ -8,6 +8,8 @@ use crate::store::{ArchiveQuery, ArchiveRow};
 pub const MAX_PAGE: usize = 250;
 /// Page size when the client names none.
 pub const DEFAULT_PAGE: usize = 50;
+/// Most ids in one `ids` query (each is looked up).
+pub const MAX_IDS: usize = MAX_PAGE;
 
 /// A query on a channel's archive, as both views' MAM requests map to it
 /// (XEP-0313 fields and XEP-0059 paging, translated by the front end).
@@ -62,6 +64,9 @@ impl Channels {
             Some(With::ParticipantId(p)) => q.participant_id = Some(p),
             Some(With::Nick(n)) => q.nick = Some(n),
             None => {}
+        }
+        if req.ids.len() > MAX_IDS {
+            return Err(Error::policy_violation(format!("at most {MAX_IDS} ids in one query")));
         }
         for id in &req.ids {
             if self.store.archive_seq(name, id).await?.is_none() {

@@ -25,6 +25,9 @@ use super::Channels;
 use crate::error::{Error, Result};
 use crate::store::{now_ms, ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
 
+/// Most online MIX clients of one participant in the presence node.
+pub const MAX_CLIENTS: usize = 20;
+
 /// XEP-0403 presence node.
 pub const NODE_PRESENCE: &str = "urn:xmpp:mix:nodes:presence";
 
@@ -127,6 +130,11 @@ impl Channels {
             self.check_rate(name, &bare, super::limits::Kind::Presence).await?;
         }
         let changed = match &presence {
+            Some(_) if self.mix_clients(name).await?.iter().filter(|c| c.jid == bare.as_str()).count() >= MAX_CLIENTS
+                && !self.mix_clients(name).await?.iter().any(|c| c.full_jid == full.to_string()) =>
+            {
+                return Err(Error::resource_constraint(format!("at most {MAX_CLIENTS} online clients of one participant")));
+            }
             Some(xml) => {
                 self.store.set_mix_presence(name, &full.to_string(), bare.as_str(), xml, now_ms()).await?;
                 true
