@@ -158,11 +158,14 @@ pub struct ServiceConfig {
     /// Bare JIDs with every right on every channel.
     #[serde(default)]
     pub admins: Vec<String>,
-    /// Who may create channels: `"anyone"`, `"local"` (users of `local_domains`),
-    /// or a list of bare JIDs. Service admins always may.
+    /// Who may create channels: `"local"` (the default: users of
+    /// `local_domains`), `"anyone"`, or a list of bare JIDs. Service admins
+    /// always may.
     #[serde(default)]
     pub create_channels: CreatePolicy,
-    /// Domains whose users count as local for `create_channels = "local"`.
+    /// Domains whose users count as local for `create_channels = "local"`;
+    /// empty (the default): the parent domains of the MIX and MUC domains
+    /// (`mix.example.org` → `example.org`), the server the component serves.
     #[serde(default)]
     pub local_domains: Vec<String>,
     /// Keep the archive of a destroyed channel in the store (it is no longer
@@ -228,8 +231,10 @@ pub struct LogConfig {
 /// Who may create channels.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum CreatePolicy {
-    #[default]
     Anyone,
+    /// Users of the local domains (the default: a public service should not
+    /// let the whole network create rooms on it).
+    #[default]
     Local,
     Listed(Vec<BareJid>),
 }
@@ -463,9 +468,6 @@ impl Config {
                 return err("service.admins", m);
             }
         }
-        if self.service.create_channels == CreatePolicy::Local && self.service.local_domains.is_empty() {
-            return err("service.local_domains", "must list at least one domain when create_channels = \"local\"".into());
-        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             return err("log.filter", e.to_string());
         }
@@ -511,7 +513,7 @@ mod tests {
     fn minimal_config_gets_defaults() {
         let c = Config::from_toml(MIN).unwrap();
         assert_eq!(c.store.url, "sqlite://data/mixmuc.db");
-        assert_eq!(c.service.create_channels, CreatePolicy::Anyone);
+        assert_eq!(c.service.create_channels, CreatePolicy::Local);
         assert_eq!(c.server.host, "127.0.0.1");
         assert_eq!(c.server.threads, 1);
         assert_eq!(c.service.jid_visibility, JidVisibility::Hidden, "new rooms semi-anonymous, as Prosody's and ejabberd's");

@@ -233,7 +233,7 @@ async fn rate_limits_refuse_floods_and_archive_nothing() {
 /// place; service admins are not limited.
 #[tokio::test]
 async fn channel_creation_quotas() {
-    let h = Harness::with_toml("[service]\nadmins = [\"boss@admin.example\"]\n[limits]\nchannels_per_user = 2\nchannels_per_domain = 3\n").await;
+    let h = Harness::with_toml("[service]\ncreate_channels = \"anyone\"\nadmins = [\"boss@admin.example\"]\n[limits]\nchannels_per_user = 2\nchannels_per_domain = 3\n").await;
     let create = |from: &str, name: &str| format!("<iq type='set' id='c-{name}' from='{from}' to='{MIX}'><create xmlns='{MIX_NS}' channel='{name}'/></iq>");
     for name in ["a1", "a2"] {
         assert_eq!(h.send(&create(HAG66, name)).await[0].attr("type"), Some("result"), "{name}");
@@ -307,4 +307,20 @@ async fn sessions_clients_and_ids_are_bounded() {
         ))
         .await;
     assert_eq!(condition(&out[0]).as_deref(), Some("policy-violation"));
+}
+
+/// By default only users of the server the component serves create
+/// channels (`create_channels = "local"`, `local_domains` empty: the parent
+/// of the MIX and MUC domains, here shakespeare.example): the network at
+/// large may not fill a public service with rooms.
+#[tokio::test]
+async fn by_default_only_local_users_create_channels() {
+    let h = Harness::new().await;
+    let create = |from: &str, name: &str| format!("<iq type='set' id='c' from='{from}' to='{MIX}'><create xmlns='{MIX_NS}' channel='{name}'/></iq>");
+    assert_eq!(h.send(&create(HAG66, "local")).await[0].attr("type"), Some("result"));
+    let out = h.send(&create(ROMEO, "remote")).await;
+    assert_eq!(condition(&out[0]).as_deref(), Some("forbidden"));
+    let out = h.send(&format!("<presence from='{ROMEO}' to='remote@{MUC}/romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).await;
+    assert_eq!(out[0].attr("type"), Some("error"));
+    assert!(h.store.get_channel("remote").await.unwrap().is_none());
 }

@@ -11,12 +11,21 @@ pub struct Rights {
 }
 
 impl Rights {
+    /// The rights the configuration gives. `local_domains` left empty
+    /// means the server the component belongs to: the parent domains of
+    /// the MIX and MUC domains (`mix.example.org` → `example.org`).
     pub fn from_config(cfg: &Config) -> Self {
-        Rights {
-            admins: cfg.admins(),
-            policy: cfg.service.create_channels.clone(),
-            local_domains: cfg.service.local_domains.iter().map(|d| d.to_lowercase()).collect(),
+        let mut local_domains: Vec<String> = cfg.service.local_domains.iter().map(|d| d.to_lowercase()).collect();
+        if local_domains.is_empty() {
+            for d in [&cfg.mix.domain, &cfg.muc.domain] {
+                if let Some((_, parent)) = d.to_lowercase().split_once('.') {
+                    if !local_domains.iter().any(|l| l == parent) {
+                        local_domains.push(parent.to_string());
+                    }
+                }
+            }
         }
+        Rights { admins: cfg.admins(), policy: cfg.service.create_channels.clone(), local_domains }
     }
 
     pub fn is_admin(&self, jid: &BareJid) -> bool {
