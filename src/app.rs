@@ -28,6 +28,9 @@ pub enum ServeError {
     LinkTask(String),
 }
 
+/// How long a shutdown may take to finish what the links had read.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
 fn link_config(cfg: &Config, d: &DomainConfig) -> LinkConfig {
     LinkConfig {
         host: cfg.server.host.clone(),
@@ -89,9 +92,26 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
         }
     };
     let _ = shutdown_tx.send(true);
+    // The links stop reading, send what is queued for them and close their
+    // streams. Meanwhile what they had already read is still handled (a
+    // link waiting to hand over a stanza would otherwise never see the
+    // shutdown), until both have ended or the time is up.
+    let finish = async {
+        // None: both links have ended (their senders are gone).
+        while let Some(stanza) = in_rx.recv().await {
+            svc.handle_batch_into(std::iter::once(stanza), &mut answers).await;
+            for out in answers.drain() {
+                send(&svc, &mix_tx, &muc_tx, out).await;
+            }
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, finish).await.is_err() {
+        tracing::warn!("shutdown: stanzas still arriving after {SHUTDOWN_GRACE:?}; the rest are not handled");
+    }
+    drop(in_rx);
     for h in [mix_link, muc_link] {
         if !h.is_finished() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), h).await;
+            let _ = tokio::time::timeout(Duration::from_millis(500), h).await;
         }
     }
     store.close().await;
