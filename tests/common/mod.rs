@@ -147,6 +147,12 @@ impl Harness {
         out.iter().map(to_element).collect()
     }
 
+    /// Runs one round of the idle-session check at `now` (ms since the
+    /// epoch); returns what it sends.
+    pub async fn sweep(&self, now: i64) -> Vec<Element> {
+        mixmuc::outgoing::expand(self.service.idle_sweep(now).await).iter().map(to_element).collect()
+    }
+
     /// Feeds one stanza and asserts the exact list of answers (in order).
     /// Returns the captures of each expected stanza.
     pub async fn exchange(&self, input: &str, expected: &[&str]) -> Vec<Captures> {
