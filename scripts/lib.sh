@@ -23,7 +23,7 @@
 # For mm_mixmuc_config (per instance, when the config is written):
 #   MM_CREATE_CHANNELS ('"anyone"', a TOML value)  MM_ADMINS ('[]')
 #   MM_LOCAL_DOMAINS ('["localhost"]')  MM_STORE_URL (sqlite file in the instance folder)
-#   MM_LOG_FILTER ('info')
+#   MM_LOG_FILTER ('info')  MM_IDLE_SESSION_CHECK_SECS ('900': [service] idle_session_check_secs)
 #
 # Test accounts on VirtualHost "localhost", all with password "pass":
 #   alice bob carol dave eve admin
@@ -330,6 +330,7 @@ mm_mixmuc_config() {
 		# The interop suite and the demo were written for non-anonymous rooms
 		# (real JIDs in items, status 100); the service's default is "hidden".
 		jid_visibility = ${MM_JID_VISIBILITY:-\"visible\"}
+		idle_session_check_secs = ${MM_IDLE_SESSION_CHECK_SECS:-900}
 
 		[log]
 		filter = "${MM_LOG_FILTER:-info}"
