@@ -32,7 +32,9 @@
 //! (`Channels::session_failed`: status 333 in the MUC view, unavailable in
 //! the MIX presence node), with the status "Kicked: <why>". An answer is
 //! taken only from the JID pinged, to the JID it was pinged from, with the
-//! id it was sent. What waits for an answer is bounded (`CAPACITY`,
+//! id it was sent (an error with another id changes nothing; a result from
+//! the session is a sign of life whatever its id, as any stanza from it
+//! is: with several instances, it may answer another instance's ping). What waits for an answer is bounded (`CAPACITY`,
 //! dropped after two rounds): an entry lost early only means the session
 //! is pinged again.
 
@@ -107,7 +109,10 @@ impl Service {
     }
 
     /// An IQ result or error that may answer the sweep: None when it
-    /// answers nothing asked (from another JID, to another, another id).
+    /// answers nothing asked here (from another JID, to another, another
+    /// id). A result from a session to a channel's JID that answers nothing
+    /// asked here is still a sign of life, written to the store at once:
+    /// with several instances it may answer another's ping.
     pub(crate) async fn idle_answer(&self, iq: &Iq) -> Option<Result<Reply>> {
         let (id, from, to, error) = match iq {
             Iq::Result { id, from, to, .. } => (id, from.as_ref()?, to.as_ref()?, None),
@@ -119,8 +124,11 @@ impl Service {
         }
         let (view, name, full) = (self.view_of(to.domain().as_str())?, to.node()?.as_str(), from.clone().try_into_full().ok()?);
         let session: Session = (view == View::Mix, name.to_string(), full.to_string());
-        let asked = self.sweep.asked().get(&session).await.filter(|a| a.id == *id)?;
-        Some(self.idle_answered(session, full, asked, error).await)
+        match self.sweep.asked().get(&session).await.filter(|a| a.id == *id) {
+            Some(asked) => Some(self.idle_answered(session, full, asked, error).await),
+            None if error.is_none() => Some(self.channels.session_seen(name, &full, now_ms()).await.map(|_| Reply::none())),
+            None => None,
+        }
     }
 
     async fn idle_answered(&self, session: Session, full: FullJid, asked: Asked, error: Option<&DefinedCondition>) -> Result<Reply> {
