@@ -5,7 +5,7 @@
 //! round removes it as a bounce does (status 333 in the MUC view, offline
 //! in the MIX presence node).
 //!
-//! As in golden_vanished.rs: hag66 and hag01 are in the room
+//! As in golden_vanished.rs (`coven_with_sessions`): hag66 and hag01 are in the room
 //! coven@chat.shakespeare.example as "thirdwitch" and "firstwitch"; hecate
 //! and romeo are MIX participants subscribed to the presence node;
 //! hecate's client is online. The check time is 60 s, so a round runs
@@ -28,16 +28,7 @@ const ROUND_MS: i64 = CHECK_MS / 4;
 async fn room_with(service: &str) -> Harness {
     let service = if service.contains("idle_session_check_secs") { service.to_string() } else { format!("idle_session_check_secs = 60\n{service}") };
     let h = Harness::with_toml(&format!("[service]\n{service}")).await;
-    h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
-    enter_room(&h, HAG66, "thirdwitch").await;
-    enter_room(&h, HAG01, "firstwitch").await;
-    for (jid, nick) in [(HECATE_BARE, "hecate"), (ROMEO_BARE, "romeo")] {
-        let join = format!(
-            "<iq type='set' id='j-{nick}' from='{jid}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:presence'/><nick>{nick}</nick></join></iq>"
-        );
-        assert!(h.send(&join).await.iter().any(|e| e.attr("type") == Some("result")), "{nick}'s join failed");
-    }
-    h.send(&format!("<presence from='{HECATE}' to='{COVEN}'/>")).await;
+    coven_with_sessions(&h).await;
     h
 }
 
@@ -71,14 +62,6 @@ fn result(from: &str, to: &str, id: &str) -> String {
 
 fn error(from: &str, to: &str, id: &str, type_: &str, condition: &str) -> String {
     format!("<iq type='error' id='{id}' from='{from}' to='{to}'><error type='{type_}'><{condition} xmlns='{STANZAS}'/></error></iq>")
-}
-
-async fn occupants(h: &Harness) -> Vec<String> {
-    h.service.channels.occupants("coven").await.unwrap().iter().map(|o| o.full_jid.to_string()).collect()
-}
-
-async fn online_clients(h: &Harness) -> Vec<String> {
-    h.service.channels.mix_clients("coven").await.unwrap().iter().map(|c| c.full_jid.clone()).collect()
 }
 
 /// What hag01's removal sends, "Kicked: `why`": her session goes offline
@@ -124,8 +107,8 @@ async fn silent_sessions_are_pinged_and_an_answer_keeps_them() {
         h.exchange(&result(to, from, id), &[]).await;
     }
     assert!(h.sweep(t + ROUND_MS).await.is_empty(), "answered sessions are not asked again so soon");
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
-    assert_eq!(online_clients(&h).await, vec![HECATE.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
+    assert_eq!(coven_online_clients(&h).await, vec![HECATE.to_string()]);
 }
 
 /// A session that does not answer by the next round is removed: the
@@ -145,7 +128,7 @@ async fn no_answer_by_the_next_round_removes_the_session() {
     assert!(h.sweep(t + ROUND_MS / 4).await.is_empty());
     let gone = firstwitch_removed(&h, "no answer to ping").await;
     assert_stanzas(&h.sweep(t + ROUND_MS).await, &refs(&gone));
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string()]);
 }
 
 /// An error from the session's server that says it is gone removes it at
@@ -156,11 +139,11 @@ async fn an_error_from_its_server_removes_the_session() {
     let p = pings(&h.sweep(later()).await);
     let gone = firstwitch_removed(&h, "remote server not found").await;
     h.exchange(&error(HAG01, ROOM, &p[HAG01].1, "cancel", "remote-server-not-found"), &refs(&gone)).await;
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string()]);
     // A MIX client: offline in the presence node (and in the room).
     let out = h.send(&error(HECATE, COVEN, &p[HECATE].1, "cancel", "item-not-found")).await;
     assert!(!out.is_empty() && out.iter().all(|e| e.name() == "presence" && e.attr("type") == Some("unavailable")), "{out:?}");
-    assert!(online_clients(&h).await.is_empty());
+    assert!(coven_online_clients(&h).await.is_empty());
 }
 
 /// `service-unavailable` is what a client without XEP-0199 answers and
@@ -184,8 +167,8 @@ async fn service_unavailable_is_settled_by_disco_info() {
     // hecate's client says it does not implement ping: it is there.
     h.exchange(&error(HECATE, COVEN, &p[HECATE].1, "cancel", "feature-not-implemented"), &[]).await;
     assert!(h.sweep(t + ROUND_MS).await.is_empty());
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string()]);
-    assert_eq!(online_clients(&h).await, vec![HECATE.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string()]);
+    assert_eq!(coven_online_clients(&h).await, vec![HECATE.to_string()]);
 }
 
 /// A session that spoke since the check time is not pinged: hag66's
@@ -249,5 +232,5 @@ async fn an_answer_reaching_another_instance_keeps_the_session() {
     }
     // A round later (a quarter of the check time): everyone was seen since.
     assert!(h.sweep(now_ms() + 250).await.is_empty());
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
 }
