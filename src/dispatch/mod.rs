@@ -8,12 +8,11 @@
 mod batch;
 
 use tracing::Instrument;
-use xmpp_parsers::jid::Jid;
 use xmpp_parsers::stanza::Stanza;
 
 use crate::error::{Error, Result};
 use crate::outgoing::Out;
-use crate::service::{Reply, Service};
+use crate::service::Service;
 use crate::xmpp::reply::{self, header};
 
 impl Service {
@@ -35,43 +34,16 @@ impl Service {
         .await
     }
 
-    /// One round of the idle-session check (`crate::sweep`) at `now` (ms
-    /// since the epoch; the dispatcher passes the clock's): the pings to
-    /// send and the removals of sessions that did not answer, rendered.
-    pub async fn idle_sweep(&self, now: i64) -> Vec<Out> {
-        let span = tracing::debug_span!("idle_sweep", now);
-        async {
-            match self.idle_round(now).await {
-                Ok(reply) => self.reply_out(reply, None).await,
-                Err(e) => Err(e),
-            }
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "idle-session round failed");
-                vec![]
-            })
-        }
-        .instrument(span)
-        .await
-    }
-
     /// The routed handler's reply as stanzas, in order.
     async fn answer(&self, stanza: &Stanza) -> Result<Vec<Out>> {
         let routed = self.route(stanza).await?;
-        let result = routed.iq_id.map(|id| {
-            let (_, _, from, to) = header(stanza);
-            (from.cloned(), to.cloned(), id)
-        });
-        self.reply_out(routed.reply, result).await
-    }
-
-    /// A reply as stanzas, in order: `before`, the IQ result (to `result`'s
-    /// (from, to, id), when it answers an IQ), the rendered events, `after`.
-    async fn reply_out(&self, reply: Reply, result: Option<(Option<Jid>, Option<Jid>, String)>) -> Result<Vec<Out>> {
+        let reply = routed.reply;
         // Sized once: an event is mostly two items (a fan-out per view).
         let mut out: Vec<Out> = Vec::with_capacity(reply.before.len() + 1 + 2 * reply.events.len() + reply.after.len());
         out.extend(reply.before.into_iter().map(Out::from));
-        if let Some((from, to, id)) = result {
-            out.push(reply::iq_result(&from, &to, &id, reply.payload).into());
+        if let Some(id) = routed.iq_id {
+            let (_, _, from, to) = header(stanza);
+            out.push(reply::iq_result(&from.cloned(), &to.cloned(), &id, reply.payload).into());
         }
         for ev in &reply.events {
             self.render(ev, &mut out).await?;

@@ -42,6 +42,7 @@ pub(crate) mod state;
 
 use state::{heard_key, Asked, Probe, Session};
 
+use tracing::Instrument;
 use xmpp_parsers::iq::Iq;
 use xmpp_parsers::jid::FullJid;
 use xmpp_parsers::stanza::Stanza;
@@ -49,11 +50,38 @@ use xmpp_parsers::stanza_error::DefinedCondition;
 
 use crate::channel::ids::time_sorted_id;
 use crate::error::Result;
+use crate::outgoing::Out;
 use crate::service::{Reply, Service, View};
 use crate::store::now_ms;
 use crate::{bounce, xmpp};
 
 impl Service {
+    /// One round of the idle-session check at `now` (ms
+    /// since the epoch; the dispatcher passes the clock's): the pings to
+    /// send, then the removals of sessions that did not answer, rendered.
+    /// The pings go out even when a removal cannot be rendered: they are
+    /// remembered as sent.
+    pub async fn idle_sweep(&self, now: i64) -> Vec<Out> {
+        async {
+            let reply = match self.idle_round(now).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::error!(error = %e, "idle-session round failed");
+                    return vec![];
+                }
+            };
+            let mut out: Vec<Out> = reply.after.into_iter().map(Out::from).collect();
+            for ev in &reply.events {
+                if let Err(e) = self.render(ev, &mut out).await {
+                    tracing::error!(error = %e, "idle-session round: a removal not rendered");
+                }
+            }
+            out
+        }
+        .instrument(tracing::debug_span!("idle_sweep", now))
+        .await
+    }
+
     /// One round of the idle-session check at time `now` (ms): the pings
     /// to send, and the removals of sessions that did not answer the
     /// previous round's, as events. Nothing when the check is off.
@@ -71,7 +99,9 @@ impl Service {
         for row in idle {
             let Ok(full) = row.full_jid.parse::<FullJid>() else { continue };
             if let Some(t) = sweep.heard_at(&heard_key(&row.channel, &row.full_jid)).await.filter(|t| *t >= before) {
-                self.channels.session_seen(&row.channel, &full, t).await?;
+                if let Err(e) = self.channels.session_seen(&row.channel, &full, t).await {
+                    tracing::error!(channel = %row.channel, session = %row.full_jid, error = %e, "idle-session check: a sign of life not recorded");
+                }
                 continue;
             }
             let view = if row.mix { View::Mix } else { View::Muc };
@@ -79,8 +109,11 @@ impl Service {
             match sweep.asked().get(&session).await {
                 Some(asked) if sweep.overdue(&asked, now) => {
                     sweep.asked().invalidate(&session).await;
-                    let events = self.channels.session_failed(&row.channel, &full, bounce::kicked("no answer to ping"), "no answer to the idle-session ping").await?;
-                    reply.events.extend(events);
+                    // One session that cannot be removed does not stop the round.
+                    match self.channels.session_failed(&row.channel, &full, bounce::kicked("no answer to ping"), "no answer to the idle-session ping").await {
+                        Ok(events) => reply.events.extend(events),
+                        Err(e) => tracing::error!(channel = %row.channel, session = %row.full_jid, error = %e, "idle-session check: a silent session not removed"),
+                    }
                 }
                 Some(_) => {}
                 None if pings < sweep.max_pings() => {
