@@ -332,6 +332,12 @@ mm_mixmuc_config() {
 		jid_visibility = ${MM_JID_VISIBILITY:-\"visible\"}
 		idle_session_check_secs = ${MM_IDLE_SESSION_CHECK_SECS:-900}
 
+		[limits]
+		# The interop suite sends faster than a person; the service's
+		# defaults are 1 message/s and 0.5 presence/s with bursts of 10.
+		message_rate = ${MM_MESSAGE_RATE:-0}
+		presence_rate = ${MM_PRESENCE_RATE:-0}
+
 		[log]
 		filter = "${MM_LOG_FILTER:-info}"
 	TOML

@@ -24,6 +24,8 @@ pub enum ServeError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Link(#[from] LinkError),
+    #[error("a link task ended abnormally: {0}")]
+    LinkTask(String),
 }
 
 fn link_config(cfg: &Config, d: &DomainConfig) -> LinkConfig {
@@ -115,9 +117,11 @@ fn link_outcome(r: Result<Result<(), LinkError>, tokio::task::JoinError>) -> Res
     match r {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.into()),
+        // A link task that panicked or was cancelled: the service cannot go
+        // on without it; exit non-zero so that a supervisor restarts it.
         Err(e) => {
             tracing::error!(error = %e, "link task failed");
-            Ok(())
+            Err(ServeError::LinkTask(e.to_string()))
         }
     }
 }

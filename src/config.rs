@@ -29,6 +29,55 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// Limits against floods.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// `[limits]`: per-sender rate limits in each room (token buckets, as
+/// Prosody's mod_muc_limits): a sustained rate per second and a burst.
+/// Over the limit a message or presence is refused with
+/// `resource-constraint` (wait) and nothing is archived. A rate of 0 turns
+/// that limit off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Room messages (both views) per second a sender may keep up.
+    #[serde(default = "default_message_rate")]
+    pub message_rate: f64,
+    /// How many messages a sender may send at once before the rate counts.
+    #[serde(default = "default_burst")]
+    pub message_burst: u32,
+    /// Presence (entering a room, a presence update; MIX client presence)
+    /// per second a sender may keep up. Leaving is never limited.
+    #[serde(default = "default_presence_rate")]
+    pub presence_rate: f64,
+    #[serde(default = "default_burst")]
+    pub presence_burst: u32,
+    /// Members, admins and owners (and service admins) are not limited.
+    #[serde(default = "default_true")]
+    pub exempt_affiliated: bool,
+    /// Channels one user may have created (that still exist); 0: no limit.
+    /// Service admins are not limited.
+    #[serde(default = "default_channels_per_user")]
+    pub channels_per_user: i64,
+    /// Channels the users of one server may have created; 0: no limit.
+    #[serde(default = "default_channels_per_domain")]
+    pub channels_per_domain: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            message_rate: default_message_rate(),
+            message_burst: default_burst(),
+            presence_rate: default_presence_rate(),
+            presence_burst: default_burst(),
+            exempt_affiliated: true,
+            channels_per_user: default_channels_per_user(),
+            channels_per_domain: default_channels_per_domain(),
+        }
+    }
 }
 
 /// `[server]`: the XMPP server's component port.
@@ -296,6 +345,24 @@ fn default_max_backoff() -> u64 {
 }
 fn default_threads() -> usize {
     1
+}
+fn default_message_rate() -> f64 {
+    1.0
+}
+fn default_presence_rate() -> f64 {
+    0.5
+}
+fn default_burst() -> u32 {
+    10
+}
+fn default_true() -> bool {
+    true
+}
+fn default_channels_per_user() -> i64 {
+    100
+}
+fn default_channels_per_domain() -> i64 {
+    10_000
 }
 fn default_max_stanza_bytes() -> usize {
     256 * 1024

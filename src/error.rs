@@ -27,6 +27,17 @@ pub struct Refusal {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A short, quoted piece of user input for an error text: at most 40
+/// characters (then `…`), control characters left out. Error texts never
+/// repeat more of what the sender wrote.
+pub fn quote(input: &str) -> String {
+    let mut shown: String = input.chars().filter(|c| !c.is_control()).take(40).collect();
+    if input.chars().filter(|c| !c.is_control()).nth(40).is_some() {
+        shown.push('…');
+    }
+    format!("'{shown}'")
+}
+
 impl Error {
     pub fn new(type_: ErrorType, condition: DefinedCondition, text: impl Into<Option<String>>) -> Self {
         Error::Stanza(Box::new(Refusal { type_, condition, text: text.into() }))

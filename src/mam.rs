@@ -29,13 +29,13 @@ pub async fn query(
     channel: &str,
     from: &Jid,
     payload: &Element,
-    with: impl Fn(&str) -> With,
+    with: impl Fn(&str) -> Result<With>,
     render: impl Fn(&ChannelRow, &ArchiveRow) -> Option<Element>,
 ) -> Result<Reply> {
     let req = mam::parse(payload)?;
     let ch = svc.channels.require(channel).await?;
     let me = svc.channels.require_participant(channel, &from.to_bare()).await?;
-    let with = req.with.as_deref().map(&with);
+    let with = req.with.as_deref().map(&with).transpose()?;
     // A real-JID filter tells which nick a JID writes under: all of it for
     // one's own JID and for moderators; for the others only the messages
     // that showed their sender's JID, and none in a jid-hidden channel.
@@ -80,14 +80,12 @@ pub async fn query(
 }
 
 /// `with` on a channel's archive: `channel@<view's domain>/<resource>` names a
-/// member (the view says how: `member`), any other JID a real bare JID.
-pub fn with_filter(svc: &Service, view: View, channel: &str, with: &str, member: fn(String) -> With) -> With {
-    match with.parse::<Jid>() {
-        Ok(j) if j.to_bare() == svc.channel_jid(view, channel) => match j.resource() {
-            Some(r) => member(r.to_string()),
-            None => With::Jid(with.to_string()),
-        },
-        Ok(j) => With::Jid(j.to_bare().to_string()),
-        Err(_) => With::Jid(with.to_string()),
-    }
+/// member (the view says how: `member`), any other JID a real bare JID;
+/// what is no JID is `jid-malformed`.
+pub fn with_filter(svc: &Service, view: View, channel: &str, with: &str, member: fn(String) -> With) -> Result<With> {
+    let j = with.parse::<Jid>().map_err(|_| Error::jid_malformed("the 'with' field is not a JID"))?;
+    Ok(match j.resource() {
+        Some(r) if j.to_bare() == svc.channel_jid(view, channel) => member(r.to_string()),
+        _ => With::Jid(j.to_bare().to_string()),
+    })
 }

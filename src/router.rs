@@ -183,7 +183,7 @@ impl Service {
         let node = payload.attr("node");
         match (view, target, kind, payload.ns().as_str(), payload.name()) {
             (_, Service, Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Reply::payload),
-            (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, node).await.map(Reply::payload),
+            (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, payload).await.map(Reply::payload),
             (View::Muc, Target::Member(room, nick), Get, ns::PING, "ping") if muc::private::is_own_nick(self, room, nick, from).await? => Ok(Reply::none()),
             (View::Muc, Target::Member(room, nick), _, _, _) => muc::private::iq(self, room, nick, req).await,
             (View::Mix, Target::Proxy(channel, id, session), _, _, _) => mix::private::iq(self, channel, id, *session, req).await,

@@ -43,7 +43,7 @@ impl Service {
         let mix_domain = BareJid::new(&cfg.mix.domain).expect("checked at load");
         let muc_domain = BareJid::new(&cfg.muc.domain).expect("checked at load");
         Arc::new(Service {
-            channels: Channels::new(store.clone(), rights, mix_domain.clone(), muc_domain.clone(), cfg.service.jid_visibility),
+            channels: Channels::new(store.clone(), rights, mix_domain.clone(), muc_domain.clone(), cfg.service.jid_visibility, &cfg.limits),
             mix_domain,
             muc_domain,
             store,

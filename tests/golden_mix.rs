@@ -432,7 +432,7 @@ async fn join_with_only_unknown_nodes_is_item_not_found() {
     let h = coven().await;
     h.exchange1(
         &join_iq(HAG66_BARE, "j1", &[PRESENCE, "urn:example:nothing"], Some("third witch")),
-        &iq_error(COVEN, HAG66_BARE, "j1", "cancel", "item-not-found", Some(&format!("no such node: {PRESENCE}"))),
+        &iq_error(COVEN, HAG66_BARE, "j1", "cancel", "item-not-found", Some(&format!("no such node: '{PRESENCE}'"))),
     )
     .await;
     h.exchange1(&items_iq(HAG66, "p", PARTICIPANTS), &iq_error(COVEN, HAG66, "p", "auth", "forbidden", Some("{*}"))).await;
@@ -823,7 +823,7 @@ async fn update_subscription_to_unknown_node_is_item_not_found() {
     let hag = join(&h, HAG66_BARE, &[MESSAGES], Some("third witch")).await;
     h.exchange1(
         &update_iq(HAG66, "u1", &[PRESENCE], &[MESSAGES]),
-        &iq_error(COVEN, HAG66, "u1", "cancel", "item-not-found", Some(&format!("no such node: {PRESENCE}"))),
+        &iq_error(COVEN, HAG66, "u1", "cancel", "item-not-found", Some(&format!("no such node: '{PRESENCE}'"))),
     )
     .await;
     h.exchange1(

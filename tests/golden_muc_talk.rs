@@ -332,6 +332,14 @@ async fn invitation_rights() {
 #[tokio::test]
 async fn declining_an_invitation() {
     let h = room().await;
+    // Nobody invited romeo yet: nothing to decline, nothing relayed.
+    h.exchange1(
+        &format!("<message id='d0' from='{ROMEO}' to='{ROOM}'><x xmlns='{MUC_USER}'><decline to='{HAG01}'><reason>spam</reason></decline></x></message>"),
+        &format!("<message type='error' id='d0' from='{ROOM}' to='{ROMEO}'><error type='cancel' by='{ROOM}'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>{{*}}</text></error></message>"),
+    )
+    .await;
+    let out = h.send(&format!("<message id='i0' from='{HAG01}' to='{ROOM}'><x xmlns='{MUC_USER}'><invite to='{ROMEO_BARE}'/></x></message>")).await;
+    assert_eq!(out.len(), 1);
     h.exchange1(
         &format!("<message id='d1' from='{ROMEO}' to='{ROOM}'><x xmlns='{MUC_USER}'><decline to='{HAG01}'><reason>Sorry, I'm too busy right now.</reason></decline></x></message>"),
         &format!(

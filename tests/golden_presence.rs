@@ -192,8 +192,14 @@ async fn several_sessions_show_the_most_recently_updated_one() {
 #[tokio::test]
 async fn presence_update_from_a_non_occupant_enters() {
     // Nothing special: a presence to room/nick from a session not in the
-    // room enters it, with what it says.
+    // room enters it, with what it says; but it does not create a missing
+    // room (only a MUC client's entry, with <x/>, does).
     let h = Harness::new().await;
+    let out = h.send(&to_room(HAG66, "thirdwitch", "<show>away</show>")).await;
+    assert_eq!(out[0].attr("type"), Some("error"));
+    assert!(out[0].get_child("error", COMPONENT_NS).unwrap().has_child("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    assert!(h.store.get_channel("coven").await.unwrap().is_none());
+    create(&h).await;
     let out = h.send(&to_room(HAG66, "thirdwitch", "<show>away</show>")).await;
     assert_eq!(show_of(presences_to(&out, HAG66)[0]).as_deref(), Some("away"));
 }

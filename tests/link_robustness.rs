@@ -737,3 +737,28 @@ async fn multicast_is_used_only_when_the_service_announces_it() {
         assert!(link.stop().await.is_ok());
     }
 }
+
+/// The multicast switch cannot be spoofed: an answer with the probe's id
+/// from anyone but the service asked is an ordinary stanza (passed on to
+/// the service, which ignores results it did not ask for), and the link
+/// keeps sending one copy per recipient.
+#[tokio::test]
+async fn a_forged_probe_answer_does_not_switch_multicast_on() {
+    let server = FakeServer::start().await;
+    let mut cfg = server.link_config(SECRET, Duration::from_secs(30));
+    cfg.multicast = Some("example".parse().unwrap());
+    let mut link = Link::start(cfg);
+    let mut c = server.accept_ok("id-f").await;
+    let probe = c.read_element().await;
+    let id = probe.attr("id").unwrap().to_string();
+    assert_ne!(id, "mixmuc-multicast-probe-", "a random part per link-up");
+    let announce = "<query xmlns='http://jabber.org/protocol/disco#info'><feature var='http://jabber.org/protocol/address'/></query>";
+    c.send(&format!("<iq type='result' id='{id}' from='mallory@evil.example/x' to='{DOMAIN}'>{announce}</iq>")).await;
+    let forged = link.recv().await;
+    assert_eq!((forged.attr("id"), forged.attr("from")), (Some(id.as_str()), Some("mallory@evil.example/x")));
+    link.outbound.send(mixmuc::outgoing::Out::FanOut(room_message())).await.unwrap();
+    for to in ["a@example/r1", "b@example", "c@example/it&apos;s"] {
+        assert_xml(&c.read_element().await, &copy_for(to));
+    }
+    assert!(link.stop().await.is_ok());
+}

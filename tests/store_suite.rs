@@ -160,9 +160,39 @@ suite!(
     idle_sessions_longest_silent_first,
     append_messages_in_one_statement,
     appends_go_on_after_a_cancelled_append,
+    channels_created_by_user_and_domain,
+    preferences_are_kept,
 );
 
 // ---------------------------------------------------------------- cases
+
+/// The creation quotas' counts: by creator, and by the creator's domain
+/// (a suffix match: `ample.example` is not `example`'s).
+async fn channels_created_by_user_and_domain(db: &Db) {
+    use mixmuc::store::JidVisibility::Hidden;
+    let s = db.open().await;
+    for (name, creator) in [("a", "hag66@shakespeare.example"), ("b", "hag66@shakespeare.example"), ("c", "hag01@shakespeare.example"), ("d", "x@ample.example"), ("e", "y@shakespeare.example.evil")] {
+        assert!(s.create_channel(name, creator, false, Hidden, 1).await.unwrap());
+    }
+    assert_eq!(s.channels_created("hag66@shakespeare.example").await.unwrap(), (2, 3));
+    assert_eq!(s.channels_created("new@ample.example").await.unwrap(), (0, 1));
+    assert_eq!(s.channels_created("z@nowhere.example").await.unwrap(), (0, 0));
+}
+
+/// XEP-0404 preferences (migration 8): written and read back; a channel's
+/// third mode too.
+async fn preferences_are_kept(db: &Db) {
+    use mixmuc::store::{JidPreference, JidVisibility, Preferences};
+    let s = db.open().await;
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, JidVisibility::MaybeVisible, 1).await.unwrap());
+    assert_eq!(s.get_channel("coven").await.unwrap().unwrap().jid_visibility, JidVisibility::MaybeVisible);
+    s.upsert_participant("coven", "hag01@shakespeare.example", "p1", &[], 1).await.unwrap();
+    assert_eq!(s.get_participant("coven", "hag01@shakespeare.example").await.unwrap().unwrap().prefs, Preferences::default());
+    let prefs = Preferences { jid: JidPreference::PreferNot, private_messages: false, vcard: false, presence: false };
+    s.set_preferences("coven", "hag01@shakespeare.example", &prefs).await.unwrap();
+    assert_eq!(s.get_participant("coven", "hag01@shakespeare.example").await.unwrap().unwrap().prefs, prefs);
+    assert!(s.set_preferences("coven", "nobody@shakespeare.example", &prefs).await.is_err());
+}
 
 fn new_message(channel: &str, id: &str, ts: i64) -> NewMessage {
     NewMessage {

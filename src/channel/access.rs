@@ -42,10 +42,11 @@ impl Channels {
             return Ok(Some(EntryRefusal::MembersOnly));
         }
         if channel.max_users > 0 && affiliation < Affiliation::Admin {
+            // Every participant counts, with a nick or not (a MIX join
+            // without a nick, then a nick, must not pass a full room).
             let participants = self.participants(name).await?;
-            let present = |p: &&crate::store::ParticipantRow| p.nick.is_some();
-            let already = participants.iter().filter(present).any(|p| p.jid == jid.as_str());
-            let count = participants.iter().filter(present).count() as i64;
+            let already = participants.iter().any(|p| p.jid == jid.as_str());
+            let count = participants.len() as i64;
             if !already && count >= channel.max_users {
                 tracing::debug!(channel = %name, count, max = channel.max_users, "refused: the room is full");
                 return Ok(Some(EntryRefusal::Full));

@@ -8,6 +8,8 @@ use crate::store::{ArchiveQuery, ArchiveRow};
 pub const MAX_PAGE: usize = 250;
 /// Page size when the client names none.
 pub const DEFAULT_PAGE: usize = 50;
+/// Most ids in one `ids` query (each is looked up).
+pub const MAX_IDS: usize = MAX_PAGE;
 
 /// A query on a channel's archive, as both views' MAM requests map to it
 /// (XEP-0313 fields and XEP-0059 paging, translated by the front end).
@@ -63,9 +65,12 @@ impl Channels {
             Some(With::Nick(n)) => q.nick = Some(n),
             None => {}
         }
+        if req.ids.len() > MAX_IDS {
+            return Err(Error::policy_violation(format!("at most {MAX_IDS} ids in one query")));
+        }
         for id in &req.ids {
             if self.store.archive_seq(name, id).await?.is_none() {
-                return Err(Error::item_not_found().with_text(format!("no message with id {id} in this archive")));
+                return Err(Error::item_not_found().with_text(format!("no message with id {} in this archive", crate::error::quote(id))));
             }
         }
         // The form's after-id / before-id define the result set (and its
@@ -101,7 +106,7 @@ impl Channels {
     /// Narrows `q` to messages after (or before) the one with this id.
     async fn bound(&self, name: &str, q: &mut ArchiveQuery, id: &Option<String>, after: bool) -> Result<()> {
         let Some(id) = id.as_deref().filter(|i| !i.is_empty()) else { return Ok(()) };
-        let seq = self.store.archive_seq(name, id).await?.ok_or_else(|| Error::item_not_found().with_text(format!("no message with id {id} in this archive")))?;
+        let seq = self.store.archive_seq(name, id).await?.ok_or_else(|| Error::item_not_found().with_text(format!("no message with id {} in this archive", crate::error::quote(id))))?;
         if after {
             q.after_seq = Some(q.after_seq.map_or(seq, |s| s.max(seq)));
         } else {

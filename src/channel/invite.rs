@@ -6,6 +6,9 @@
 //! invitee a member when it has no affiliation yet (MIX: when it joins with
 //! a valid invitation; MUC: when the room sends it, as Prosody does).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use xmpp_parsers::jid::BareJid;
 
 use super::roles::{role_of, Affiliation, Role};
@@ -15,6 +18,25 @@ use crate::store::now_ms;
 
 /// How long an invitation may be used (7 days).
 pub const VALIDITY_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Most invitations in one stanza.
+pub const MAX_PER_STANZA: usize = 10;
+/// How long a mediated invitation may be declined, and how many are kept
+/// at most (the oldest go first).
+const PENDING_TTL: Duration = Duration::from_secs(24 * 3600);
+const PENDING_MAX: u64 = 100_000;
+
+/// Mediated invitations (XEP-0045 §7.8.2) the room sent: (room, invitee's
+/// bare JID) → the inviters' JIDs. A decline is relayed only to one of
+/// them; the room relays nothing to anyone else. Kept in memory for a day
+/// (a restart forgets them: a decline then gets `item-not-found`).
+#[derive(Clone)]
+pub struct Pending(moka::sync::Cache<(String, String), Arc<Vec<String>>>);
+
+impl Pending {
+    pub fn new() -> Self {
+        Pending(moka::sync::Cache::builder().max_capacity(PENDING_MAX).time_to_live(PENDING_TTL).build())
+    }
+}
 
 /// An invitation into a channel: who invites whom, and the token that
 /// proves the channel issued it.
@@ -64,6 +86,34 @@ impl Channels {
             return Err(invalid());
         }
         self.admit_invitee(name, joiner).await
+    }
+
+    /// Remembers that `inviter` (a JID as the invitation names it) invited
+    /// `invitee` into the room.
+    pub fn invited(&self, name: &str, inviter: &str, invitee: &BareJid) {
+        let key = (name.to_string(), invitee.to_string());
+        let mut inviters: Vec<String> = self.invites.0.get(&key).map(|v| (*v).clone()).unwrap_or_default();
+        if !inviters.iter().any(|i| i == inviter) {
+            inviters.push(inviter.to_string());
+            // A handful is plenty; an inviter flood keeps the latest.
+            if inviters.len() > 8 {
+                inviters.remove(0);
+            }
+        }
+        self.invites.0.insert(key, Arc::new(inviters));
+    }
+
+    /// The inviter `to` of `decliner` (a JID, or the bare JID of an
+    /// occupant `to` names), if `to` did invite it: `item-not-found` when
+    /// there is no such invitation to decline.
+    pub fn check_decline(&self, name: &str, decliner: &BareJid, to: &str) -> Result<()> {
+        let inviters = self.invites.0.get(&(name.to_string(), decliner.to_string())).unwrap_or_default();
+        let to_bare = to.split('/').next().unwrap_or(to);
+        if inviters.iter().any(|i| i == to || i.split('/').next() == Some(to_bare)) {
+            Ok(())
+        } else {
+            Err(Error::item_not_found().with_text("there is no invitation from that user to decline"))
+        }
     }
 
     /// In a members-only channel, makes an invited user a member when it

@@ -38,7 +38,7 @@ impl Channels {
         let new_prefs = Self::check_preferences(&channel, prefs)?;
         let granted: Vec<String> = requested.iter().filter(|n| NODES.contains(&n.as_str())).cloned().collect();
         if !requested.is_empty() && granted.is_empty() {
-            return Err(Error::item_not_found().with_text(format!("no such node: {}", requested[0])));
+            return Err(Error::item_not_found().with_text(format!("no such node: {}", crate::error::quote(&requested[0]))));
         }
         let normalised = nick.map(nick::normalise).transpose()?;
         let existing = self.store.get_participant(name, jid.as_str()).await?;
@@ -121,7 +121,7 @@ impl Channels {
         let participant = self.require_participant(name, jid).await?;
         let added: Vec<String> = subscribe.iter().filter(|n| NODES.contains(&n.as_str())).cloned().collect();
         if !subscribe.is_empty() && added.is_empty() {
-            return Err(Error::item_not_found().with_text(format!("no such node: {}", subscribe[0])));
+            return Err(Error::item_not_found().with_text(format!("no such node: {}", crate::error::quote(&subscribe[0]))));
         }
         let mut nodes: Vec<String> = participant.nodes.into_iter().filter(|n| !unsubscribe.contains(n)).collect();
         for n in &added {

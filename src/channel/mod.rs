@@ -10,6 +10,7 @@ pub mod event;
 pub mod history;
 pub mod ids;
 pub mod invite;
+pub mod limits;
 pub mod membership;
 pub mod names;
 pub mod nick;
@@ -45,10 +46,15 @@ pub struct Channels {
     muc_domain: BareJid,
     /// New channels show real JIDs (`[service] jid_visibility`).
     new_jid_visibility: JidVisibility,
+    /// Mediated invitations sent, so that only a real inviter is sent a
+    /// decline (`invite::Pending`).
+    invites: invite::Pending,
+    /// Per-sender rate limits (`[limits]`).
+    limits: Arc<limits::Limits>,
 }
 
 impl Channels {
-    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visibility: JidVisibility) -> Self {
+    pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visibility: JidVisibility, limits: &crate::config::LimitsConfig) -> Self {
         Channels {
             store,
             rights,
@@ -57,6 +63,8 @@ impl Channels {
             mix_domain,
             muc_domain,
             new_jid_visibility,
+            invites: invite::Pending::new(),
+            limits: Arc::new(limits::Limits::new(limits)),
         }
     }
 
@@ -97,6 +105,7 @@ impl Channels {
         if !self.rights.may_create(creator) {
             return Err(Error::forbidden("you may not create channels on this service"));
         }
+        self.check_creation_quota(creator).await?;
         let (name, adhoc) = match name {
             Some(n) => (names::normalise(n)?, false),
             None => (names::adhoc(), true),

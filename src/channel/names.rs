@@ -14,7 +14,7 @@ pub fn normalise(raw: &str) -> Result<String> {
     if raw.contains('#') {
         return Err(Error::bad_request("channel name must not contain '#'"));
     }
-    let node = NodePart::new(raw).map_err(|e| Error::bad_request(format!("invalid channel name: {e}")))?;
+    let node = NodePart::new(raw).map_err(|_| Error::bad_request("invalid channel name: it must be usable as the local part of a JID"))?;
     Ok(node.as_str().to_string())
 }
 

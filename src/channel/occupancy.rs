@@ -10,6 +10,9 @@ use super::{nick, Channels};
 use crate::error::{Error, Result};
 use crate::store::{now_ms, OccupantRow};
 
+/// Most MUC sessions of one user in one room.
+pub const MAX_SESSIONS: usize = 10;
+
 impl Channels {
     /// A MUC session enters room `name` as `raw_nick`.
     #[tracing::instrument(skip(self), fields(session = %full), level = "info")]
@@ -17,9 +20,13 @@ impl Channels {
         let channel = self.require(name).await?;
         let bare = full.to_bare();
         self.check_not_banned(name, &bare).await?;
+        self.check_rate(name, &bare, super::limits::Kind::Presence).await?;
         let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
         let renamed = nick != raw_nick;
         let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid.as_str() != full.as_str()).count();
+        if sessions >= MAX_SESSIONS {
+            return Err(Error::resource_constraint(format!("at most {MAX_SESSIONS} sessions of one user in a room")));
+        }
         let (mut participant, created_participant) = self.store.ensure_occupant_participant(name, bare.as_str(), &self.participant_id(name, bare.as_str()).await?, now_ms()).await?;
         let mut events = Vec::new();
         if participant.nick.as_deref() != Some(nick.as_str()) {

@@ -53,6 +53,7 @@ impl Channels {
         let participants = self.participants(name).await?;
         let participant = super::membership::find_participant(&participants, sender)?;
         self.check_voice_of(&channel, &participant).await?;
+        self.check_rate(name, sender, super::limits::Kind::Message).await?;
         let occupants = match occupants {
             Some(o) => o,
             None => self.occupants(name).await?,

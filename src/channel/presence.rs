@@ -25,6 +25,9 @@ use super::Channels;
 use crate::error::{Error, Result};
 use crate::store::{now_ms, ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
 
+/// Most online MIX clients of one participant in the presence node.
+pub const MAX_CLIENTS: usize = 20;
+
 /// XEP-0403 presence node.
 pub const NODE_PRESENCE: &str = "urn:xmpp:mix:nodes:presence";
 
@@ -97,6 +100,9 @@ impl Channels {
     #[tracing::instrument(skip(self, presence), fields(session = %full), level = "info")]
     pub async fn update_session_presence(&self, name: &str, full: &FullJid, presence: Option<String>) -> Result<Vec<Event>> {
         let channel = self.require(name).await?;
+        if presence.is_some() {
+            self.check_rate(name, &full.to_bare(), super::limits::Kind::Presence).await?;
+        }
         let participant = self.store.get_participant(name, full.to_bare().as_str()).await?.ok_or_else(Error::not_in_room)?;
         if !self.set_session_presence(name, full, presence.as_deref()).await? {
             return Err(Error::not_in_room());
@@ -120,7 +126,15 @@ impl Channels {
         // A participant whose preference is not to share presence
         // (XEP-0404) is not in the presence node: its clients are not kept.
         let presence = presence.filter(|_| participant.prefs.presence);
+        if presence.is_some() {
+            self.check_rate(name, &bare, super::limits::Kind::Presence).await?;
+        }
         let changed = match &presence {
+            Some(_) if self.mix_clients(name).await?.iter().filter(|c| c.jid == bare.as_str()).count() >= MAX_CLIENTS
+                && !self.mix_clients(name).await?.iter().any(|c| c.full_jid == full.to_string()) =>
+            {
+                return Err(Error::resource_constraint(format!("at most {MAX_CLIENTS} online clients of one participant")));
+            }
             Some(xml) => {
                 self.store.set_mix_presence(name, &full.to_string(), bare.as_str(), xml, now_ms()).await?;
                 true

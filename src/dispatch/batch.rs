@@ -9,7 +9,11 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::error::{Error, Result};
 use crate::outgoing::Out;
-use super::{refusal, stanza_span};
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+
+use super::{panicked, refusal, stanza_span};
 use crate::service::Service;
 
 impl Service {
@@ -61,30 +65,45 @@ impl Service {
     /// changes what the checks see), archives those that pass with one
     /// statement, then answers each in order: its refusal, or its fan-outs.
     async fn post_many<O: Extend<Out> + Send>(&self, run: Vec<Stanza>, out: &mut O) {
-        let mut checked: Vec<Result<()>> = Vec::with_capacity(run.len());
+        // Per message: checked (Some(Ok)), refused (Some(Err)), or answered
+        // already because its checks panicked (None).
+        let mut checked: Vec<Option<Result<()>>> = Vec::with_capacity(run.len());
         let mut pending = Vec::with_capacity(run.len());
         for stanza in &run {
-            match self.prepare_room_message(stanza).instrument(stanza_span(stanza)).await {
-                Ok(p) => {
+            // A panic in the checks costs that message only (`handle_out`).
+            match AssertUnwindSafe(self.prepare_room_message(stanza)).catch_unwind().instrument(stanza_span(stanza)).await {
+                Ok(Ok(p)) => {
                     pending.push(p);
-                    checked.push(Ok(()));
+                    checked.push(Some(Ok(())));
                 }
-                Err(e) => checked.push(Err(e)),
+                Ok(Err(e)) => checked.push(Some(Err(e))),
+                Err(panic) => {
+                    out.extend(panicked(stanza, panic.as_ref()));
+                    checked.push(None);
+                }
             }
         }
         let committed = if pending.is_empty() {
             Ok(vec![])
         } else {
             let n = pending.len();
-            self.channels.commit_posts(pending).instrument(tracing::debug_span!("archive_batch", n)).await
+            match AssertUnwindSafe(self.channels.commit_posts(pending)).catch_unwind().instrument(tracing::debug_span!("archive_batch", n)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::error!(n, "archiving a run of messages panicked; each is answered internal-server-error");
+                    super::PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Err(Error::internal("archiving panicked"))
+                }
+            }
         };
         let mut events = committed.map(Vec::into_iter);
         for (stanza, check) in run.iter().zip(checked) {
             let event = match (check, &mut events) {
-                (Err(e), _) => Err(e),
+                (None, _) => continue,
+                (Some(Err(e)), _) => Err(e),
                 // A failed INSERT: each of its messages is answered as if its own had failed.
-                (Ok(()), Err(e)) => Err(e.clone()),
-                (Ok(()), Ok(events)) => Ok(events.next().expect("one event per archived message")),
+                (Some(Ok(())), Err(e)) => Err(e.clone()),
+                (Some(Ok(())), Ok(events)) => Ok(events.next().expect("one event per archived message")),
             };
             let answer = async {
                 let rendered = async {
@@ -92,9 +111,10 @@ impl Service {
                     self.render(&event?, &mut rendered).await?;
                     Ok::<_, Error>(rendered)
                 };
-                match rendered.await {
-                    Ok(rendered) => rendered,
-                    Err(e) => refusal(stanza, &e),
+                match AssertUnwindSafe(rendered).catch_unwind().await {
+                    Ok(Ok(rendered)) => rendered,
+                    Ok(Err(e)) => refusal(stanza, &e),
+                    Err(panic) => panicked(stanza, panic.as_ref()),
                 }
             };
             out.extend(answer.instrument(stanza_span(stanza)).await);

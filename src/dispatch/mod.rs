@@ -7,6 +7,9 @@
 
 mod batch;
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use tracing::Instrument;
 use xmpp_parsers::stanza::Stanza;
 
@@ -23,11 +26,16 @@ impl Service {
 
     /// Handles one incoming stanza; returns what to send in answer, room
     /// messages as fan-outs (what the links take).
+    ///
+    /// A handler that panics costs only this stanza: it is answered
+    /// `internal-server-error` (when it needs an answer), the panic is
+    /// logged with the stanza, and the service goes on.
     pub async fn handle_out(&self, stanza: Stanza) -> Vec<Out> {
         async {
-            match self.answer(&stanza).await {
-                Ok(out) => out,
-                Err(err) => refusal(&stanza, &err),
+            match AssertUnwindSafe(self.answer(&stanza)).catch_unwind().await {
+                Ok(Ok(out)) => out,
+                Ok(Err(err)) => refusal(&stanza, &err),
+                Err(panic) => panicked(&stanza, panic.as_ref()),
             }
         }
         .instrument(stanza_span(&stanza))
@@ -60,10 +68,42 @@ pub(crate) fn stanza_span(stanza: &Stanza) -> tracing::Span {
 }
 
 /// What a refused stanza is answered (its error reply), logged.
+/// A handler's panic, contained: logged (with its message, in the
+/// stanza's span), counted, and answered as an internal error.
+pub(crate) fn panicked(stanza: &Stanza, panic: &(dyn std::any::Any + Send)) -> Vec<Out> {
+    let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "(no message)".into());
+    let n = PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    tracing::error!(panic = %what, panics_so_far = n, "a handler panicked; the stanza is answered internal-server-error and the service goes on");
+    refusal(stanza, &Error::internal("handler panicked"))
+}
+
+/// Handler panics contained since start.
+pub(crate) static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub(crate) fn refusal(stanza: &Stanza, err: &Error) -> Vec<Out> {
     match err {
         Error::Internal(ctx) => tracing::error!(error = %ctx, "request failed"),
         e => tracing::debug!(error = %e, "request refused"),
     }
     reply::error_reply(stanza, err).into_iter().map(Out::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A contained panic answers the stanza `internal-server-error`, with
+    /// no detail, and is counted.
+    #[test]
+    fn a_panic_is_answered_as_an_internal_error() {
+        let iq: Stanza = xmpp_parsers::iq::Iq::from_get("q1", xmpp_parsers::ping::Ping).with_from("a@b/c".parse().unwrap()).with_to("mix.example".parse().unwrap()).into();
+        let before = PANICS.load(std::sync::atomic::Ordering::Relaxed);
+        let payload: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+        let out = panicked(&iq, payload.as_ref());
+        assert_eq!(PANICS.load(std::sync::atomic::Ordering::Relaxed), before + 1);
+        let [Out::Stanza(Stanza::Iq(xmpp_parsers::iq::Iq::Error { id, error, .. }))] = out.as_slice() else { panic!("{out:?}") };
+        assert_eq!(id, "q1");
+        assert_eq!(error.defined_condition, xmpp_parsers::stanza_error::DefinedCondition::InternalServerError);
+        assert!(error.texts.values().all(|t| !t.contains("index")), "no detail shown");
+    }
 }

@@ -33,8 +33,9 @@ pub enum End {
 const BATCH: usize = 256;
 /// Bytes after which a batch is written even if more is queued.
 const BATCH_BYTES: usize = 256 * 1024;
-/// The id of the multicast service probe (disco#info).
-const PROBE_ID: &str = "mixmuc-multicast-probe";
+/// The id prefix of the multicast service probe (disco#info); a random
+/// part is added at each link-up, and only the service asked may answer.
+const PROBE_ID: &str = "mixmuc-multicast-probe-";
 
 /// The socket's write half and what is serialised for it.
 struct Wire {
@@ -72,9 +73,10 @@ pub async fn run(
         Ok(j) => j,
         Err(_) => return End::Lost("invalid domain".into()),
     };
+    let probe_id = format!("{PROBE_ID}{:016x}", rand::random::<u64>());
     if let Some(service) = &cfg.multicast {
         // Asked at every link-up: the server may have been reconfigured.
-        let probe = Iq::Get { from: Some(me.clone()), to: Some(service.clone()), id: PROBE_ID.into(), payload: DiscoInfoQuery { node: None }.into() };
+        let probe = Iq::Get { from: Some(me.clone()), to: Some(service.clone()), id: probe_id.clone(), payload: DiscoInfoQuery { node: None }.into() };
         if let Err(e) = out.stanza(&Stanza::Iq(probe)).await {
             return End::Lost(e.to_string());
         }
@@ -84,7 +86,7 @@ pub async fn run(
         tokio::select! {
             item = stream.next() => match item {
                 None => return End::Lost("connection closed".into()),
-                Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq))))) if is_probe_answer(&iq) => {
+                Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq))))) if is_probe_answer(cfg, &probe_id, &iq) => {
                     multicast_answer(cfg, &mut out.writer, iq);
                 }
                 Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(s)))) => {
@@ -101,7 +103,7 @@ pub async fn run(
                 }
                 Some(Ok(FallibleStreamElement::Err(StreamElementError::InvalidStanza { name, header, error, .. }))) => {
                     tracing::warn!(domain = %cfg.domain, kind = %name, id = ?header.id, from = ?header.from, %error, "malformed stanza");
-                    let err = Error::bad_request(format!("malformed stanza: {error}"));
+                    let err = Error::bad_request("malformed stanza");
                     let kind = name.to_string();
                     if let Some(r) = reply::raw_error_reply(&kind, header.from.as_deref(), header.to.as_deref(), header.id.as_deref(), header.type_.as_deref(), &err) {
                         if let Err(e) = out.stanza(&r).await {
@@ -159,8 +161,13 @@ pub async fn run(
     }
 }
 
-fn is_probe_answer(iq: &Iq) -> bool {
-    matches!(iq, Iq::Result { id, .. } | Iq::Error { id, .. } if id == PROBE_ID)
+/// The answer to this link-up's probe, from the service asked (anyone else
+/// could otherwise switch multicast on or off).
+fn is_probe_answer(cfg: &LinkConfig, probe_id: &str, iq: &Iq) -> bool {
+    match iq {
+        Iq::Result { id, from, .. } | Iq::Error { id, from, .. } => id == probe_id && cfg.multicast.is_some() && from.as_ref() == cfg.multicast.as_ref(),
+        _ => false,
+    }
 }
 
 /// The multicast service's disco#info answer: multicast on if it has the feature.

@@ -54,9 +54,9 @@ pub async fn set(svc: &Service, channel: &str, from: &Jid, payload: &Element) ->
     }
     let Some(wanted) = listed(node) else {
         return Err(if NODES.contains(&node) || node == ns::MIX_NODE_JIDMAP {
-            Error::feature_not_implemented(format!("node {node} is written by the channel only"))
+            Error::feature_not_implemented(format!("node {} is written by the channel only", crate::error::quote(node)))
         } else {
-            Error::item_not_found().with_text(format!("no node {node} on this channel"))
+            Error::item_not_found().with_text(format!("no node {} on this channel", crate::error::quote(node)))
         });
     };
     let bare = from.to_bare();
@@ -74,7 +74,7 @@ pub async fn set(svc: &Service, channel: &str, from: &Jid, payload: &Element) ->
             (true, _) if now >= Affiliation::Member => None,
             (true, _) => Some(Affiliation::Member),
             (false, w) if now == w => Some(Affiliation::None),
-            (false, _) => return Err(Error::item_not_found().with_text(format!("{jid} is not in node {node}"))),
+            (false, _) => return Err(Error::item_not_found().with_text(format!("{} is not in node {}", crate::error::quote(&jid), crate::error::quote(node)))),
         };
         if let Some(affiliation) = to {
             changes.push(Change::Affiliation { jid: jid.clone(), affiliation, reason: None });

@@ -67,9 +67,9 @@ pub fn parse_form(form: &DataForm) -> Result<PreferenceChange> {
         let value = match f.values.as_slice() {
             [] => continue,
             [v] => v.as_str(),
-            _ => return Err(Error::bad_request(format!("field '{var}' takes one value"))),
+            _ => return Err(Error::bad_request(format!("field {} takes one value", crate::error::quote(var)))),
         };
-        let bad = || Error::bad_request(format!("'{value}' is not a value of field '{var}'"));
+        let bad = || Error::bad_request(format!("{} is not a value of field {}", crate::error::quote(value), crate::error::quote(var)));
         // Values are compared without case: the seed's own example offers 'Never'.
         let value_lc = value.to_ascii_lowercase();
         match var {
@@ -77,7 +77,7 @@ pub fn parse_form(form: &DataForm) -> Result<PreferenceChange> {
             "Private Messages" => out.private_messages = Some(yes_no(&value_lc, "allow", "block").ok_or_else(bad)?),
             "vCard" => out.vcard = Some(yes_no(&value_lc, "allow", "block").ok_or_else(bad)?),
             "Presence" => out.presence = Some(yes_no(&value_lc, "share", "not share").ok_or_else(bad)?),
-            _ => return Err(Error::bad_request(format!("unknown preference '{var}'"))),
+            _ => return Err(Error::bad_request(format!("unknown preference {}", crate::error::quote(var)))),
         }
     }
     Ok(out)

@@ -30,7 +30,7 @@ pub fn item(ch: &ChannelRow, item_ns: &str) -> Element {
 pub async fn publish(svc: &Service, channel: &str, from: &Jid, op: &Element) -> Result<Reply> {
     let item = op.get_child("item", ns::PUBSUB).ok_or_else(|| Error::bad_request("<publish/> needs an <item/>"))?;
     let form = item.get_child("x", "jabber:x:data").ok_or_else(|| Error::bad_request("the info item is a form"))?;
-    let form = DataForm::try_from(form.clone()).map_err(|e| Error::bad_request(format!("malformed form: {e}")))?;
+    let form = DataForm::try_from(form.clone()).map_err(|_| Error::bad_request("malformed form"))?;
     let patch = parse(&form)?;
     let events = svc.channels.configure(channel, &from.to_bare(), &patch).await?;
     let ch = svc.channels.require(channel).await?;
@@ -53,7 +53,7 @@ fn parse(form: &DataForm) -> Result<ConfigPatch> {
         let one = || match f.values.as_slice() {
             [] => Ok(String::new()),
             [v] => Ok(v.clone()),
-            _ => Err(Error::bad_request(format!("field '{var}' takes one value"))),
+            _ => Err(Error::bad_request(format!("field {} takes one value", crate::error::quote(var)))),
         };
         match var {
             "FORM_TYPE" => {}
@@ -61,9 +61,9 @@ fn parse(form: &DataForm) -> Result<ConfigPatch> {
             "Description" => patch.description = Some(one()?),
             "JID Visibility" => {
                 let v = one()?;
-                patch.jid_visibility = Some(parse_mode(&v).ok_or_else(|| Error::bad_request(format!("'{v}' is not a value of field 'JID Visibility' (jid-hidden, jid-maybe-visible, jid-visible)")))?);
+                patch.jid_visibility = Some(parse_mode(&v).ok_or_else(|| Error::bad_request(format!("{} is not a value of field 'JID Visibility' (jid-hidden, jid-maybe-visible, jid-visible)", crate::error::quote(&v))))?);
             }
-            other => return Err(Error::bad_request(format!("field '{other}' of the info node is not offered (Name, Description, JID Visibility)"))),
+            other => return Err(Error::bad_request(format!("field {} of the info node is not offered (Name, Description, JID Visibility)", crate::error::quote(other)))),
         }
     }
     Ok(patch)

@@ -31,5 +31,5 @@ pub fn parse<T: TryFrom<Element>>(payload: &Element) -> Result<T>
 where
     T::Error: std::fmt::Display,
 {
-    T::try_from(payload.clone()).map_err(|e| Error::bad_request(format!("malformed <{}/>: {e}", payload.name())))
+    T::try_from(payload.clone()).map_err(|_| Error::bad_request(format!("malformed <{}/>", crate::error::quote(payload.name()).trim_matches('\''))))
 }

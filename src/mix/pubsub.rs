@@ -44,7 +44,7 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
             item.append_child(config_form(&ch, &owners, &admins));
             vec![item]
         }
-        _ => return Err(Error::item_not_found().with_text(format!("no node {node} on this channel"))),
+        _ => return Err(Error::item_not_found().with_text(format!("no node {} on this channel", crate::error::quote(node)))),
     };
     let mut out_items = el("items", ns::PUBSUB, &[("node", node)]);
     for c in children {

@@ -23,15 +23,15 @@ use crate::xmpp::muc::occupant_id;
 use crate::xmpp::muc_admin::{user_x, ActorRef, AdminItem, AdminQuery};
 
 fn parse(payload: &Element) -> Result<AdminQuery> {
-    AdminQuery::try_from(payload.clone()).map_err(|e| Error::bad_request(format!("malformed muc#admin query: {e}")))
+    AdminQuery::try_from(payload.clone()).map_err(|_| Error::bad_request("malformed muc#admin query"))
 }
 
 fn affiliation(s: &str) -> Result<Affiliation> {
-    Affiliation::parse(s).ok_or_else(|| Error::bad_request(format!("unknown affiliation {s}")))
+    Affiliation::parse(s).ok_or_else(|| Error::bad_request(format!("unknown affiliation {}", crate::error::quote(s))))
 }
 
 fn role(s: &str) -> Result<Role> {
-    Role::parse(s).ok_or_else(|| Error::bad_request(format!("unknown role {s}")))
+    Role::parse(s).ok_or_else(|| Error::bad_request(format!("unknown role {}", crate::error::quote(s))))
 }
 
 /// A get: the list of one affiliation (admins and owners) or one role

@@ -25,7 +25,8 @@ pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Resu
     }
     let mut q = ArchiveQuery { channel: room.to_string(), ..Default::default() };
     if let Some(s) = num("seconds") {
-        q.start = Some(now_ms() - s.max(0) * 1000);
+        // Saturating: `seconds` is the client's number (any i64).
+        q.start = Some(now_ms().saturating_sub(s.max(0).saturating_mul(1000)));
     }
     if let Some(since) = history.and_then(|h| h.attr("since")).and_then(|v| v.parse::<xmpp_parsers::date::DateTime>().ok()) {
         q.start = Some(q.start.unwrap_or(i64::MIN).max(since.0.timestamp_millis()));

@@ -8,13 +8,19 @@
 //! the MIX domain (XEP-0408 §2.1; the room cannot tell which protocol the
 //! invitee's client speaks). In a members-only room an invitation makes an
 //! unaffiliated invitee a member (as Prosody does). Declines are relayed to
-//! the inviter from the room.
+//! the inviter from the room, and only to one who invited the decliner
+//! (`channel::invite::Pending`).
+//!
+//! The room relays nothing of the sender's message but the addresses and
+//! the reason (no bodies, no other payloads: the room must not be a relay
+//! for anyone's content), and at most `MAX_PER_STANZA` invitations a stanza.
 
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::message::{Lang, Message, MessageType};
 use xmpp_parsers::minidom::Element;
 use xmpp_parsers::stanza::Stanza;
 
+use crate::channel::invite::MAX_PER_STANZA;
 use crate::channel::nick;
 use crate::error::{Error, Result};
 use crate::service::Reply;
@@ -35,9 +41,12 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
     let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
     let x = m.payloads.iter().find(|p| p.is("x", ns::MUC_USER)).ok_or_else(|| Error::bad_request("no MUC user data"))?;
     let invites: Vec<&Element> = x.children().filter(|c| c.is("invite", ns::MUC_USER)).collect();
+    if invites.len() > MAX_PER_STANZA {
+        return Err(Error::policy_violation(format!("at most {MAX_PER_STANZA} invitations in one stanza")));
+    }
     let out = match x.children().next() {
-        Some(c) if c.is("invite", ns::MUC_USER) => invite(svc, room, from, &invites, m).await?,
-        Some(c) if c.is("decline", ns::MUC_USER) => decline(svc, room, from, c, m).await?,
+        Some(c) if c.is("invite", ns::MUC_USER) => invite(svc, room, from, &invites, m.id.as_ref()).await?,
+        Some(c) if c.is("decline", ns::MUC_USER) => decline(svc, room, from, c, m.id.as_ref()).await?,
         _ => return Err(Error::bad_request("expected <invite/> or <decline/>")),
     };
     Ok(Reply { after: out, ..Default::default() })
@@ -45,24 +54,26 @@ pub async fn handle(svc: &Service, room: &str, m: &Message) -> Result<Reply> {
 
 fn target(e: &Element) -> Result<Jid> {
     let to = e.attr("to").ok_or_else(|| Error::bad_request(format!("<{}/> needs a 'to'", e.name())))?;
-    to.parse::<Jid>().map_err(|_| Error::jid_malformed(format!("'{to}' is not a JID")))
+    to.parse::<Jid>().map_err(|_| Error::jid_malformed(format!("{} is not a JID", crate::error::quote(to))))
 }
+
+/// Longest reason relayed (characters); longer ones are cut.
+const MAX_REASON: usize = 1024;
 
 fn reason_of(e: &Element) -> String {
-    e.get_child("reason", ns::MUC_USER).map(|r| r.text()).unwrap_or_default()
+    e.get_child("reason", ns::MUC_USER).map(|r| r.text().chars().take(MAX_REASON).collect()).unwrap_or_default()
 }
 
-/// The sender's message without its MUC user data and addresses.
-fn base(m: &Message, from: Jid, to: Jid) -> Message {
-    let mut out = m.clone();
-    out.payloads.retain(|p| !p.is("x", ns::MUC_USER));
+/// A message from the room, with the sender's id: only what the room
+/// writes itself goes in.
+fn from_room(from: Jid, to: Jid, id: Option<&xmpp_parsers::message::Id>) -> Message {
+    let mut out = Message::new_with_type(MessageType::Normal, Some(to));
     out.from = Some(from);
-    out.to = Some(to);
-    out.type_ = MessageType::Normal;
+    out.id = id.cloned();
     out
 }
 
-async fn invite(svc: &Service, room: &str, from: &Jid, invites: &[&Element], m: &Message) -> Result<Vec<Stanza>> {
+async fn invite(svc: &Service, room: &str, from: &Jid, invites: &[&Element], id: Option<&xmpp_parsers::message::Id>) -> Result<Vec<Stanza>> {
     let inviter = from.to_bare();
     // The inviter must be in the channel, in either view.
     if svc.channels.participants(room).await?.iter().all(|p| p.jid != inviter.as_str()) {
@@ -76,7 +87,8 @@ async fn invite(svc: &Service, room: &str, from: &Jid, invites: &[&Element], m: 
         let reason = reason_of(inv);
         let invitee_bare: BareJid = invitee.to_bare();
         svc.channels.admit_invitee(room, &invitee_bare).await?;
-        let mut msg = base(m, room_jid.clone().into(), invitee.clone());
+        svc.channels.invited(room, from.as_str(), &invitee_bare);
+        let mut msg = from_room(room_jid.clone().into(), invitee.clone(), id);
         let mut x = Element::bare("x", ns::MUC_USER);
         let mut i = el("invite", ns::MUC_USER, &[("from", &from.to_string())]);
         i.append_child(text_el("reason", ns::MUC_USER, reason.clone()));
@@ -90,40 +102,42 @@ async fn invite(svc: &Service, room: &str, from: &Jid, invites: &[&Element], m: 
         let invitation = svc.channels.invitation(room, &inviter, &invitee_bare).await?;
         let mix_channel = svc.channel_jid(View::Mix, room).to_string();
         msg.payloads.push(Invitation { inviter: invitation.inviter, invitee: invitation.invitee, channel: mix_channel, token: invitation.token }.into());
-        if msg.bodies.is_empty() {
-            let text = format!("{from} invited you to the room {room_jid}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") });
-            msg.bodies.insert(Lang::default(), text);
-        }
+        let text = format!("{from} invited you to the room {room_jid}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") });
+        msg.bodies.insert(Lang::default(), text);
         tracing::info!(room, invitee = %invitee, "mediated invitation sent");
         out.push(Stanza::Message(msg));
     }
     Ok(out)
 }
 
-/// A decline goes to the inviter named in `to`; an in-room JID
-/// (`room@muc/nick`) means every session of that occupant.
-async fn decline(svc: &Service, room: &str, from: &Jid, d: &Element, m: &Message) -> Result<Vec<Stanza>> {
+/// A decline goes to the inviter named in `to`, if it invited the decliner
+/// (else `item-not-found`); an in-room JID (`room@muc/nick`) means every
+/// session of that occupant.
+async fn decline(svc: &Service, room: &str, from: &Jid, d: &Element, id: Option<&xmpp_parsers::message::Id>) -> Result<Vec<Stanza>> {
     let to = target(d)?;
     let reason = reason_of(d);
     let room_jid = svc.channel_jid(View::Muc, room);
+    let decliner = from.to_bare();
     let recipients: Vec<Jid> = match to.resource() {
         Some(nick) if to.to_bare() == room_jid => {
             let participants = svc.channels.participants(room).await?;
             let p = nick::find(&participants, nick.as_str()).ok_or_else(|| Error::item_not_found().with_text("Recipient not in room"))?;
+            svc.channels.check_decline(room, &decliner, &p.jid)?;
             svc.channels.occupants(room).await?.iter().filter(|o| o.jid == p.jid).map(|o| o.full_jid.clone()).collect()
         }
-        _ => vec![to],
+        _ => {
+            svc.channels.check_decline(room, &decliner, to.as_str())?;
+            vec![to]
+        }
     };
-    let mut msg = base(m, room_jid.clone().into(), room_jid.clone().into());
+    let mut msg = from_room(room_jid.clone().into(), room_jid.clone().into(), id);
     let mut x = Element::bare("x", ns::MUC_USER);
     let mut dec = el("decline", ns::MUC_USER, &[("from", &from.to_string())]);
     dec.append_child(text_el("reason", ns::MUC_USER, reason.clone()));
     x.append_child(dec);
     msg.payloads.push(x);
-    if msg.bodies.is_empty() {
-        let text = format!("{from} declined your invite to the room {room_jid}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") });
-        msg.bodies.insert(Lang::default(), text);
-    }
+    let text = format!("{from} declined your invite to the room {room_jid}{}", if reason.is_empty() { String::new() } else { format!(" ({reason})") });
+    msg.bodies.insert(Lang::default(), text);
     tracing::info!(room, copies = recipients.len(), "invitation decline relayed");
     Ok(recipients
         .into_iter()

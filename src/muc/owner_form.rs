@@ -123,7 +123,7 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
     if child.is("destroy", ns::MUC_OWNER) {
         let alternate = child.attr("jid").map(str::to_string);
         if let Some(a) = &alternate {
-            a.parse::<xmpp_parsers::jid::Jid>().map_err(|e| Error::jid_malformed(format!("alternate venue: {e}")))?;
+            a.parse::<xmpp_parsers::jid::Jid>().map_err(|_| Error::jid_malformed("the alternate venue is not a JID"))?;
         }
         let reason = child.get_child("reason", ns::MUC_OWNER).map(|r| r.text());
         return Ok(OwnerSet::Destroy { alternate, reason });
@@ -131,7 +131,7 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
     if !child.is("x", ns::DATA_FORMS) {
         return Err(Error::bad_request(format!("<{}/> is not an owner request", child.name())));
     }
-    let form = DataForm::try_from(child.clone()).map_err(|e| Error::bad_request(format!("malformed form: {e}")))?;
+    let form = DataForm::try_from(child.clone()).map_err(|_| Error::bad_request("malformed form"))?;
     match form.type_ {
         DataFormType::Cancel => return Ok(OwnerSet::Cancel),
         DataFormType::Submit => {}
@@ -182,13 +182,13 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
                     Some("anyone") => Some(JidVisibility::Visible),
                     Some("preference") => Some(JidVisibility::MaybeVisible),
                     Some("moderators") => Some(JidVisibility::Hidden),
-                    Some(other) => return Err(Error::not_acceptable(format!("whois '{other}' is not offered (moderators, preference or anyone)"))),
+                    Some(other) => return Err(Error::not_acceptable(format!("whois {} is not offered (moderators, preference or anyone)", crate::error::quote(other)))),
                 }
             }
             "allowpm" => {
                 if let Some(v) = single(f)? {
                     if !ALLOW_PM.contains(&v.as_str()) {
-                        return Err(Error::not_acceptable(format!("allowpm '{v}' is not one of {}", ALLOW_PM.join(", "))));
+                        return Err(Error::not_acceptable(format!("allowpm {} is not one of {}", crate::error::quote(&v), ALLOW_PM.join(", "))));
                     }
                     patch.allow_pm = Some(v);
                 }
@@ -201,7 +201,7 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
                     Some("0") => return Err(Error::not_acceptable("maxusers must be a positive number or 'none'; 0 would let nobody in")),
                     Some(n) => match n.parse::<i64>() {
                         Ok(n) if n > 0 => Some(n),
-                        _ => return Err(Error::bad_request(format!("maxusers '{n}' is not a positive number or 'none'"))),
+                        _ => return Err(Error::bad_request(format!("maxusers {} is not a positive number or 'none'", crate::error::quote(n)))),
                     },
                 }
             }
@@ -238,7 +238,7 @@ fn boolean(f: &Field) -> Result<Option<bool>> {
         None => Ok(None),
         Some("1" | "true") => Ok(Some(true)),
         Some("0" | "false") => Ok(Some(false)),
-        Some(v) => Err(Error::bad_request(format!("{}: '{v}' is not a boolean", var(f)))),
+        Some(v) => Err(Error::bad_request(format!("{}: {} is not a boolean", var(f), crate::error::quote(v)))),
     }
 }
 
@@ -246,9 +246,9 @@ fn boolean(f: &Field) -> Result<Option<bool>> {
 fn jids(f: &Field) -> Result<Vec<BareJid>> {
     let mut out: Vec<BareJid> = Vec::new();
     for v in f.values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        let jid: xmpp_parsers::jid::Jid = v.parse().map_err(|e| Error::bad_request(format!("{}: '{v}' is not a JID: {e}", var(f))))?;
+        let jid: xmpp_parsers::jid::Jid = v.parse().map_err(|_| Error::bad_request(format!("{}: {} is not a JID", var(f), crate::error::quote(v))))?;
         if jid.resource().is_some() {
-            return Err(Error::not_acceptable(format!("{}: '{v}' is not a bare JID", var(f))));
+            return Err(Error::not_acceptable(format!("{}: {} is not a bare JID", var(f), crate::error::quote(v))));
         }
         let bare = jid.to_bare();
         if !out.contains(&bare) {

@@ -31,6 +31,11 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
     let bare = full.to_bare();
     let mut created = false;
     if svc.channels.get(room).await?.is_none() {
+        // Only a MUC client's entry creates a room: a plain presence (a
+        // roster push, a directed presence) to a missing room does not.
+        if !p.payloads.iter().any(|e| e.is("x", crate::xmpp::ns::MUC)) {
+            return Err(Error::item_not_found().with_text("no such room; a MUC client's entry (with <x xmlns='http://jabber.org/protocol/muc'/>) creates one"));
+        }
         svc.channels.create(Some(room), &bare).await.map_err(|e| match e {
             Error::Stanza(r) if matches!(r.condition, xmpp_parsers::stanza_error::DefinedCondition::Forbidden) => {
                 Error::not_allowed("you may not create rooms on this service")
@@ -38,10 +43,8 @@ async fn available(svc: &Service, room: &str, nick: &str, full: &FullJid, p: &Pr
             other => other,
         })?;
         created = true;
-        // XEP-0045 §10.1.1: locked until configured (not for the old groupchat protocol, as Prosody).
-        if p.payloads.iter().any(|e| e.is("x", crate::xmpp::ns::MUC)) {
-            svc.channels.lock(room).await?;
-        }
+        // XEP-0045 §10.1.1: locked until configured.
+        svc.channels.lock(room).await?;
     }
     if svc.channels.occupant(room, &full.to_string()).await?.is_some() {
         let (wanted, _) = crate::channel::nick::normalise(nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;

@@ -158,6 +158,21 @@ impl Store {
 }
 
 impl Store {
+    /// How many channels `creator` (a bare JID) created, and how many users
+    /// of its domain did (for the creation quotas).
+    pub async fn channels_created(&self, creator: &str) -> Result<(i64, i64)> {
+        let domain = creator.rsplit_once('@').map(|(_, d)| d).unwrap_or(creator);
+        let by_user: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE creator = $1").bind(creator).fetch_one(&self.pool).await?;
+        // A suffix compared as text: no LIKE, whose wildcards differ between the backends.
+        let by_domain: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE substr(creator, length(creator) - length($1) + 1) = $1")
+            .bind(format!("@{domain}"))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((by_user, by_domain))
+    }
+}
+
+impl Store {
     /// Writes the configurable settings of `row` (everything but name,
     /// creator, creation time, ad-hoc flag and subject) to its channel.
     #[tracing::instrument(skip(self, row), fields(name = %row.name), level = "debug")]

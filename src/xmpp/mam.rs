@@ -29,12 +29,12 @@ pub struct MamRequest {
 fn parse_time(var: &str, v: &str) -> Result<i64> {
     v.parse::<xmpp_parsers::date::DateTime>()
         .map(|d| d.0.timestamp_millis())
-        .map_err(|_| Error::bad_request(format!("field {var}: not an XEP-0082 date-time")))
+        .map_err(|_| Error::bad_request(format!("field {}: not an XEP-0082 date-time", crate::error::quote(var))))
 }
 
 /// Parses `<query xmlns='urn:xmpp:mam:2'>`.
 pub fn parse(payload: &Element) -> Result<MamRequest> {
-    let q = Query::try_from(payload.clone()).map_err(|e| Error::bad_request(format!("malformed MAM query: {e}")))?;
+    let q = Query::try_from(payload.clone()).map_err(|_| Error::bad_request("malformed MAM query"))?;
     let mut r = MamRequest { queryid: q.queryid.map(|i| i.0), flip: q.flip_page, ..Default::default() };
     if q.node.is_some() {
         return Err(Error::item_not_found().with_text("this archive has no nodes"));
@@ -54,7 +54,7 @@ pub fn parse(payload: &Element) -> Result<MamRequest> {
                 "before-id" => r.before_id = Some(one()),
                 "after-id" => r.after_id = Some(one()),
                 "ids" => r.ids = f.values.clone(),
-                other => return Err(Error::bad_request(format!("unsupported field: {other}"))),
+                other => return Err(Error::bad_request(format!("unsupported field: {}", crate::error::quote(other)))),
             }
         }
     }

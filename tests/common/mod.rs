@@ -112,7 +112,9 @@ pub async fn coven_token(h: &Harness, full: &str) -> String {
 /// New channels are JID-visible here unless `extra` names
 /// `jid_visibility`: the golden transcripts follow XEP-0045's and the
 /// seeds' examples, which show real JIDs (the service's default is
-/// `hidden`; the tests of that default set it).
+/// `hidden`; the tests of that default set it). Rate limits are off unless
+/// `extra` has a `[limits]` section: the transcripts send faster than a
+/// person (the tests of the limits set them).
 pub fn config_toml(extra: &str) -> String {
     let visible = "jid_visibility = \"visible\"\n";
     let extra = if extra.contains("jid_visibility") {
@@ -122,6 +124,7 @@ pub fn config_toml(extra: &str) -> String {
     } else {
         format!("{extra}\n[service]\n{visible}")
     };
+    let extra = if extra.contains("[limits]") { extra } else { format!("{extra}\n[limits]\nmessage_rate = 0\npresence_rate = 0\n") };
     format!(
         r#"
 [server]

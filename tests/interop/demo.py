@@ -230,6 +230,39 @@ async def private_across_views(demo: Demo):
     check(back["from"] == JID(f"{room}/Alice"), "carol (MUC) got the answer from the room as Alice")
     check(demo.bed.jid("alice") not in str(back), "nor does the room show alice's")
 
+@scene("alice makes the channel jid-maybe-visible (XEP-0404); bob lets his JID show: carol (MUC) sees his, not alice's")
+async def jid_visibility(demo: Demo):
+    if not demo.bed.has_mix_pam:
+        raise Skip("Prosody runs without contrib/prosody/mod_mix_pam.lua")
+    alice, bob, carol = await demo.client("alice"), await demo.client("bob"), await demo.client("carol")
+    name = demo.state["channel"]
+    room, channel = f"{name}@{demo.bed.main.muc}", f"{name}@{demo.bed.main.mix}"
+    form = ("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>{ft}</value></field>"
+            "<field var='{var}'><value>{value}</value></field></x>")
+    say(f"alice -> {channel}: publish to the info node: JID Visibility = jid-maybe-visible")
+    await alice.raw_iq(channel, "set", "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:mix:nodes:info'><item>"
+                       + form.format(ft="urn:xmpp:mix:core:1", var="JID Visibility", value="jid-maybe-visible")
+                       + "</item></publish></pubsub>").send(timeout=15)
+    say(f"bob -> {channel}: <user-preference/> JID Visibility = always")
+    answer = await bob.raw_iq(channel, "set", "<user-preference xmlns='urn:xmpp:mix:anon:0'>"
+                              + form.format(ft="urn:xmpp:mix:anon:0", var="JID Visibility", value="always")
+                              + "</user-preference>").send(timeout=15)
+    check(">always<" in str(answer), "the channel keeps bob's preference")
+    say(f"carol leaves {room} and enters again")
+    carol.plugin["xep_0045"].leave_muc(JID(room), "Carol")
+    await asyncio.sleep(0.5)
+    presences = carol.queue("groupchat_presence")
+    while not presences.empty():
+        presences.get_nowait()
+    await carol.plugin["xep_0045"].join_muc_wait(JID(room), "Carol", timeout=15)
+    shown = {}
+    while not presences.empty():
+        p = presences.get_nowait()
+        shown[p["from"].resource] = p["muc"]["jid"]
+        say(f"carol <- {p['from']}: item jid {str(p['muc']['jid']) or '(none)'}")
+    check(str(shown.get("Bob", "")).startswith(demo.bed.jid("bob")), "carol sees bob's real JID: he allowed it")
+    check(not str(shown.get("Alice", "")), "carol does not see alice's: the channel hides it")
+
 # --------------------------------------------------------------------------
 
 async def run(bed_dir: str) -> int:

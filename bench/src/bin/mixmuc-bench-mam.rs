@@ -98,7 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let schema_line = cli.schema.as_deref().map(|s| format!("schema = \"{s}\"\n")).unwrap_or_default();
     let cfg = Config::from_toml(&format!(
         "[server]\nport = 1\n[mix]\ndomain = \"{MIX_DOMAIN}\"\nsecret = \"x\"\n[muc]\ndomain = \"{MUC_DOMAIN}\"\nsecret = \"x\"\n\
-         [store]\nurl = \"{}\"\n{schema_line}max_connections = 4\n[service]\nlocal_domains = [\"localhost\"]\n",
+         [store]\nurl = \"{}\"\n{schema_line}max_connections = 4\n[service]\nlocal_domains = [\"localhost\"]\n[limits]\nmessage_rate = 0\npresence_rate = 0\n",
         cli.store
     ))?;
     let store = Store::open(&cfg.store).await?;

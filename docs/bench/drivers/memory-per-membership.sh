@@ -15,7 +15,7 @@ PORT=29351
 run() { # bin rooms -> "before_kb after_kb anon_before anon_after file_before file_after"
 	local bin=$1 rooms=$2 d pid t snap b a
 	d=$(mktemp -d /tmp/s8m.XXXX)
-	printf '[server]\nhost = "127.0.0.1"\nport = %s\nmax_backoff_secs = 1\n[mix]\ndomain = "mix.bench"\nsecret = "s1"\n[muc]\ndomain = "muc.bench"\nsecret = "s2"\n[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[log]\nfilter = "warn"\n' $PORT "$d" > "$d/mixmuc.toml"
+	printf '[server]\nhost = "127.0.0.1"\nport = %s\nmax_backoff_secs = 1\n[mix]\ndomain = "mix.bench"\nsecret = "s1"\n[muc]\ndomain = "muc.bench"\nsecret = "s2"\n[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[limits]\nmessage_rate = 0\npresence_rate = 0\n[log]\nfilter = "warn"\n' $PORT "$d" > "$d/mixmuc.toml"
 	"$bin/mixmuc" serve --config "$d/mixmuc.toml" > "$d/mixmuc.log" 2>&1 &
 	pid=$!
 	sleep 1

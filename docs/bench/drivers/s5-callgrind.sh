@@ -11,7 +11,7 @@ OUT=$1 NAME=$2 BIN=$3 ROOMS=$4 OCC=$5 SENDERS=$6 RATE=$7
 PORT=29361
 mkdir -p "$OUT"
 d=$(mktemp -d /tmp/s5cg.XXXX)
-printf '[server]\nhost = "127.0.0.1"\nport = %s\nmax_backoff_secs = 1\n[mix]\ndomain = "mix.bench"\nsecret = "s1"\n[muc]\ndomain = "muc.bench"\nsecret = "s2"\n[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[log]\nfilter = "warn"\n' $PORT "$d" > "$d/mixmuc.toml"
+printf '[server]\nhost = "127.0.0.1"\nport = %s\nmax_backoff_secs = 1\n[mix]\ndomain = "mix.bench"\nsecret = "s1"\n[muc]\ndomain = "muc.bench"\nsecret = "s2"\n[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[limits]\nmessage_rate = 0\npresence_rate = 0\n[log]\nfilter = "warn"\n' $PORT "$d" > "$d/mixmuc.toml"
 valgrind --tool=callgrind --callgrind-out-file="$d/callgrind.out" "$BIN/mixmuc" serve --config "$d/mixmuc.toml" > "$d/mixmuc.log" 2>&1 &
 pid=$!
 sleep 4

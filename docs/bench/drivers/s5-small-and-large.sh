@@ -15,7 +15,7 @@ one() { # name bin threads rooms occ senders rate tag n
 		printf '[server]\nhost = "127.0.0.1"\nport = %s\nmax_backoff_secs = 1\n' $PORT
 		[ -n "$threads" ] && printf 'threads = %s\n' "$threads"
 		printf '[mix]\ndomain = "mix.bench"\nsecret = "s1"\n[muc]\ndomain = "muc.bench"\nsecret = "s2"\n'
-		printf '[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[log]\nfilter = "warn"\n' "$d"
+		printf '[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[limits]\nmessage_rate = 0\npresence_rate = 0\n[log]\nfilter = "warn"\n' "$d"
 	} > "$d/mixmuc.toml"
 	"$bin/mixmuc" serve --config "$d/mixmuc.toml" > "$d/mixmuc.log" 2>&1 &
 	local pid=$!

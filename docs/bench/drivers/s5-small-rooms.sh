@@ -10,7 +10,7 @@
 set -u
 PORT=29351
 start_mixmuc() { # bin dir -> sets pid
-	printf '[server]\nhost = "127.0.0.1"\nport = %s\nmax_backoff_secs = 1\n[mix]\ndomain = "mix.bench"\nsecret = "s1"\n[muc]\ndomain = "muc.bench"\nsecret = "s2"\n[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[log]\nfilter = "warn"\n' $PORT "$2" > "$2/mixmuc.toml"
+	printf '[server]\nhost = "127.0.0.1"\nport = %s\nmax_backoff_secs = 1\n[mix]\ndomain = "mix.bench"\nsecret = "s1"\n[muc]\ndomain = "muc.bench"\nsecret = "s2"\n[store]\nurl = "sqlite://%s/mixmuc.db"\n[service]\ncreate_channels = "anyone"\nlocal_domains = ["bench.local"]\n[limits]\nmessage_rate = 0\npresence_rate = 0\n[log]\nfilter = "warn"\n' $PORT "$2" > "$2/mixmuc.toml"
 	"$1/mixmuc" serve --config "$2/mixmuc.toml" > "$2/mixmuc.log" 2>&1 &
 	pid=$!
 	sleep 1

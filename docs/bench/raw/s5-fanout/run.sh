@@ -19,6 +19,9 @@ url = "sqlite://$D/mixmuc.db"
 [service]
 create_channels = "anyone"
 local_domains = ["bench.local"]
+[limits]
+message_rate = 0
+presence_rate = 0
 [log]
 filter = "warn"
 T
