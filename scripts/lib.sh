@@ -23,7 +23,7 @@
 # For mm_mixmuc_config (per instance, when the config is written):
 #   MM_CREATE_CHANNELS ('"anyone"', a TOML value)  MM_ADMINS ('[]')
 #   MM_LOCAL_DOMAINS ('["localhost"]')  MM_STORE_URL (sqlite file in the instance folder)
-#   MM_LOG_FILTER ('info')
+#   MM_LOG_FILTER ('info')  MM_IDLE_SESSION_CHECK_SECS ('900': [service] idle_session_check_secs)
 #
 # Test accounts on VirtualHost "localhost", all with password "pass":
 #   alice bob carol dave eve admin
@@ -330,12 +330,16 @@ mm_mixmuc_config() {
 		# The interop suite and the demo were written for non-anonymous rooms
 		# (real JIDs in items, status 100); the service's default is "hidden".
 		jid_visibility = ${MM_JID_VISIBILITY:-\"visible\"}
+		idle_session_check_secs = ${MM_IDLE_SESSION_CHECK_SECS:-900}
 
 		[limits]
-		# The interop suite sends faster than a person; the service's
-		# defaults are 1 message/s and 0.5 presence/s with bursts of 10.
+		# The interop suite sends faster than a person and its few users
+		# create hundreds of channels; the service's defaults are 1 message/s
+		# and 0.5 presence/s with bursts of 10, and 100 channels per user.
 		message_rate = ${MM_MESSAGE_RATE:-0}
 		presence_rate = ${MM_PRESENCE_RATE:-0}
+		channels_per_user = ${MM_CHANNELS_PER_USER:-0}
+		channels_per_domain = ${MM_CHANNELS_PER_DOMAIN:-0}
 
 		[log]
 		filter = "${MM_LOG_FILTER:-info}"

@@ -66,12 +66,27 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
     // `Service::handle_batch_into`).
     let mut batch: Vec<Stanza> = Vec::with_capacity(BATCH);
     let mut answers = crate::outgoing::Coalescer::default();
+    // The idle-session check (`Service::idle_sweep`): its rounds run here,
+    // between turns, so that its removals never interleave with a stanza's
+    // handling (the dispatcher is the channels' only writer); it stops
+    // with the loop. The first round comes one period after the start.
+    let mut rounds = svc.idle_sweep_period().map(|p| {
+        tracing::info!(every_ms = p.as_millis() as u64, check_secs = cfg.service.idle_session_check_secs, max_pings = cfg.service.idle_session_pings_per_round, "idle-session check on");
+        let mut i = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
     let outcome = loop {
         tokio::select! {
             biased;
             _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
             r = &mut mix_link => break link_outcome(r),
             r = &mut muc_link => break link_outcome(r),
+            () = next_round(&mut rounds) => {
+                for out in svc.idle_sweep(crate::store::now_ms()).await {
+                    send(&svc, &mix_tx, &muc_tx, out).await;
+                }
+            }
             Some(stanza) = in_rx.recv() => {
                 // What is already queued goes with it: the room messages
                 // among them are archived with one statement.
@@ -144,6 +159,16 @@ async fn send(svc: &Arc<Service>, mix: &mpsc::Sender<Out>, muc: &mpsc::Sender<Ou
     };
     if tx.send(stanza).await.is_err() {
         tracing::warn!("link queue closed; stanza dropped");
+    }
+}
+
+/// The next tick of the idle-session check; never when it is off.
+async fn next_round(rounds: &mut Option<tokio::time::Interval>) {
+    match rounds {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

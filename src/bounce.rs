@@ -26,7 +26,7 @@ use crate::service::{Reply, Service};
 use crate::xmpp::presence;
 
 /// Conditions that say the session is gone (RFC 6120 §8.3.3).
-fn session_gone(c: &DefinedCondition) -> bool {
+pub(crate) fn session_gone(c: &DefinedCondition) -> bool {
     use DefinedCondition::*;
     matches!(c, Gone { .. } | ItemNotFound | RecipientUnavailable | RemoteServerNotFound | RemoteServerTimeout | ServiceUnavailable)
 }
@@ -50,8 +50,8 @@ pub async fn handle(svc: &Service, name: &str, from: &Jid, payloads: &[Element])
         return Ok(Reply::none());
     }
     let events = match from.clone().try_into_full() {
-        Ok(full) if session_gone(&cond) => svc.channels.session_failed(name, &full, leaving(&cond)).await?,
-        Err(bare) if server_gone(&cond) => svc.channels.user_unreachable(name, &bare, leaving(&cond)).await?,
+        Ok(full) if session_gone(&cond) => svc.channels.session_failed(name, &full, leaving(&cond), "delivery error").await?,
+        Err(bare) if server_gone(&cond) => svc.channels.user_unreachable(name, &bare, leaving(&cond), "server unreachable").await?,
         _ => vec![],
     };
     if events.is_empty() {
@@ -62,7 +62,7 @@ pub async fn handle(svc: &Service, name: &str, from: &Jid, payloads: &[Element])
 
 /// The unavailable presence shown for a removed session: "Kicked: <the
 /// condition, in words>" as its status, as Prosody writes it.
-fn leaving(c: &DefinedCondition) -> Option<String> {
+pub(crate) fn leaving(c: &DefinedCondition) -> Option<String> {
     use DefinedCondition::*;
     let words = match c {
         Gone { .. } => "gone",
@@ -73,6 +73,12 @@ fn leaving(c: &DefinedCondition) -> Option<String> {
         ServiceUnavailable => "service unavailable",
         _ => "delivery error",
     };
+    kicked(words)
+}
+
+/// The unavailable presence shown for a session the service removed:
+/// "Kicked: `words`" as its status.
+pub(crate) fn kicked(words: &str) -> Option<String> {
     let mut p = Presence::new(PresenceType::Unavailable);
     p.statuses.insert(Default::default(), format!("Kicked: {words}"));
     presence::leaving(&p)

@@ -152,7 +152,7 @@ pub struct StoreConfig {
 }
 
 /// `[service]`.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     /// Bare JIDs with every right on every channel.
@@ -181,6 +181,34 @@ pub struct ServiceConfig {
     /// room (muc#owner `whois`, MIX info node 'JID Visibility').
     #[serde(default)]
     pub jid_visibility: JidVisibility,
+    /// Housekeeping of sessions that vanished without a word (docs/muc.md
+    /// "Housekeeping"): a MUC occupant or online MIX client with no sign of
+    /// life (entering, a presence, any stanza to the channel, an answer to
+    /// a ping) for this many seconds is sent an XEP-0199 ping from the
+    /// room's (channel's) JID; no answer by the next round, or an error
+    /// that says the session is gone, removes it (MUC status 333, MIX
+    /// unavailable). Rounds run every quarter of it. 0 disables. Default
+    /// 900 (15 minutes).
+    #[serde(default = "default_idle_session_check")]
+    pub idle_session_check_secs: u64,
+    /// At most this many pings per round (the longest silent first; the
+    /// others wait for a later round). Default 1000.
+    #[serde(default = "default_idle_session_pings")]
+    pub idle_session_pings_per_round: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            admins: Vec::new(),
+            create_channels: CreatePolicy::default(),
+            local_domains: Vec::new(),
+            keep_archive_on_destroy: false,
+            jid_visibility: JidVisibility::default(),
+            idle_session_check_secs: default_idle_session_check(),
+            idle_session_pings_per_round: default_idle_session_pings(),
+        }
+    }
 }
 
 /// The JID visibility of new channels (`[service] jid_visibility`) and of
@@ -350,6 +378,12 @@ fn default_store_url() -> String {
 fn default_sqlite_cache_kib() -> u32 {
     2000
 }
+fn default_idle_session_check() -> u64 {
+    900
+}
+fn default_idle_session_pings() -> usize {
+    1000
+}
 fn default_log_filter() -> String {
     "info".into()
 }
@@ -467,6 +501,12 @@ impl Config {
             if let Err(m) = parse_bare(a) {
                 return err("service.admins", m);
             }
+        }
+        if self.service.idle_session_pings_per_round == 0 {
+            return err("service.idle_session_pings_per_round", "must be at least 1 (idle_session_check_secs = 0 turns the check off)".into());
+        }
+        if self.service.idle_session_check_secs > 366 * 86_400 {
+            return err("service.idle_session_check_secs", "must be at most a year (0 turns the check off)".into());
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             return err("log.filter", e.to_string());

@@ -29,4 +29,5 @@ mod relay;
 mod router;
 pub mod service;
 pub mod store;
+mod sweep;
 mod xmpp;

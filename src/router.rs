@@ -71,6 +71,10 @@ impl Service {
             (Some(n), None) => Target::Channel(n.as_str()),
             (Some(n), Some(r)) => Target::Member(n.as_str(), r.as_str()),
         };
+        // A stanza from a session to a channel: it is alive (`crate::sweep`).
+        if let Target::Channel(name) | Target::Member(name, _) | Target::Proxy(name, ..) = target {
+            self.sweep.heard(name, from).await;
+        }
         // XEP-0045 §7.2.1: entering needs a nick (whether or not the room exists).
         if let (View::Muc, Target::Channel(_), Stanza::Presence(p)) = (view, &target, stanza) {
             return match p.type_ {
@@ -91,10 +95,14 @@ impl Service {
         let (reply, iq_id) = match stanza {
             Stanza::Iq(Iq::Get { id, payload, .. }) => (self.iq(view, &target, IqKind::Get, &Request { from, to, id, set: false, payload }).await?, Some(id)),
             Stanza::Iq(Iq::Set { id, payload, .. }) => (self.iq(view, &target, IqKind::Set, &Request { from, to, id, set: true, payload }).await?, Some(id)),
-            // Answers to requests we relayed (`crate::relay`); the others
-            // (to our keepalive pings, or matching nothing) are dropped.
+            // Answers to requests we relayed (`crate::relay`), then to the
+            // idle-session check's pings (`crate::sweep`); the others (to
+            // our keepalive pings, or matching nothing) are dropped.
             Stanza::Iq(iq @ (Iq::Result { .. } | Iq::Error { .. })) => {
-                let reply = self.relay.answer(iq).await.map(|a| Reply { after: vec![a], ..Reply::none() }).unwrap_or_default();
+                let reply = match self.relay.answer(iq).await {
+                    Some(a) => Reply { after: vec![a], ..Reply::none() },
+                    None => self.idle_answer(iq).await.transpose()?.unwrap_or_default(),
+                };
                 return Ok(Routed { reply, iq_id: None });
             }
             // Delivery errors for what we sent: sessions that are gone leave.
@@ -157,6 +165,9 @@ impl Service {
     /// `post`'s own checks, for a stanza `room_message` accepted.
     pub(crate) async fn prepare_room_message(&self, stanza: &Stanza) -> Result<PendingPost> {
         let (view, name, m) = self.room_message(stanza).expect("a room message");
+        if let Some(from) = &m.from {
+            self.sweep.heard(name, from).await;
+        }
         let channel = self.channels.get(name).await?.ok_or_else(Error::item_not_found)?;
         match view {
             View::Mix => mix::message::prepare(self, channel, m).await,

@@ -18,7 +18,7 @@ use crate::store::Store;
 use crate::xmpp::content;
 
 /// Which protocol view a stanza addressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     Mix,
     Muc,
@@ -33,6 +33,8 @@ pub struct Service {
     pub keep_archive: bool,
     /// IQs relayed between participants, waiting for their answers.
     pub(crate) relay: crate::relay::PendingIqs,
+    /// Sessions asked whether they are still there (`crate::sweep`).
+    pub(crate) sweep: crate::sweep::state::IdleSweep,
 }
 
 impl Service {
@@ -47,7 +49,14 @@ impl Service {
             store,
             keep_archive: cfg.service.keep_archive_on_destroy,
             relay: crate::relay::PendingIqs::default(),
+            sweep: crate::sweep::state::IdleSweep::new(&cfg.service),
         })
+    }
+
+    /// How often the idle-session check runs (`Service::idle_sweep`); None
+    /// when it is off.
+    pub fn idle_sweep_period(&self) -> Option<std::time::Duration> {
+        self.sweep.period()
     }
 
     /// The domain of a view.

@@ -14,36 +14,18 @@ mod common;
 
 use common::*;
 
-const MIX_NS: &str = "urn:xmpp:mix:core:1";
 const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
 const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 async fn room() -> Harness {
     let h = Harness::new().await;
-    h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
-    enter_room(&h, HAG66, "thirdwitch").await;
-    enter_room(&h, HAG01, "firstwitch").await;
-    for (jid, nick) in [(HECATE_BARE, "hecate"), (ROMEO_BARE, "romeo")] {
-        let join = format!(
-            "<iq type='set' id='j-{nick}' from='{jid}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:presence'/><nick>{nick}</nick></join></iq>"
-        );
-        assert!(h.send(&join).await.iter().any(|e| e.attr("type") == Some("result")), "{nick}'s join failed");
-    }
-    h.send(&format!("<presence from='{HECATE}' to='{COVEN}'/>")).await;
+    coven_with_sessions(&h).await;
     h
 }
 
 
 fn bounce(kind: &str, from: &str, to: &str, type_: &str, condition: &str) -> String {
     format!("<{kind} type='error' id='b1' from='{from}' to='{to}'><error type='{type_}'><{condition} xmlns='{STANZAS}'/></error></{kind}>")
-}
-
-async fn occupants(h: &Harness) -> Vec<String> {
-    h.service.channels.occupants("coven").await.unwrap().iter().map(|o| o.full_jid.to_string()).collect()
-}
-
-async fn online_clients(h: &Harness) -> Vec<String> {
-    h.service.channels.mix_clients("coven").await.unwrap().iter().map(|c| c.full_jid.clone()).collect()
 }
 
 /// A private message to firstwitch bounced (recipient-unavailable): she
@@ -74,7 +56,7 @@ async fn a_bounced_message_removes_the_occupant() {
         ],
     )
     .await;
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string()]);
 }
 
 /// A presence error from one of two sessions: that session goes, quietly
@@ -92,7 +74,7 @@ async fn a_presence_error_removes_one_session() {
         )
     };
     h.exchange(&bounce("presence", HAG66_2, &format!("{ROOM}/firstwitch"), "wait", "remote-server-timeout"), &[&mix_gone(HECATE_BARE), &mix_gone(ROMEO_BARE)]).await;
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
 }
 
 /// hecate's server cannot be reached (an error from her bare JID for what
@@ -117,7 +99,7 @@ async fn an_unreachable_server_takes_its_clients_offline() {
         )
     };
     h.exchange(&bounce("message", HECATE_BARE, COVEN, "cancel", "remote-server-not-found"), &[&mix_gone(HECATE_BARE), &mix_gone(ROMEO_BARE), &muc_gone(HAG66), &muc_gone(HAG01)]).await;
-    assert!(online_clients(&h).await.is_empty());
+    assert!(coven_online_clients(&h).await.is_empty());
     assert!(h.service.channels.participants("coven").await.unwrap().iter().any(|p| p.jid == HECATE_BARE), "still a participant");
 }
 
@@ -133,6 +115,6 @@ async fn other_errors_change_nothing() {
     h.exchange(&bounce("message", ROMEO, &format!("{ROOM}/thirdwitch"), "cancel", "recipient-unavailable"), &[]).await;
     h.exchange(&bounce("presence", HAG01, MUC, "cancel", "recipient-unavailable"), &[]).await;
     h.exchange(&format!("<message type='error' id='b2' from='{HAG01}' to='{ROOM}/thirdwitch'/>"), &[]).await;
-    assert_eq!(occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
-    assert_eq!(online_clients(&h).await, vec![HECATE.to_string()]);
+    assert_eq!(coven_occupants(&h).await, vec![HAG66.to_string(), HAG01.to_string()]);
+    assert_eq!(coven_online_clients(&h).await, vec![HECATE.to_string()]);
 }

@@ -157,6 +157,7 @@ suite!(
     newer_database_is_refused,
     names_are_kept_exactly,
     presence_of_sessions_and_mix_clients,
+    idle_sessions_longest_silent_first,
     append_messages_in_one_statement,
     appends_go_on_after_a_cancelled_append,
     channels_created_by_user_and_domain,
@@ -312,6 +313,39 @@ async fn presence_of_sessions_and_mix_clients(db: &Db) {
     assert!(!s.remove_mix_presence("coven", "hag66@shakespeare.example/b").await.unwrap());
     assert!(s.remove_participant("coven", jid).await.unwrap());
     assert!(s.list_mix_presence("coven").await.unwrap().is_empty(), "clients go with their participant");
+    s.close().await;
+}
+
+/// The idle-session check's rows (migration 9, `seen_at`): entering, a
+/// presence and `session_seen` are signs of life (which never move back);
+/// `idle_sessions` lists MUC sessions and MIX clients of every channel
+/// silent since a time, the longest silent first, at most `limit`.
+async fn idle_sessions_longest_silent_first(db: &Db) {
+    let s = db.open().await;
+    let jid = "hag66@shakespeare.example";
+    for name in ["coven", "heath"] {
+        assert!(s.create_channel(name, jid, false, mixmuc::store::JidVisibility::Visible, 1).await.unwrap());
+        s.ensure_occupant_participant(name, jid, "pid1", 1).await.unwrap();
+    }
+    assert!(s.add_occupant("coven", &format!("{jid}/a"), jid, 10).await.unwrap());
+    assert!(s.add_occupant("heath", &format!("{jid}/b"), jid, 20).await.unwrap());
+    s.set_mix_presence("coven", &format!("{jid}/c"), jid, "<presence xmlns='jabber:client'/>", 15).await.unwrap();
+    let idle = |before: i64, limit: usize| {
+        let s = s.clone();
+        async move { s.idle_sessions(before, limit).await.unwrap().into_iter().map(|r| (r.channel, r.full_jid, r.mix, r.seen_at)).collect::<Vec<_>>() }
+    };
+    let row = |c: &str, r: &str, mix: bool, at: i64| (c.to_string(), format!("{jid}/{r}"), mix, at);
+    assert_eq!(idle(100, 10).await, vec![row("coven", "a", false, 10), row("coven", "c", true, 15), row("heath", "b", false, 20)]);
+    assert_eq!(idle(100, 2).await, vec![row("coven", "a", false, 10), row("coven", "c", true, 15)]);
+    assert_eq!(idle(15, 10).await, vec![row("coven", "a", false, 10)]);
+    // A presence update and a sign of life refresh; an older time changes nothing.
+    assert!(s.set_occupant_presence("heath", &format!("{jid}/b"), None, 30).await.unwrap());
+    assert!(s.session_seen("coven", &format!("{jid}/a"), 40).await.unwrap());
+    assert!(s.session_seen("coven", &format!("{jid}/c"), 35).await.unwrap());
+    assert!(!s.session_seen("coven", &format!("{jid}/a"), 5).await.unwrap());
+    assert!(!s.session_seen("coven", &format!("{jid}/nobody"), 50).await.unwrap());
+    assert_eq!(idle(100, 10).await, vec![row("heath", "b", false, 30), row("coven", "c", true, 35), row("coven", "a", false, 40)]);
+    assert!(idle(30, 10).await.is_empty());
     s.close().await;
 }
 

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (6, "archive_counts", include_str!("../../migrations/sqlite/0006_archive_counts.sql"), include_str!("../../migrations/postgres/0006_archive_counts.sql")),
     (7, "archive_visibility", include_str!("../../migrations/sqlite/0007_archive_visibility.sql"), include_str!("../../migrations/postgres/0007_archive_visibility.sql")),
     (8, "user_preferences", include_str!("../../migrations/sqlite/0008_user_preferences.sql"), include_str!("../../migrations/postgres/0008_user_preferences.sql")),
+    (9, "seen_at", include_str!("../../migrations/sqlite/0009_seen_at.sql"), include_str!("../../migrations/postgres/0009_seen_at.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

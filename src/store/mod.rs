@@ -21,7 +21,7 @@ pub use archive::{ArchiveQuery, ArchiveRow, NewMessage};
 pub use channels::ChannelRow;
 pub use occupants::OccupantRow;
 pub use participants::ParticipantRow;
-pub use presence::MixClientRow;
+pub use presence::{IdleSessionRow, MixClientRow};
 pub use preferences::{JidPreference, JidVisibility, Preferences};
 pub use migrate::{MigrateReport, StoreError};
 

@@ -41,7 +41,7 @@ impl<'r> FromRow<'r, AnyRow> for OccupantRow {
 impl Store {
     /// Records a session as present. Returns false when it already was.
     pub async fn add_occupant(&self, channel: &str, full_jid: &str, jid: &str, now: i64) -> Result<bool> {
-        Ok(sqlx::query("INSERT INTO occupants (channel, full_jid, jid, joined_at, updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT (channel, full_jid) DO NOTHING")
+        Ok(sqlx::query("INSERT INTO occupants (channel, full_jid, jid, joined_at, updated_at, seen_at) VALUES ($1, $2, $3, $4, $4, $4) ON CONFLICT (channel, full_jid) DO NOTHING")
             .bind(channel)
             .bind(full_jid)
             .bind(jid)

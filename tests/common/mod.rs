@@ -69,6 +69,34 @@ pub async fn enter_room(h: &Harness, from: &str, nick: &str) {
     assert!(out.iter().all(|e| e.attr("type") != Some("error")), "entering as {nick} failed: {}", canonical(&out[0]));
 }
 
+/// Coven with sessions in both views, for the tests of sessions that
+/// vanish (golden_vanished.rs, golden_idle.rs): hag66 and hag01 in the
+/// room as "thirdwitch" and "firstwitch"; hecate and romeo MIX
+/// participants subscribed to the presence node; hecate's client online.
+pub async fn coven_with_sessions(h: &Harness) {
+    const MIX_NS: &str = "urn:xmpp:mix:core:1";
+    h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
+    enter_room(h, HAG66, "thirdwitch").await;
+    enter_room(h, HAG01, "firstwitch").await;
+    for (jid, nick) in [(HECATE_BARE, "hecate"), (ROMEO_BARE, "romeo")] {
+        let join = format!(
+            "<iq type='set' id='j-{nick}' from='{jid}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:presence'/><nick>{nick}</nick></join></iq>"
+        );
+        assert!(h.send(&join).await.iter().any(|e| e.attr("type") == Some("result")), "{nick}'s join failed");
+    }
+    h.send(&format!("<presence from='{HECATE}' to='{COVEN}'/>")).await;
+}
+
+/// The full JIDs of coven's MUC sessions.
+pub async fn coven_occupants(h: &Harness) -> Vec<String> {
+    h.service.channels.occupants("coven").await.unwrap().iter().map(|o| o.full_jid.to_string()).collect()
+}
+
+/// The full JIDs of coven's online MIX clients.
+pub async fn coven_online_clients(h: &Harness) -> Vec<String> {
+    h.service.channels.mix_clients("coven").await.unwrap().iter().map(|c| c.full_jid.clone()).collect()
+}
+
 /// The participant id of `jid` in coven.
 pub async fn coven_pid(h: &Harness, jid: &str) -> String {
     h.service.channels.participant_id("coven", jid).await.unwrap()
@@ -148,6 +176,12 @@ impl Harness {
     pub async fn send(&self, xml: &str) -> Vec<Element> {
         let out = self.service.handle(stanza(xml)).await;
         out.iter().map(to_element).collect()
+    }
+
+    /// Runs one round of the idle-session check at `now` (ms since the
+    /// epoch); returns what it sends.
+    pub async fn sweep(&self, now: i64) -> Vec<Element> {
+        mixmuc::outgoing::expand(self.service.idle_sweep(now).await).iter().map(to_element).collect()
     }
 
     /// Feeds one stanza and asserts the exact list of answers (in order).

@@ -104,13 +104,15 @@ class Bed:
 
     def mixmuc_config(self, name: str = "main", *, create_channels: Any = "anyone",
                       admins: Iterable[str] = (), local_domains: Iterable[str] = ("localhost",),
-                      store_url: str | None = None, log_filter: str = "info") -> Path:
+                      store_url: str | None = None, log_filter: str = "info",
+                      idle_session_check_secs: int = 900) -> Path:
         """(Re)write the config of instance NAME; it takes effect at its next start."""
         env = {
             "MM_CREATE_CHANNELS": toml_value(create_channels),
             "MM_ADMINS": toml_value(list(admins)),
             "MM_LOCAL_DOMAINS": toml_value(list(local_domains)),
             "MM_LOG_FILTER": log_filter,
+            "MM_IDLE_SESSION_CHECK_SECS": str(int(idle_session_check_secs)),
         }
         if store_url:
             env["MM_STORE_URL"] = store_url
@@ -310,9 +312,20 @@ class Client(slixmpp.ClientXMPP):
         return DiscoInfo.from_iq(iq)
 
     async def disco_items(self, jid: str, node: str | None = None) -> list[tuple[str, str | None]]:
-        """(jid, name) of each item; disco#items of a domain lists its channels."""
-        iq = await self.plugin["xep_0030"].get_items(jid=jid, node=node, timeout=IQ_TIMEOUT)
-        return [(str(item[0]), item[2]) for item in iq["disco_items"]["items"]]
+        """(jid, name) of each item, every page of them (a service's disco#items
+        is paged with XEP-0059: its channels, 100 at a time unless asked)."""
+        ns_items, ns_rsm = "http://jabber.org/protocol/disco#items", "http://jabber.org/protocol/rsm"
+        found, after = [], None
+        while True:
+            node_attr = f" node='{node}'" if node else ""
+            rsm = f"<set xmlns='{ns_rsm}'><max>500</max>" + (f"<after>{after}</after>" if after else "") + "</set>"
+            result = await self.raw_iq(jid, "get", f"<query xmlns='{ns_items}'{node_attr}>{rsm}</query>").send(timeout=IQ_TIMEOUT)
+            items = result.xml.findall(f"{{{ns_items}}}query/{{{ns_items}}}item")
+            found += [(i.get("jid"), i.get("name")) for i in items]
+            last = result.xml.find(f"{{{ns_items}}}query/{{{ns_rsm}}}set/{{{ns_rsm}}}last")
+            if not items or last is None or len(items) < 500:
+                return found
+            after = last.text
 
     async def create_channel(self, mix_domain: str, name: str | None = None) -> str:
         """MIX create (named or, with NAME None, ad hoc); returns the channel name."""
