@@ -45,14 +45,19 @@ pub fn parse(payload: &Element) -> Result<MamRequest> {
         }
         for f in form.fields {
             let var = f.var.clone().unwrap_or_default();
-            let one = || f.values.first().cloned().unwrap_or_default();
+            // A single-value field with several values is not guessed at.
+            let one = || match f.values.as_slice() {
+                [] => Ok(String::new()),
+                [v] => Ok(v.clone()),
+                _ => Err(Error::bad_request(format!("field {} takes one value", crate::error::quote(&var)))),
+            };
             match var.as_str() {
                 "FORM_TYPE" => {}
-                "start" => r.start = Some(parse_time("start", &one())?),
-                "end" => r.end = Some(parse_time("end", &one())?),
-                "with" => r.with = Some(one()),
-                "before-id" => r.before_id = Some(one()),
-                "after-id" => r.after_id = Some(one()),
+                "start" => r.start = Some(parse_time("start", &one()?)?),
+                "end" => r.end = Some(parse_time("end", &one()?)?),
+                "with" => r.with = Some(one()?),
+                "before-id" => r.before_id = Some(one()?),
+                "after-id" => r.after_id = Some(one()?),
                 "ids" => r.ids = f.values.clone(),
                 other => return Err(Error::bad_request(format!("unsupported field: {}", crate::error::quote(other)))),
             }
