@@ -88,23 +88,6 @@ pub enum JidFilter {
 }
 
 impl Channels {
-    /// `may_see_jid` for a participant of `channel` (affiliation read from the store).
-    pub async fn may_see(&self, channel: &ChannelRow, viewer: &ParticipantRow, subject: &ParticipantRow) -> Result<bool> {
-        if viewer.jid == subject.jid || shows_jid(channel, subject) {
-            return Ok(true);
-        }
-        self.sees_every(channel, viewer).await
-    }
-
-    /// `sees_every_jid` for a participant of `channel` (affiliation read from the store).
-    pub async fn sees_every(&self, channel: &ChannelRow, viewer: &ParticipantRow) -> Result<bool> {
-        if channel.jid_visible() {
-            return Ok(true);
-        }
-        let affiliation = self.acting_affiliation(&self.affiliations(&channel.name).await?, &viewer.jid);
-        Ok(sees_every_jid(channel, viewer, affiliation))
-    }
-
     /// How `viewer` may filter the archive by the real JID `subject`: all
     /// of it for its own JID and for those who see every JID; otherwise only
     /// the messages that showed their sender's JID (none in a jid-hidden
