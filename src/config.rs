@@ -64,6 +64,10 @@ pub struct LimitsConfig {
     /// Channels the users of one server may have created; 0: no limit.
     #[serde(default = "default_channels_per_domain")]
     pub channels_per_domain: i64,
+    /// How long after sending a sender may still retract its own message,
+    /// in seconds; 0: no limit. Moderators are never limited.
+    #[serde(default)]
+    pub user_retraction_secs: i64,
 }
 
 impl Default for LimitsConfig {
@@ -76,6 +80,7 @@ impl Default for LimitsConfig {
             exempt_affiliated: true,
             channels_per_user: default_channels_per_user(),
             channels_per_domain: default_channels_per_domain(),
+            user_retraction_secs: 0,
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod error;
 pub mod link;
 mod mam;
 mod mix;
+mod moderate;
 mod muc;
 pub mod outgoing;
 mod relay;

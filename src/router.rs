@@ -156,7 +156,7 @@ impl Service {
         let name = to.node()?.as_str();
         match view {
             View::Mix if mix::jids::proxy_parts(name).is_some() => None,
-            _ if content::is_subject_change(m) => None,
+            _ if content::is_subject_change(m) || crate::xmpp::retract::target(m).is_some() => None,
             _ => Some((view, name, m)),
         }
     }
@@ -198,6 +198,7 @@ impl Service {
             (View::Mix, Channel(c), Set, ns::MIX_ANON, "user-preference") => mix::preferences::set(self, c, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MIX_CORE, "update-subscription") => mix::subscription::handle(self, c, from, payload).await,
             (_, Channel(_), Get, ns::MAM, "query") => Ok(crate::mam::form()),
+            (_, Channel(c), Set, _, _) if crate::xmpp::retract::is_moderate(payload) => crate::moderate::handle(self, c, from, payload).await,
             (View::Mix, Channel(c), Set, ns::MAM, "query") => mix::mam::query(self, c, from, payload).await,
             (View::Mix, Channel(c), Get, ns::DISCO_INFO, "query") => mix::disco::info(self, c, node).await,
             (View::Mix, Channel(c), Get, ns::DISCO_ITEMS, "query") => mix::disco::items(self, c, node).await,

@@ -1324,6 +1324,9 @@ fn channel_info_result(to: &str, id: &str, node: Option<&str>) -> String {
                <feature var='{DISCO_ITEMS}'/>
                <feature var='{MAM}'/>
                <feature var='urn:xmpp:mam:2#extended'/>
+               <feature var='urn:xmpp:message-moderate:1'/>
+               <feature var='urn:xmpp:message-retract:1'/>
+               <feature var='urn:xmpp:message-retract:1#tombstone'/>
                <feature var='urn:xmpp:mix:anon:0'/>
                <feature var='{MIX_NS}'/>
                <feature var='urn:xmpp:sid:0'/>

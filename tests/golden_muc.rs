@@ -848,6 +848,11 @@ async fn room_disco_info() {
         "muc_unmoderated",
         "muc_unsecured",
         MAM,
+        "urn:xmpp:message-moderate:0",
+        "urn:xmpp:message-moderate:1",
+        "urn:xmpp:message-retract:0",
+        "urn:xmpp:message-retract:1",
+        "urn:xmpp:message-retract:1#tombstone",
         OCCUPANT_ID,
         SID,
     ]

@@ -248,6 +248,14 @@ async fn owner_gets_the_configuration_form() {
                    </field>
                    <field var='muc#roomconfig_roomadmins' type='jid-multi' label='Room admins'/>
                    <field var='muc#roomconfig_roomowners' type='jid-multi' label='Room owners'><value>{CRONE_BARE}</value></field>
+                   <field var='mixmuc#roomconfig_userretraction' type='boolean' label='Allow senders to retract their own messages'><value>1</value></field>
+                   <field var='mixmuc#roomconfig_retractionrights' type='list-single' label='Who may remove anyone&apos;s message'>
+                     <option label='Moderators'><value>moderators</value></option>
+                     <option label='Admins and owners'><value>admins</value></option>
+                     <option label='Owners'><value>owners</value></option>
+                     <option label='Nobody'><value>nobody</value></option>
+                     <value>moderators</value>
+                   </field>
                  </x>
                </query>
              </iq>"
@@ -537,6 +545,8 @@ async fn mix_config_node() {
                  <field var='Information Node Update Rights' type='list-single'><value>owners</value></field>
                  <field var='Participation Addition by Invitation from Participant' type='boolean'><value>true</value></field>
                  <field var='Private Messages' type='boolean'><value>false</value></field>
+                 <field var='User Message Retraction' type='boolean'><value>true</value></field>
+                 <field var='Administrator Message Retraction Rights' type='list-single'><value>moderators</value></field>
                </x></item>
              </items></pubsub></iq>"
         ),

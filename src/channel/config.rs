@@ -34,6 +34,10 @@ pub struct ConfigPatch {
     pub moderated: Option<bool>,
     pub allow_invites: Option<bool>,
     pub lang: Option<String>,
+    /// Senders may retract their own messages.
+    pub user_retraction: Option<bool>,
+    /// Who may retract anyone's message (`retract::RETRACTION_RIGHTS`).
+    pub retraction_rights: Option<String>,
     /// The complete list of owners (bare JIDs).
     pub owners: Option<Vec<BareJid>>,
     /// The complete list of admins (bare JIDs).
@@ -189,6 +193,12 @@ fn apply(row: &mut ChannelRow, p: &ConfigPatch) -> Result<()> {
         }
         row.lang = l.clone();
     }
+    if let Some(r) = &p.retraction_rights {
+        if !super::retract::RETRACTION_RIGHTS.contains(&r.as_str()) {
+            return Err(Error::not_acceptable(format!("retractionrights must be one of {}", super::retract::RETRACTION_RIGHTS.join(", "))));
+        }
+        row.retraction_rights = r.clone();
+    }
     if let Some(t) = &p.title {
         row.title = t.clone();
     }
@@ -208,6 +218,7 @@ fn apply(row: &mut ChannelRow, p: &ConfigPatch) -> Result<()> {
     set(&mut row.change_subject, p.change_subject);
     set(&mut row.moderated, p.moderated);
     set(&mut row.allow_invites, p.allow_invites);
+    set(&mut row.user_retraction, p.user_retraction);
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::payload::Payload;
-use crate::store::{ChannelRow, OccupantRow, ParticipantRow};
+use crate::store::{ArchiveRow, ChannelRow, OccupantRow, ParticipantRow};
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -27,6 +27,9 @@ pub enum Event {
     Presence(Arc<PresenceChange>),
     /// A message was archived and must be reflected.
     Posted(Arc<Posted>),
+    /// A message was taken back (by its sender or a moderator); the
+    /// retraction is archived and must be told to both views.
+    Retracted(Arc<Retracted>),
     /// A private message to relay to one participant (not archived).
     PrivateMessage(Arc<PrivateMessage>),
     /// The channel was destroyed; these were its participants.
@@ -75,6 +78,16 @@ pub struct Posted {
     /// the checks and the rendering (the dispatcher handles stanzas in
     /// order, and a run of room messages changes no membership), so a
     /// message costs each cache lookup once.
+    pub participants: Arc<Vec<ParticipantRow>>,
+    pub occupants: Arc<Vec<OccupantRow>>,
+}
+
+/// A retraction, archived, to render (`Channels::retract`).
+#[derive(Debug)]
+pub struct Retracted {
+    pub channel: Arc<ChannelRow>,
+    /// The retraction's own archive row (`retracts` set).
+    pub row: ArchiveRow,
     pub participants: Arc<Vec<ParticipantRow>>,
     pub occupants: Arc<Vec<OccupantRow>>,
 }

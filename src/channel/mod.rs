@@ -20,6 +20,7 @@ pub mod post;
 pub mod presence;
 pub mod private;
 pub mod relay;
+pub mod retract;
 pub mod rights;
 pub mod roles;
 pub mod vanished;
@@ -51,6 +52,8 @@ pub struct Channels {
     invites: invite::Pending,
     /// Per-sender rate limits (`[limits]`).
     limits: Arc<limits::Limits>,
+    /// How long a sender may retract its own message (ms; 0: no limit).
+    retraction_window_ms: i64,
 }
 
 impl Channels {
@@ -65,6 +68,7 @@ impl Channels {
             new_jid_visibility,
             invites: invite::Pending::new(),
             limits: Arc::new(limits::Limits::new(limits)),
+            retraction_window_ms: limits.user_retraction_secs.max(0).saturating_mul(1000),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
 use crate::store::ChannelRow;
-use crate::xmpp::content;
+use crate::xmpp::{content, retract};
 
 pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Result<Reply> {
     let from = m.from.as_ref().ok_or_else(|| Error::bad_request("message without a sender"))?;
@@ -19,6 +19,9 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, m: &Message) -> Res
         MessageType::Groupchat => {}
         MessageType::Error => return Ok(Reply::none()),
         _ => return Err(Error::bad_request("messages to a channel must be of type groupchat")),
+    }
+    if let Some(target) = retract::target(m) {
+        return super::retract::handle(svc, &channel.name, m, target).await;
     }
     if content::is_subject_change(m) {
         // The one subject of the channel, shared with the MUC view: the same

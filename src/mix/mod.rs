@@ -19,6 +19,7 @@ pub mod presence;
 pub mod private;
 pub mod pubsub;
 pub mod render;
+pub mod retract;
 pub mod setnick;
 pub mod subscription;
 

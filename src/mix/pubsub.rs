@@ -84,6 +84,8 @@ fn config_form(ch: &crate::store::ChannelRow, owners: &[String], admins: &[Strin
             single("Information Node Update Rights", "owners"),
             boolean("Participation Addition by Invitation from Participant", ch.allow_invites),
             boolean("Private Messages", ch.allow_pm != "none"),
+            boolean("User Message Retraction", ch.user_retraction),
+            single("Administrator Message Retraction Rights", &ch.retraction_rights),
         ],
     )
     .into()

@@ -24,6 +24,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     match ev {
         Event::Posted(p) => Ok(crate::outgoing::expand(posted(svc, p))),
         Event::PrivateMessage(pm) => private_message(svc, pm).await,
+        Event::Retracted(r) => Ok(super::retract::render(svc, r)),
         // MUC sessions are clients in the presence node (XEP-0403); their
         // users appear as participants through Joined/Left.
         Event::Entered { .. } | Event::Exited { .. } | Event::Presence(_) => super::presence::render(svc, ev).await,
@@ -149,12 +150,20 @@ pub fn posted(svc: &Service, p: &Posted) -> Vec<Out> {
 
 /// An archived message as MIX renders it inside a MAM result (jabber:client).
 pub fn archived(svc: &Service, row: &ArchiveRow) -> Option<Element> {
+    if row.retracts.is_some() {
+        return super::retract::archived(svc, row);
+    }
     let mut m = content::from_archive_xml(&row.payload)?;
     crate::xmpp::set_attr(&mut m, "from", participant_jid(svc, &row.channel, &row.participant_id).to_string());
     crate::xmpp::set_attr(&mut m, "id", row.id.as_str());
     crate::xmpp::set_attr(&mut m, "type", "groupchat");
     m.append_child(message_mix_element(row.jid_visible, &row.sender_jid, &row.nick, None));
     m.append_child(svc.stanza_id(View::Mix, &row.channel, &row.id));
+    if let Some(t) = &row.tombstone {
+        for c in super::retract::tombstone_children(svc, row, t) {
+            m.append_child(c);
+        }
+    }
     Some(m)
 }
 

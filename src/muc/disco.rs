@@ -31,6 +31,11 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
         ns::MAM,
         ns::SID,
         ns::OCCUPANT_ID,
+        ns::RETRACT,
+        ns::RETRACT_0,
+        ns::RETRACT_TOMBSTONE,
+        ns::MODERATE,
+        ns::MODERATE_0,
         "http://jabber.org/protocol/muc#self-ping-optimization",
         ns::DISCO_INFO,
     ];

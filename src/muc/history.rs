@@ -44,6 +44,10 @@ pub async fn on_enter(svc: &Service, room: &str, to: &str, p: &Presence) -> Resu
         }
         let rows = svc.channels.newest(&q, max).await?;
         for row in rows.iter().rev() {
+            // What was taken back is not history (its retraction is).
+            if row.tombstone.is_some() {
+                continue;
+            }
             let Some(mut e) = super::render::archived(svc, &channel, row) else { continue };
             // Subject changes are not discussion history (XEP-0045 §7.2.13).
             if e.get_child("subject", JABBER_CLIENT).is_some() && e.get_child("body", JABBER_CLIENT).is_none() {

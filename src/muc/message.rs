@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, OccupantRow};
-use crate::xmpp::content;
+use crate::xmpp::{content, retract};
 
 pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_nick: Option<&str>, m: &Message) -> Result<Reply> {
     let from = sender(m)?;
@@ -22,6 +22,9 @@ pub async fn handle(svc: &Service, channel: Arc<ChannelRow>, to_nick: Option<&st
     match (to_nick, &m.type_) {
         (_, MessageType::Error) => Ok(Reply::none()),
         (Some(nick), _) => super::private::handle(svc, channel.clone(), nick, m).await,
+        (None, MessageType::Groupchat) if retract::target(m).is_some() => {
+            super::retract::handle(svc, channel.clone(), m, retract::target(m).expect("checked")).await
+        }
         (None, MessageType::Groupchat) if content::is_subject_change(m) => {
             check_present(svc, room, from).await?;
             let subject = m.subjects.values().next().cloned().unwrap_or_default();

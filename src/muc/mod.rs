@@ -14,6 +14,7 @@ pub mod presence;
 pub mod presence_update;
 pub mod private;
 pub mod render;
+pub mod retract;
 pub mod voice;
 
 use xmpp_parsers::jid::{FullJid, Jid, ResourcePart};

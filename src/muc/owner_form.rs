@@ -38,6 +38,11 @@ pub enum OwnerSet {
     Destroy { alternate: Option<String>, reason: Option<String> },
 }
 
+/// Our fields (the MIX configuration's 'User Message Retraction' and
+/// 'Administrator Message Retraction Rights'; muc#roomconfig has none).
+pub const USER_RETRACTION: &str = "mixmuc#roomconfig_userretraction";
+pub const RETRACTION_RIGHTS: &str = "mixmuc#roomconfig_retractionrights";
+
 /// The configuration form with the room's current values.
 pub fn config_form(room_jid: &str, ch: &ChannelRow, owners: &[String], admins: &[String]) -> DataForm {
     let boolean = |var: &str, label: &str, v: bool| labelled(Field::new(&format!("{P}{var}"), FieldType::Boolean).with_value(if v { "1" } else { "0" }), label);
@@ -80,6 +85,16 @@ pub fn config_form(room_jid: &str, ch: &ChannelRow, owners: &[String], admins: &
         ),
         jids("roomadmins", "Room admins", admins),
         jids("roomowners", "Room owners", owners),
+        // Ours (the MIX configuration's): no muc#roomconfig field says these.
+        labelled(Field::new(USER_RETRACTION, FieldType::Boolean).with_value(if ch.user_retraction { "1" } else { "0" }), "Allow senders to retract their own messages"),
+        {
+            let mut f = labelled(Field::new(RETRACTION_RIGHTS, FieldType::ListSingle).with_value(&ch.retraction_rights), "Who may remove anyone's message");
+            f.options = [("moderators", "Moderators"), ("admins", "Admins and owners"), ("owners", "Owners"), ("nobody", "Nobody")]
+                .iter()
+                .map(|(v, l)| Option_ { label: Some(l.to_string()), value: v.to_string() })
+                .collect();
+            f
+        },
     ];
     let mut form = DataForm::new(DataFormType::Form, ROOMCONFIG, fields);
     form.title = Some(format!("Configuration for {room_jid}"));
@@ -146,6 +161,19 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
     let mut patch = ConfigPatch::default();
     for f in &form.fields {
         let Some(var) = f.var.as_deref() else { continue };
+        if var == USER_RETRACTION {
+            patch.user_retraction = boolean(f)?;
+            continue;
+        }
+        if var == RETRACTION_RIGHTS {
+            if let Some(v) = single(f)? {
+                if !crate::channel::retract::RETRACTION_RIGHTS.contains(&v.as_str()) {
+                    return Err(Error::not_acceptable(format!("{RETRACTION_RIGHTS} {} is not one of {}", crate::error::quote(&v), crate::channel::retract::RETRACTION_RIGHTS.join(", "))));
+                }
+                patch.retraction_rights = Some(v);
+            }
+            continue;
+        }
         let Some(name) = var.strip_prefix(P) else {
             if var != "FORM_TYPE" {
                 tracing::debug!(field = var, "unknown configuration field ignored");

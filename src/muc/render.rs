@@ -106,6 +106,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         }
         Event::Posted(p) => (p.channel.clone(), p.occupants.clone()),
         Event::PrivateMessage(pm) => return Ok(private_message(svc, pm)),
+        Event::Retracted(r) => return Ok(super::retract::render(svc, r)),
         Event::Presence(c) => (c.channel.clone(), svc.channels.occupants(&c.channel.name).await?),
         Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => return super::admin::render(svc, ev).await,
     };
@@ -132,6 +133,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
     let ctx = Ctx { svc, channel: &channel, occupants: &occupants, clients: &clients, affiliations, departed, participants, seers };
     Ok(match ev {
         Event::PrivateMessage(pm) => private_message(svc, pm),
+        Event::Retracted(r) => super::retract::render(svc, r),
         Event::Posted(p) => posted(svc, ctx.occupants, p).map(|f| f.stanzas().collect()).unwrap_or_default(),
         // A MIX participant who joined with a nick appears as an occupant;
         // a MUC session's own entry is rendered by `Entered`.
@@ -336,12 +338,20 @@ pub fn posted_out(svc: &Service, p: &Posted) -> Vec<Out> {
 /// An archived message as the MUC view shows it (history, MAM): from
 /// `room/nick`, in `jabber:client`.
 pub fn archived(svc: &Service, channel: &ChannelRow, row: &ArchiveRow) -> Option<Element> {
+    if row.retracts.is_some() {
+        return super::retract::archived(svc, channel, row);
+    }
     let mut m = content::from_archive_xml(&row.payload)?;
     crate::xmpp::set_attr(&mut m, "from", occupant_jid(svc, &channel.name, &row.nick)?.to_string());
     crate::xmpp::set_attr(&mut m, "id", row.submission_id.clone().unwrap_or_else(|| row.id.clone()));
     crate::xmpp::set_attr(&mut m, "type", "groupchat");
     m.append_child(svc.stanza_id(View::Muc, &row.channel, &row.id));
     m.append_child(occupant_id(&row.participant_id));
+    if let Some(t) = &row.tombstone {
+        for c in super::retract::tombstone_children(svc, channel, row, t) {
+            m.append_child(c);
+        }
+    }
     Some(m)
 }
 

@@ -22,6 +22,41 @@ pub struct ArchiveRow {
     pub payload: String,
     /// The sender's real JID was visible when the message was archived.
     pub jid_visible: bool,
+    /// A retraction: the archive id of the message it takes back.
+    pub retracts: Option<String>,
+    /// A retraction (or a tombstone) by a moderator, not the sender.
+    pub moderated: bool,
+    /// The moderator's reason.
+    pub reason: Option<String>,
+    /// The message was taken back: its tombstone.
+    pub tombstone: Option<Tombstone>,
+}
+
+/// What is left of a retracted message: when, by which retraction, and
+/// (when moderated) by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub at: i64,
+    /// The archive id of the retraction.
+    pub retraction_id: String,
+    /// The retracting participant's nick and participant id ('' when it
+    /// has none: a service administrator who is not a participant).
+    pub by_nick: String,
+    pub by_pid: String,
+}
+
+/// The payload of a retraction and of a tombstone: no content.
+pub const EMPTY_PAYLOAD: &str = "<message xmlns='jabber:client' type='groupchat'/>";
+
+/// A retraction to archive (`Store::retract_message`): its own row, and
+/// what it says of the message it takes back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRetraction {
+    /// The retraction's row (`EMPTY_PAYLOAD`).
+    pub row: NewMessage,
+    /// The archive id of the message taken back.
+    pub target: String,
+    pub reason: Option<String>,
 }
 
 impl<'r> FromRow<'r, AnyRow> for ArchiveRow {
@@ -37,6 +72,18 @@ impl<'r> FromRow<'r, AnyRow> for ArchiveRow {
             submission_id: r.try_get("submission_id")?,
             payload: r.try_get("payload")?,
             jid_visible: r.try_get::<i64, _>("jid_visible")? != 0,
+            retracts: r.try_get("retracts")?,
+            moderated: r.try_get::<i64, _>("moderated")? != 0,
+            reason: r.try_get("reason")?,
+            tombstone: match r.try_get::<Option<i64>, _>("retracted_at")? {
+                Some(at) => Some(Tombstone {
+                    at,
+                    retraction_id: r.try_get::<Option<String>, _>("retraction_id")?.unwrap_or_default(),
+                    by_nick: r.try_get::<Option<String>, _>("retracted_by_nick")?.unwrap_or_default(),
+                    by_pid: r.try_get::<Option<String>, _>("retracted_by_pid")?.unwrap_or_default(),
+                }),
+                None => None,
+            },
         })
     }
 }
@@ -140,7 +187,8 @@ pub struct NewMessage {
     pub jid_visible: bool,
 }
 
-const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload, jid_visible";
+const COLUMNS: &str = "seq, channel, id, ts, sender_jid, participant_id, nick, submission_id, payload, jid_visible, \
+                       retracts, moderated, reason, retracted_at, retraction_id, retracted_by_nick, retracted_by_pid";
 /// The columns an append writes (both appenders).
 pub(super) const INSERT_COLUMNS: &str = "channel, id, ts, sender_jid, participant_id, nick, submission_id, payload, jid_visible";
 
@@ -228,6 +276,74 @@ impl Store {
         let q = bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(one), rows);
         appender.execute(q).await?;
         Ok(())
+    }
+
+    /// Archives a retraction and makes the message it takes back a
+    /// tombstone, in one transaction. `Ok(None)` (and nothing written)
+    /// when the channel has no such message, or it is a retraction itself,
+    /// or it was already taken back. Otherwise `check` is called, inside the
+    /// transaction, with the message as it was (its sender, its time): it
+    /// refuses, or says whether this is a moderator's removal; returns the
+    /// retraction's row as archived.
+    pub async fn retract_message(&self, r: NewRetraction, check: impl FnOnce(&ArchiveRow) -> Result<bool>) -> Result<Option<ArchiveRow>> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!("SELECT {COLUMNS} FROM archive WHERE channel = $1 AND id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&r.row.channel).bind(&r.target).fetch_optional(&mut *tx).await?;
+        let Some(row) = row.as_ref().map(ArchiveRow::from_row).transpose()? else { return Ok(None) };
+        if row.retracts.is_some() || row.tombstone.is_some() {
+            return Ok(None);
+        }
+        let moderated = check(&row)?;
+        sqlx::query(
+            "UPDATE archive SET payload = $1, retracted_at = $2, retraction_id = $3, moderated = $4, reason = $5, \
+             retracted_by_nick = $6, retracted_by_pid = $7 WHERE channel = $8 AND id = $9",
+        )
+        .bind(EMPTY_PAYLOAD)
+        .bind(r.row.ts)
+        .bind(&r.row.id)
+        .bind(moderated as i64)
+        .bind(&r.reason)
+        .bind(&r.row.nick)
+        .bind(&r.row.participant_id)
+        .bind(&r.row.channel)
+        .bind(&r.target)
+        .execute(&mut *tx)
+        .await?;
+        let m = r.row;
+        let archived = ArchiveRow {
+            seq: 0,
+            channel: m.channel.clone(),
+            id: m.id.clone(),
+            ts: m.ts,
+            sender_jid: m.sender_jid.clone(),
+            participant_id: m.participant_id.clone(),
+            nick: m.nick.clone(),
+            submission_id: m.submission_id.clone(),
+            payload: m.payload.clone(),
+            jid_visible: m.jid_visible,
+            retracts: Some(r.target.clone()),
+            moderated,
+            reason: r.reason.clone(),
+            tombstone: None,
+        };
+        let insert = format!("INSERT INTO archive ({INSERT_COLUMNS}, retracts, moderated, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
+        sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(m.channel)
+            .bind(m.id)
+            .bind(m.ts)
+            .bind(m.sender_jid)
+            .bind(m.participant_id)
+            .bind(m.nick)
+            .bind(m.submission_id)
+            .bind(m.payload)
+            .bind(m.jid_visible as i64)
+            .bind(r.target)
+            .bind(moderated as i64)
+            .bind(r.reason)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(archived))
     }
 
     /// The sequence number of an archive id in a channel.

@@ -40,6 +40,11 @@ pub struct ChannelRow {
     pub lang: String,
     /// Created by MUC presence and not yet configured (XEP-0045 10.1).
     pub locked: bool,
+    /// Senders may retract their own messages (MIX 'User Message Retraction').
+    pub user_retraction: bool,
+    /// Who may retract anyone's message: `nobody`, `owners`, `admins`,
+    /// `moderators` (MIX 'Administrator Message Retraction Rights').
+    pub retraction_rights: String,
 }
 
 impl ChannelRow {
@@ -72,12 +77,15 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             allow_invites: r.try_get::<i64, _>("allow_invites")? != 0,
             lang: r.try_get("lang")?,
             locked: r.try_get::<i64, _>("locked")? != 0,
+            user_retraction: r.try_get::<i64, _>("user_retraction")? != 0,
+            retraction_rights: r.try_get("retraction_rights")?,
         })
     }
 }
 
 const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility, \
-                       public, members_only, max_users, allow_pm, change_subject, moderated, allow_invites, lang, locked";
+                       public, members_only, max_users, allow_pm, change_subject, moderated, allow_invites, lang, locked, \
+                       user_retraction, retraction_rights";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
@@ -179,7 +187,8 @@ impl Store {
     pub async fn update_config(&self, row: &ChannelRow) -> Result<()> {
         sqlx::query(
             "UPDATE channels SET title = $1, description = $2, jid_visibility = $3, public = $4, members_only = $5, max_users = $6, \
-             allow_pm = $7, change_subject = $8, moderated = $9, allow_invites = $10, lang = $11, locked = $12 WHERE name = $13",
+             allow_pm = $7, change_subject = $8, moderated = $9, allow_invites = $10, lang = $11, locked = $12, \
+             user_retraction = $13, retraction_rights = $14 WHERE name = $15",
         )
         .bind(&row.title)
         .bind(&row.description)
@@ -193,6 +202,8 @@ impl Store {
         .bind(row.allow_invites as i64)
         .bind(&row.lang)
         .bind(row.locked as i64)
+        .bind(row.user_retraction as i64)
+        .bind(&row.retraction_rights)
         .bind(&row.name)
         .execute(&self.pool)
         .await?;

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (7, "archive_visibility", include_str!("../../migrations/sqlite/0007_archive_visibility.sql"), include_str!("../../migrations/postgres/0007_archive_visibility.sql")),
     (8, "user_preferences", include_str!("../../migrations/sqlite/0008_user_preferences.sql"), include_str!("../../migrations/postgres/0008_user_preferences.sql")),
     (9, "seen_at", include_str!("../../migrations/sqlite/0009_seen_at.sql"), include_str!("../../migrations/postgres/0009_seen_at.sql")),
+    (10, "retraction", include_str!("../../migrations/sqlite/0010_retraction.sql"), include_str!("../../migrations/postgres/0010_retraction.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

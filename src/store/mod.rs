@@ -17,7 +17,7 @@ mod sqlite_conn;
 mod checkpoint;
 
 pub use affiliations::AdminChanges;
-pub use archive::{ArchiveQuery, ArchiveRow, NewMessage};
+pub use archive::{ArchiveQuery, ArchiveRow, NewMessage, NewRetraction, Tombstone, EMPTY_PAYLOAD};
 pub use channels::ChannelRow;
 pub use occupants::OccupantRow;
 pub use participants::ParticipantRow;

@@ -9,6 +9,7 @@ pub mod muc_admin;
 pub mod ns;
 pub mod presence;
 pub mod reply;
+pub mod retract;
 
 use xmpp_parsers::minidom::rxml::{Namespace, NcName};
 use xmpp_parsers::minidom::Element;

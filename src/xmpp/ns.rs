@@ -60,3 +60,17 @@ pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
 pub const VCARD_TEMP: &str = "vcard-temp";
 /// XEP-0292 vCard4 over XMPP (RFC 6351).
 pub const VCARD4: &str = "urn:ietf:params:xml:ns:vcard-4.0";
+/// XEP-0424 Message Retraction (1.0 wire namespace).
+pub const RETRACT: &str = "urn:xmpp:message-retract:1";
+/// XEP-0424 tombstones in the archive.
+pub const RETRACT_TOMBSTONE: &str = "urn:xmpp:message-retract:1#tombstone";
+/// XEP-0424 before 0.4 (inside a XEP-0422 `<apply-to/>`), still sent by clients.
+pub const RETRACT_0: &str = "urn:xmpp:message-retract:0";
+/// XEP-0425 Message Moderation (0.3).
+pub const MODERATE: &str = "urn:xmpp:message-moderate:1";
+/// XEP-0425 before 0.3 (inside a XEP-0422 `<apply-to/>`), still sent by clients.
+pub const MODERATE_0: &str = "urn:xmpp:message-moderate:0";
+/// XEP-0422 Message Fastening (the carrier of the older forms).
+pub const FASTEN: &str = "urn:xmpp:fasten:0";
+/// XEP-0428 Fallback Indication.
+pub const FALLBACK: &str = "urn:xmpp:fallback:0";
