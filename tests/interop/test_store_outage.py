@@ -6,7 +6,8 @@ mixmuc instance "alt" runs on the bed's own PostgreSQL server (scripts/lib.sh
 system's PostgreSQL is never touched). Alice sends to the channel through
 MUC, Carol through MIX (joined through her server, mod_mix_pam), Bob watches
 in MUC, each message with an id and body of its own. Mid-load the server is
-stopped (fast shutdown: its sessions are ended) for a few seconds, requests
+stopped (a fast shutdown, its sessions ended; then again with an immediate
+one, as in a crash) for a few seconds, requests
 of other kinds are sent during the outage, then it is started again. Then:
 
 - every message sent got its reflection (the MUC echo, the MIX sender's own
@@ -129,13 +130,17 @@ async def archived_bodies(client, room: str) -> list[str]:
 
 
 @pytest.mark.deadline(90)
-async def test_postgres_restart_under_load(bed, xmpp):
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+async def test_postgres_restart_under_load(bed, xmpp, mode):
+    """MODE: how PostgreSQL is stopped: "fast" (SIGINT: it ends its sessions,
+    each client is told 57P01) or "immediate" (SIGQUIT: its processes quit,
+    recovery from the WAL at the next start)."""
     url = await asyncio.to_thread(bed.pg_start)
     try:
         config_pg(bed, url)
         await asyncio.to_thread(bed.mixmuc_start, "alt")
         try:
-            await outage_trial(bed, xmpp)
+            await outage_trial(bed, xmpp, mode)
         finally:
             await xmpp.close_all()
             await asyncio.to_thread(bed.mixmuc_stop, "alt")
@@ -143,7 +148,7 @@ async def test_postgres_restart_under_load(bed, xmpp):
         await asyncio.to_thread(bed.pg_stop)
 
 
-async def outage_trial(bed, xmpp):
+async def outage_trial(bed, xmpp, mode: str):
     pid = bed.mixmuc_pid("alt")
     alice, bob, carol, dave, eve = [await xmpp.connect(u) for u in ("alice", "bob", "carol", "dave", "eve")]
     name = await alice.create_channel(bed.alt.mix, unique_name("outage"))
@@ -159,7 +164,7 @@ async def outage_trial(bed, xmpp):
     try:
         await asyncio.sleep(BEFORE)
         t_down = time.monotonic()
-        await asyncio.to_thread(bed.pg_stop, "fast")
+        await asyncio.to_thread(bed.pg_stop, mode)
         await asyncio.sleep(0.5)
         # Requests of other kinds during the outage, at the same time.
         mam_iq = bob.raw_iq(room, "set", "<query xmlns='urn:xmpp:mam:2'/>")
@@ -210,6 +215,7 @@ async def outage_trial(bed, xmpp):
         span = "" if first_err is None else f", errors for messages sent {first_err - t_down:+.2f}..{last_err - t_down:+.2f} s from the stop"
         report.append(f"{s.prefix}: sent {len(s.sent)}, reflected {len(echoes)}, errors {len(errors)}{span}")
     report.append("probes during the outage: " + ", ".join(f"{k}: {v[0]} {v[1] if v[0] == 'error' else ''} in {v[2]:.2f} s" for k, v in probes.items()))
+    report.insert(0, f"{mode} stop; PostgreSQL down for {t_up - t_down:.2f} s")
     print("\n".join(report))
     assert not silent, f"{len(silent)} messages got neither reflection nor error: {sorted(silent)[:10]}"
     assert not wrong_errors, f"errors other than internal-server-error / wait: {wrong_errors[:5]}"
