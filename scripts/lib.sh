@@ -11,9 +11,13 @@
 #   mm_prosody_start DIR / mm_prosody_stop DIR
 #   mm_mixmuc_config DIR NAME / mm_mixmuc_start DIR NAME / mm_mixmuc_stop DIR NAME
 #   mm_mixmuc_wait_link DIR NAME OFFSET   wait for "link up" of both domains after byte OFFSET
+#   mm_pg_start DIR / mm_pg_stop DIR [fast|immediate] / mm_pg_url DIR
+#                         a private PostgreSQL server of the bed (own data, port and socket
+#                         folder in DIR/postgres/), for store-outage trials
 #
 # A bed is one folder: DIR/bed.env (settings), DIR/prosody/ (config, data, empty certs,
-# prosody.log, pid), DIR/mixmuc-NAME/ (mixmuc.toml, mixmuc.db, mixmuc.log, pid).
+# prosody.log, pid), DIR/mixmuc-NAME/ (mixmuc.toml, mixmuc.db, mixmuc.log, pid), and when a
+# test asks for one, DIR/postgres/ (data/, sock/, postgres.log, port, pid).
 # Every process is started in the background with its PID in a file, and stopped by that PID.
 #
 # Settings (environment, read by mm_bed_init; the values land in DIR/bed.env):
@@ -66,6 +70,9 @@ mm_stop_system_prosody() {
 mm_install() {
 	local pkgs=()
 	command -v prosody >/dev/null 2>&1 && command -v prosodyctl >/dev/null 2>&1 || pkgs+=(prosody)
+	# The store-outage trial runs a private PostgreSQL server (initdb, postgres, pg_isready);
+	# installing the package creates the system cluster but policy-rc.d keeps it stopped.
+	mm_pg_bindir >/dev/null 2>&1 || pkgs+=(postgresql)
 	if ! command -v python3 >/dev/null 2>&1; then
 		pkgs+=(python3 python3-venv)
 	elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -74,7 +81,7 @@ mm_install() {
 	if [ "${#pkgs[@]}" -gt 0 ]; then
 		[ "$(id -u)" = 0 ] || mm_die "missing ${pkgs[*]}; run as root or install them" || return 1
 		mm_apt_install "${pkgs[@]}" || return 1
-		mm_stop_system_prosody
+		case " ${pkgs[*]} " in *" prosody "*) mm_stop_system_prosody ;; esac
 	fi
 	mm_venv
 }
@@ -434,5 +441,139 @@ mm_bed_down() {
 		[ -f "$f" ] || continue
 		mm_mixmuc_stop "$dir" "$(basename "$(dirname "$f")" | sed 's/^mixmuc-//')" || true
 	done
+	mm_pg_stop "$dir" || true
 	mm_prosody_stop "$dir" || true
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# The folder of the PostgreSQL server binaries (initdb, postgres, pg_isready): the highest
+# version under /usr/lib/postgresql (Debian's layout), or MM_PG_BINDIR.
+mm_pg_bindir() {
+	local d
+	if [ -n "${MM_PG_BINDIR:-}" ]; then
+		[ -x "$MM_PG_BINDIR/postgres" ] && [ -x "$MM_PG_BINDIR/initdb" ] && { printf '%s\n' "$MM_PG_BINDIR"; return 0; }
+		mm_die "MM_PG_BINDIR=$MM_PG_BINDIR has no postgres and initdb"
+		return 1
+	fi
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+		if [ -x "$d/postgres" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_isready" ]; then
+			printf '%s\n' "$d"
+			return 0
+		fi
+	done
+	mm_die "no PostgreSQL server binaries (initdb, postgres) under /usr/lib/postgresql; install the Debian package postgresql"
+}
+
+# mm_pg_user: sets MM_PG_AS, the command prefix that runs a program as the user owning the
+# private server. PostgreSQL refuses to run as root (initdb: "cannot be run as root";
+# postgres: "root execution of the PostgreSQL server is not permitted"), so as root it is
+# the system account "postgres" (made by the Debian package) through setpriv, which execs:
+# in `"${MM_PG_AS[@]}" postgres ... &`, $! is the server's own PID. Otherwise, nothing:
+# the calling user.
+mm_pg_user() {
+	MM_PG_AS=()
+	if [ "$(id -u)" = 0 ]; then
+		id postgres >/dev/null 2>&1 || mm_die "running as root, and there is no user postgres to run PostgreSQL as" || return 1
+		MM_PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups --reset-env --)
+	fi
+}
+
+# mm_pg_pick_port: the first of 25432, 25433, ... (up to +99) nobody listens on.
+mm_pg_pick_port() {
+	local n
+	for n in $(seq 0 99); do
+		mm_port_open $((25432 + n)) || { printf '%s\n' $((25432 + n)); return 0; }
+	done
+	mm_die "no free port between 25432 and 25531 for the private PostgreSQL"
+}
+
+# mm_pg_start DIR: a private PostgreSQL server for the bed, in DIR/postgres/: the cluster in
+# data/ (made by initdb the first time: user postgres, trust authentication, loopback only),
+# its Unix socket in sock/, its log in postgres.log, listening on 127.0.0.1:PORT (picked
+# the first time, kept in DIR/postgres/port so a restart is found at the same address).
+# The server runs in the foreground of a background job; its PID is in DIR/postgres/pid.
+# Starting it again after mm_pg_stop reuses the data. As root, DIR/postgres belongs to
+# the user "postgres" and DIR itself gets o+x (traverse only) so that user reaches it.
+mm_pg_start() {
+	local dir="$1" bin pgdir port pid
+	mm_bed_load "$dir" || return 1
+	bin="$(mm_pg_bindir)" || return 1
+	pgdir="$BED_DIR/postgres"
+	if [ -f "$pgdir/pid" ] && mm_pid_alive "$(cat "$pgdir/pid")"; then
+		mm_log "PostgreSQL already running (pid $(cat "$pgdir/pid"))"
+		return 0
+	fi
+	mm_pg_user || return 1
+	mkdir -p "$pgdir/sock"
+	if [ "$(id -u)" = 0 ]; then
+		chmod o+x "$BED_DIR"
+		chown -R postgres:postgres "$pgdir"
+		"${MM_PG_AS[@]}" test -x "$pgdir" || mm_die "the user postgres cannot reach $pgdir (a parent folder without o+x?)" || return 1
+	fi
+	if [ ! -f "$pgdir/data/PG_VERSION" ]; then
+		"${MM_PG_AS[@]}" "$bin/initdb" -D "$pgdir/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 \
+			>"$pgdir/initdb.out" 2>&1 ||
+			{ cat "$pgdir/initdb.out" >&2; mm_die "initdb failed"; return 1; }
+	fi
+	if [ -f "$pgdir/port" ]; then
+		port="$(cat "$pgdir/port")"
+		! mm_port_open "$port" || mm_die "port $port (the private PostgreSQL's) is taken by another process" || return 1
+	else
+		port="$(mm_pg_pick_port)" || return 1
+		echo "$port" >"$pgdir/port"
+	fi
+	# Small: it serves one test. fsync off: the trial is about the server going away and
+	# coming back (a clean fast shutdown writes everything), not about the disk.
+	"${MM_PG_AS[@]}" "$bin/postgres" -D "$pgdir/data" -p "$port" -k "$pgdir/sock" \
+		-c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=40 \
+		-c fsync=off -c log_min_messages=warning \
+		>>"$pgdir/postgres.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$pgdir/pid"
+	local deadline=$((SECONDS + 30))
+	until "${MM_PG_AS[@]}" "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; do
+		if ! mm_pid_alive "$pid" || [ "$SECONDS" -ge "$deadline" ]; then
+			tail -n 30 "$pgdir/postgres.log" >&2 2>/dev/null || true
+			mm_pg_stop "$dir" immediate
+			mm_die "PostgreSQL did not get ready on 127.0.0.1:$port"
+			return 1
+		fi
+		sleep 0.1
+	done
+	mm_log "PostgreSQL up (pid $pid, 127.0.0.1:$port, data $pgdir/data, log $pgdir/postgres.log)"
+}
+
+# mm_pg_stop DIR [MODE]: stops the private server by its PID. MODE fast (default: SIGINT,
+# PostgreSQL's "fast" shutdown: open sessions are ended, then a checkpoint) or immediate
+# (SIGQUIT: no checkpoint, recovery at the next start). SIGKILL after 10 s.
+mm_pg_stop() {
+	local dir="$1" mode="${2:-fast}" pgdir pid sig
+	mm_bed_load "$dir" || return 1
+	pgdir="$BED_DIR/postgres"
+	[ -f "$pgdir/pid" ] || return 0
+	pid="$(cat "$pgdir/pid")"
+	case "$mode" in fast) sig=INT ;; immediate) sig=QUIT ;; *) mm_die "mm_pg_stop: mode fast or immediate"; return 1 ;; esac
+	if mm_pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pgdir/data"; then
+		kill "-$sig" "$pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do
+			mm_pid_alive "$pid" || break
+			sleep 0.1
+		done
+		if mm_pid_alive "$pid"; then
+			mm_log "PostgreSQL (pid $pid) still running 10 s after SIG$sig; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+			sleep 0.2
+		fi
+		wait "$pid" 2>/dev/null || true
+		mm_log "PostgreSQL stopped ($mode, pid $pid)"
+	fi
+	rm -f "$pgdir/pid"
+}
+
+# mm_pg_url DIR: the URL of the private server's database "postgres" (for [store] url).
+mm_pg_url() {
+	mm_bed_load "$1" || return 1
+	[ -f "$BED_DIR/postgres/port" ] || mm_die "no private PostgreSQL in $1 (mm_pg_start first)" || return 1
+	printf 'postgres://postgres@127.0.0.1:%s/postgres\n' "$(cat "$BED_DIR/postgres/port")"
 }

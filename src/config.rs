@@ -154,6 +154,17 @@ pub struct StoreConfig {
     /// `max_connections × sqlite_cache_kib`.
     #[serde(default = "default_sqlite_cache_kib")]
     pub sqlite_cache_kib: u32,
+    /// How long a request waits for a database connection, in ms, before it
+    /// is answered `internal-server-error` (type `wait`) and the store is
+    /// taken for unavailable: then every request that needs it is answered
+    /// so at once, without waiting, until a connection succeeds again
+    /// (tried every half second; docs/security.md "Store outages").
+    /// Requests are handled one after the other, so this is also the
+    /// longest the whole service stalls when the store goes away; a
+    /// PostgreSQL restart shorter than it is not seen by clients.
+    /// Default 2000.
+    #[serde(default = "default_acquire_timeout_ms")]
+    pub acquire_timeout_ms: u64,
 }
 
 /// `[service]`.
@@ -329,6 +340,7 @@ impl Default for StoreConfig {
             schema: None,
             max_connections: None,
             sqlite_cache_kib: default_sqlite_cache_kib(),
+            acquire_timeout_ms: default_acquire_timeout_ms(),
         }
     }
 }
@@ -381,6 +393,9 @@ fn default_store_url() -> String {
     "sqlite://data/mixmuc.db".into()
 }
 fn default_sqlite_cache_kib() -> u32 {
+    2000
+}
+fn default_acquire_timeout_ms() -> u64 {
     2000
 }
 fn default_idle_session_check() -> u64 {
@@ -493,6 +508,9 @@ impl Config {
         }
         if self.store.max_connections == Some(0) {
             return err("store.max_connections", "must be at least 1".into());
+        }
+        if !(100..=60_000).contains(&self.store.acquire_timeout_ms) {
+            return err("store.acquire_timeout_ms", "must be between 100 and 60000 (ms)".into());
         }
         if !(64..=1_048_576).contains(&self.store.sqlite_cache_kib) {
             return err("store.sqlite_cache_kib", "must be between 64 and 1048576 (KiB per connection)".into());

@@ -14,6 +14,11 @@ pub enum Error {
     /// A failure of ours: never shown in detail.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The store is unreachable (an outage: `store::Store` logs when it
+    /// starts and ends); shown like `Internal`, `internal-server-error` of
+    /// type `wait`, and logged per stanza only at `debug`.
+    #[error("the store is unavailable")]
+    Unavailable,
 }
 
 /// What a `Stanza` error shows the sender.
@@ -114,7 +119,7 @@ impl Error {
                     other: None,
                 },
             },
-            Error::Internal(_) => StanzaError {
+            Error::Internal(_) | Error::Unavailable => StanzaError {
                 type_: ErrorType::Wait,
                 by: None,
                 defined_condition: DefinedCondition::InternalServerError,

@@ -640,3 +640,85 @@ async fn postgres_test_schema_is_dropped() {
     assert_eq!(n, 0, "schema {name} left behind");
     c.close().await.unwrap();
 }
+
+/// A TCP relay between the store and PostgreSQL that can be cut (every
+/// relayed connection closed, new ones refused) and opened again on the
+/// same port: a PostgreSQL outage without stopping the shared server.
+struct Relay {
+    port: u16,
+    target: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn open(port: u16, target: &str) -> Relay {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("relay port");
+        let port = listener.local_addr().expect("relay address").port();
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (t, tasks2) = (target.to_string(), tasks.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let t = t.clone();
+                tasks2.lock().unwrap().push(tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&t).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                }));
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Relay { port, target: target.to_string(), tasks }
+    }
+
+    /// Closes the listener and every relayed connection.
+    async fn cut(&self) {
+        let tasks: Vec<_> = self.tasks.lock().unwrap().drain(..).collect();
+        for t in tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+/// A PostgreSQL outage (docs/security.md "Store outages"): the first
+/// request waits at most the acquire timeout, the next are refused at once
+/// with `Unavailable`, and when the database is reachable again the store
+/// serves by itself; the outage's start and end each move the epoch the
+/// channel cache follows.
+#[tokio::test]
+async fn postgres_outage_is_refused_at_once_and_ends_by_itself() {
+    use mixmuc::error::Error;
+    use std::time::{Duration, Instant};
+    let Some(mut db) = Db::postgres("outage") else { return };
+    let hostport = db.cfg.url.split('@').nth(1).and_then(|r| r.split('/').next()).expect("host:port in MIXMUC_TEST_PG_URL").to_string();
+    let relay = Relay::open(0, &hostport).await;
+    db.cfg.url = db.cfg.url.replacen(&hostport, &format!("127.0.0.1:{}", relay.port), 1);
+    db.cfg.acquire_timeout_ms = 500;
+    let s = db.open().await;
+    assert!(s.create_channel("coven", "hag66@shakespeare.example", false, mixmuc::store::JidVisibility::Hidden, 1).await.unwrap());
+    let health = s.health();
+    let epoch = health.epoch();
+    assert!(!health.is_down());
+
+    relay.cut().await;
+    let t = Instant::now();
+    assert!(s.get_channel("coven").await.is_err(), "the database is out of reach");
+    assert!(t.elapsed() < Duration::from_millis(2000), "the first request waits about the acquire timeout, took {:?}", t.elapsed());
+    assert!(health.is_down());
+    let t = Instant::now();
+    for _ in 0..10 {
+        assert!(matches!(s.get_channel("coven").await, Err(Error::Unavailable)));
+    }
+    assert!(t.elapsed() < Duration::from_millis(100), "refused at once while down, took {:?}", t.elapsed());
+
+    let _back = Relay::open(relay.port, &relay.target).await;
+    let t = Instant::now();
+    while health.is_down() {
+        assert!(t.elapsed() < Duration::from_secs(5), "the store did not come back by itself");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(health.epoch(), epoch + 2, "one move when it went, one when it came back");
+    assert_eq!(s.get_channel("coven").await.unwrap().expect("still there").name, "coven");
+    s.close().await;
+    _back.cut().await;
+}

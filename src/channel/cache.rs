@@ -9,6 +9,10 @@
 //! the cache, so those three reads cost one moka lookup (a hash, a probe
 //! through the table's buckets, a read recorded for its eviction policy)
 //! instead of three.
+//!
+//! When a store outage starts or ends (`store::Health::epoch` moves), every
+//! entry is dropped: a sequence of writes cut off by the outage may have
+//! left rows the cache does not know of, and nothing else would clear them.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -16,7 +20,7 @@ use std::time::Duration;
 use moka::future::Cache;
 
 use crate::error::Result;
-use crate::store::{ChannelRow, MixClientRow, OccupantRow, ParticipantRow};
+use crate::store::{ChannelRow, Health, MixClientRow, OccupantRow, ParticipantRow};
 
 /// One part of a channel's entry: absent until loaded, cleared by a write.
 pub(super) struct Slot<T>(Mutex<Option<T>>);
@@ -64,11 +68,32 @@ pub(super) struct ChannelCache {
     /// if moka has dropped it meanwhile), so no one reads another entry of
     /// that name.
     last: Mutex<Option<(String, Arc<Entry>)>>,
+    /// The store's outages, and the epoch the entries were read in.
+    health: Option<Arc<Health>>,
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl ChannelCache {
     pub fn new(capacity: u64, ttl: Duration) -> Self {
-        ChannelCache { entries: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(), last: Mutex::new(None) }
+        ChannelCache { entries: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(), last: Mutex::new(None), health: None, epoch: Default::default() }
+    }
+
+    /// The same, dropping every entry when a store outage starts or ends.
+    pub fn watching(capacity: u64, ttl: Duration, health: Arc<Health>) -> Self {
+        let epoch = health.epoch().into();
+        ChannelCache { health: Some(health), epoch, ..Self::new(capacity, ttl) }
+    }
+
+    /// Drops every entry if an outage started or ended since the last look.
+    fn follow_outages(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(health) = &self.health else { return };
+        let now = health.epoch();
+        if self.epoch.swap(now, Relaxed) != now {
+            *self.last() = None;
+            self.entries.invalidate_all();
+            tracing::debug!("store outage: the channel cache starts afresh");
+        }
     }
 
     fn last(&self) -> MutexGuard<'_, Option<(String, Arc<Entry>)>> {
@@ -77,6 +102,7 @@ impl ChannelCache {
 
     /// The entry of channel `name`, made empty if there is none.
     pub async fn entry(&self, name: &str) -> Arc<Entry> {
+        self.follow_outages();
         if let Some(e) = self.last_for(name) {
             return e;
         }
@@ -98,6 +124,7 @@ impl ChannelCache {
 
     /// The entry of channel `name` if there is one (it makes none).
     async fn cached(&self, name: &str) -> Option<Arc<Entry>> {
+        self.follow_outages();
         if let Some(e) = self.last_for(name) {
             return Some(e);
         }

@@ -59,9 +59,9 @@ pub struct Channels {
 impl Channels {
     pub fn new(store: Store, rights: Arc<Rights>, mix_domain: BareJid, muc_domain: BareJid, new_jid_visibility: JidVisibility, limits: &crate::config::LimitsConfig) -> Self {
         Channels {
+            cache: Arc::new(cache::ChannelCache::watching(100_000, Duration::from_secs(600), store.health())),
             store,
             rights,
-            cache: Arc::new(cache::ChannelCache::new(100_000, Duration::from_secs(600))),
             salt: Arc::new(tokio::sync::OnceCell::new()),
             mix_domain,
             muc_domain,

@@ -83,6 +83,8 @@ pub(crate) static PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::Atom
 pub(crate) fn refusal(stanza: &Stanza, err: &Error) -> Vec<Out> {
     match err {
         Error::Internal(ctx) => tracing::error!(error = %ctx, "request failed"),
+        // Logged once per outage by the store, not per stanza.
+        Error::Unavailable => tracing::debug!("request failed: the store is unavailable"),
         e => tracing::debug!(error = %e, "request refused"),
     }
     reply::error_reply(stanza, err).into_iter().map(Out::from).collect()

@@ -22,7 +22,8 @@ impl Store {
     /// Applies a batch of administrative changes atomically.
     #[tracing::instrument(skip(self), level = "debug")]
     pub async fn apply_admin_changes(&self, channel: &str, changes: &AdminChanges) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         for (jid, affiliation) in &changes.affiliations {
             match affiliation {
                 Some(a) => {

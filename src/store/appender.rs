@@ -12,25 +12,30 @@
 //!
 //! The connection is out of its slot while a statement runs: if the caller
 //! is cancelled, or the statement fails on the connection itself (I/O,
-//! protocol), the slot stays empty and the next append takes a fresh one.
+//! protocol, or the server ending the session: a PostgreSQL shutdown sends
+//! SQLSTATE 57P01 before it closes the socket), the slot stays empty and
+//! the next append takes a fresh one. Such a failure also takes the store
+//! for down (`health.rs`): the connection is not tested before each
+//! append, so this is often where an outage is seen first.
 
 use std::sync::Arc;
 
-use sqlx::{AnyConnection, AnyPool, Connection};
+use sqlx::{AnyConnection, Connection};
 use tokio::sync::Mutex;
 
+use super::health::{is_outage, Gate};
 use super::AnyQuery;
 use crate::error::Result;
 
 #[derive(Clone)]
 pub struct Appender {
-    pool: AnyPool,
+    gate: Gate,
     slot: Arc<Mutex<Option<AnyConnection>>>,
 }
 
 impl Appender {
-    pub fn new(pool: AnyPool) -> Self {
-        Appender { pool, slot: Arc::new(Mutex::new(None)) }
+    pub fn new(gate: Gate) -> Self {
+        Appender { gate, slot: Arc::new(Mutex::new(None)) }
     }
 
     /// Runs one write statement on the appender's connection. Appends are
@@ -39,7 +44,7 @@ impl Appender {
         let mut slot = self.slot.lock().await;
         let mut conn = match slot.take() {
             Some(c) => c,
-            None => self.pool.acquire().await?.detach(),
+            None => self.gate.acquire().await?.detach(),
         };
         match q.execute(&mut conn).await {
             Ok(_done) => {
@@ -49,10 +54,10 @@ impl Appender {
             Err(e) => {
                 if is_statement_error(&e) {
                     *slot = Some(conn);
-                } else {
+                } else if !is_outage(&e) {
                     tracing::warn!(error = %e, "archive connection failed; the next append opens another");
                 }
-                Err(e.into())
+                Err(self.gate.failed(e))
             }
         }
     }
@@ -66,7 +71,8 @@ impl Appender {
 }
 
 /// An error of the statement (a constraint, bad SQL), after which the
-/// connection is still fine to use.
+/// connection is still fine to use. A database error that says the session
+/// or the server is going away (`is_outage`) is not one.
 fn is_statement_error(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(_) | sqlx::Error::Encode(_) | sqlx::Error::TypeNotFound { .. } | sqlx::Error::ColumnNotFound(_))
+    matches!(e, sqlx::Error::Database(_) | sqlx::Error::Encode(_) | sqlx::Error::TypeNotFound { .. } | sqlx::Error::ColumnNotFound(_)) && !is_outage(e)
 }

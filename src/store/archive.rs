@@ -351,7 +351,7 @@ impl Store {
         Ok(sqlx::query_scalar::<_, i64>("SELECT seq FROM archive WHERE channel = $1 AND id = $2")
             .bind(channel)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?)
     }
 
@@ -362,7 +362,7 @@ impl Store {
         binds.push(Bind::I(limit));
         let order = if from_end { "DESC" } else { "ASC" };
         let sql = format!("SELECT {COLUMNS} FROM archive WHERE {filter} ORDER BY seq {order} LIMIT ${}", binds.len());
-        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(&self.pool).await?;
+        let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_all(&mut *self.conn().await?).await?;
         let mut out = rows.iter().map(ArchiveRow::from_row).collect::<sqlx::Result<Vec<_>>>()?;
         if from_end {
             out.reverse();
@@ -375,12 +375,12 @@ impl Store {
     /// read instead of counting the archive.
     pub async fn count_archive(&self, q: &ArchiveQuery) -> Result<i64> {
         if q.whole_channel() {
-            let n = sqlx::query_scalar::<_, i64>("SELECT n FROM archive_counts WHERE channel = $1").bind(&q.channel).fetch_optional(&self.pool).await?;
+            let n = sqlx::query_scalar::<_, i64>("SELECT n FROM archive_counts WHERE channel = $1").bind(&q.channel).fetch_optional(&mut *self.conn().await?).await?;
             return Ok(n.unwrap_or(0));
         }
         let (filter, binds) = q.filter();
         let sql = format!("SELECT COUNT(*) AS n FROM archive WHERE {filter}");
-        let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(&self.pool).await?;
+        let row = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), binds).fetch_one(&mut *self.conn().await?).await?;
         Ok(row.try_get::<i64, _>("n")?)
     }
 }

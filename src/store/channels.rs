@@ -92,7 +92,8 @@ impl Store {
     /// name is taken (nothing is changed then).
     #[tracing::instrument(skip(self), level = "debug")]
     pub async fn create_channel(&self, name: &str, creator: &str, adhoc: bool, jid_visibility: JidVisibility, now: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let inserted = sqlx::query(
             "INSERT INTO channels (name, creator, created_at, adhoc, jid_visibility) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
         )
@@ -120,14 +121,14 @@ impl Store {
     pub async fn get_channel(&self, name: &str) -> Result<Option<ChannelRow>> {
         Ok(sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels WHERE name = $1")))
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?)
     }
 
     /// Every channel, by name.
     pub async fn list_channels(&self) -> Result<Vec<ChannelRow>> {
         Ok(sqlx::query_as::<_, ChannelRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM channels ORDER BY name")))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?)
     }
 
@@ -135,7 +136,8 @@ impl Store {
     /// too when `drop_archive`. Returns false when there was no such channel.
     #[tracing::instrument(skip(self), level = "debug")]
     pub async fn delete_channel(&self, name: &str, drop_archive: bool) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         for table in ["occupants", "participants", "affiliations"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE channel = $1")))
                 .bind(name)
@@ -159,7 +161,7 @@ impl Store {
             .bind(by)
             .bind(super::now_ms())
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -170,11 +172,11 @@ impl Store {
     /// of its domain did (for the creation quotas).
     pub async fn channels_created(&self, creator: &str) -> Result<(i64, i64)> {
         let domain = creator.rsplit_once('@').map(|(_, d)| d).unwrap_or(creator);
-        let by_user: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE creator = $1").bind(creator).fetch_one(&self.pool).await?;
+        let by_user: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE creator = $1").bind(creator).fetch_one(&mut *self.conn().await?).await?;
         // A suffix compared as text: no LIKE, whose wildcards differ between the backends.
         let by_domain: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE substr(creator, length(creator) - length($1) + 1) = $1")
             .bind(format!("@{domain}"))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await?;
         Ok((by_user, by_domain))
     }
@@ -205,7 +207,7 @@ impl Store {
         .bind(row.user_retraction as i64)
         .bind(&row.retraction_rights)
         .bind(&row.name)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -214,6 +216,6 @@ impl Store {
 impl Store {
     /// An installation-wide setting.
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&mut *self.conn().await?).await?)
     }
 }

@@ -15,6 +15,7 @@ mod appender;
 mod direct;
 mod sqlite_conn;
 mod checkpoint;
+mod health;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage, NewRetraction, Tombstone, EMPTY_PAYLOAD};
@@ -24,6 +25,7 @@ pub use participants::ParticipantRow;
 pub use presence::{IdleSessionRow, MixClientRow};
 pub use preferences::{JidPreference, JidVisibility, Preferences};
 pub use migrate::{MigrateReport, StoreError};
+pub use health::{Health, PROBE_INTERVAL};
 
 use std::time::Duration;
 
@@ -51,6 +53,9 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// The pool as requests use it: `Unavailable` at once during an outage
+    /// (`health.rs`).
+    gate: health::Gate,
     backend: Backend,
     /// The archive's appends.
     appends: Appends,
@@ -103,7 +108,10 @@ impl Store {
         let pooled = cfg.pool_size().saturating_sub(1).max(1);
         let pool = AnyPoolOptions::new()
             .max_connections(pooled)
-            .acquire_timeout(Duration::from_secs(10))
+            // Also how long the service stalls when the store goes away
+            // (requests are handled in order), until it is taken for down
+            // (`health.rs`).
+            .acquire_timeout(Duration::from_millis(cfg.acquire_timeout_ms))
             // A SQLite connection is a file, not a socket: it cannot hang
             // up, and the test is a round trip to its thread on every
             // acquire. A PostgreSQL connection is tested (server restarts).
@@ -128,15 +136,28 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Connect(shown, e.to_string()))?;
+        let gate = health::Gate::new(pool.clone());
         let appends = match file {
             Some(path) => Appends::Direct(std::sync::Arc::new(direct::Direct::new(&path, cfg.sqlite_cache_kib).map_err(|e| StoreError::Connect(redact_url(&cfg.url), e))?)),
-            None => Appends::Sqlx(appender::Appender::new(pool.clone())),
+            None => Appends::Sqlx(appender::Appender::new(gate.clone())),
         };
-        Ok(Store { appends, pool, backend })
+        Ok(Store { appends, pool, gate, backend })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether the database is reachable; its `epoch` moves when an outage
+    /// starts or ends (the channel service's cache starts afresh then).
+    pub fn health(&self) -> std::sync::Arc<Health> {
+        self.gate.health().clone()
+    }
+
+    /// A pooled connection for one request's statements; during an outage
+    /// `Unavailable` at once (`health.rs`).
+    async fn conn(&self) -> crate::error::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.gate.acquire().await
     }
 
     /// Closes every connection.

@@ -46,7 +46,7 @@ impl Store {
             .bind(full_jid)
             .bind(jid)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?
             .rows_affected()
             == 1)
@@ -57,7 +57,7 @@ impl Store {
         Ok(sqlx::query("DELETE FROM occupants WHERE channel = $1 AND full_jid = $2")
             .bind(channel)
             .bind(full_jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?
             .rows_affected()
             == 1)
@@ -67,7 +67,7 @@ impl Store {
     pub async fn list_occupants(&self, channel: &str) -> Result<Vec<OccupantRow>> {
         Ok(sqlx::query_as::<_, OccupantRow>("SELECT full_jid, jid, joined_at, presence, updated_at FROM occupants WHERE channel = $1 ORDER BY joined_at, full_jid")
             .bind(channel)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await?)
     }
 }

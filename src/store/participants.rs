@@ -75,7 +75,7 @@ impl Store {
         .bind(new_id)
         .bind(&nodes)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         self.get_participant(channel, jid).await?.ok_or_else(|| Error::internal("participant vanished after upsert"))
     }
@@ -92,7 +92,7 @@ impl Store {
         .bind(jid)
         .bind(new_id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?
         .rows_affected()
             == 1;
@@ -105,7 +105,7 @@ impl Store {
         Ok(sqlx::query_as::<_, ParticipantRow>(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM participants WHERE channel = $1 AND jid = $2")))
             .bind(channel)
             .bind(jid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?)
     }
 
@@ -115,7 +115,7 @@ impl Store {
             "SELECT {COLUMNS} FROM participants WHERE channel = $1 ORDER BY joined_at, participant_id"
         )))
         .bind(channel)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?)
     }
 
@@ -128,7 +128,7 @@ impl Store {
             .bind(nick_key)
             .bind(channel)
             .bind(jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await;
         match r {
             Ok(done) if done.rows_affected() == 1 => Ok(()),
@@ -144,7 +144,7 @@ impl Store {
             .bind(nodes.join(" "))
             .bind(channel)
             .bind(jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
     }
@@ -155,7 +155,7 @@ impl Store {
         Ok(sqlx::query("DELETE FROM participants WHERE channel = $1 AND jid = $2")
             .bind(channel)
             .bind(jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?
             .rows_affected()
             == 1)
@@ -166,7 +166,7 @@ impl Store {
         Ok(sqlx::query_scalar::<_, String>("SELECT affiliation FROM affiliations WHERE channel = $1 AND jid = $2")
             .bind(channel)
             .bind(jid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await?)
     }
 }
@@ -174,7 +174,7 @@ impl Store {
 impl Store {
     /// Every (JID, affiliation) of a channel.
     pub async fn list_affiliations(&self, channel: &str) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT jid, affiliation FROM affiliations WHERE channel = $1").bind(channel).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT jid, affiliation FROM affiliations WHERE channel = $1").bind(channel).fetch_all(&mut *self.conn().await?).await?;
         rows.iter().map(|r| Ok((r.try_get("jid")?, r.try_get("affiliation")?))).collect::<sqlx::Result<_>>().map_err(Into::into)
     }
 }
@@ -187,7 +187,7 @@ impl Store {
         Ok(sqlx::query("INSERT INTO affiliations (channel, jid, affiliation) VALUES ($1, $2, 'member') ON CONFLICT (channel, jid) DO NOTHING")
             .bind(channel)
             .bind(jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?
             .rows_affected()
             == 1)

@@ -92,7 +92,7 @@ impl Store {
             .bind(word(p.presence, "share", "not share"))
             .bind(channel)
             .bind(jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?;
         if done.rows_affected() == 0 {
             return Err(Error::item_not_found());

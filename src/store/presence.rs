@@ -62,7 +62,7 @@ impl Store {
             .bind(now)
             .bind(channel)
             .bind(full_jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?
             .rows_affected()
             == 1)
@@ -80,7 +80,7 @@ impl Store {
         .bind(jid)
         .bind(presence)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await?;
         Ok(())
     }
@@ -91,7 +91,7 @@ impl Store {
         Ok(sqlx::query("DELETE FROM mix_presence WHERE channel = $1 AND full_jid = $2")
             .bind(channel)
             .bind(full_jid)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await?
             .rows_affected()
             == 1)
@@ -103,7 +103,7 @@ impl Store {
             "SELECT full_jid, jid, presence, updated_at FROM mix_presence WHERE channel = $1 ORDER BY updated_at, full_jid",
         )
         .bind(channel)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?)
     }
 
@@ -119,7 +119,7 @@ impl Store {
         )
         .bind(before)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await?)
     }
 
@@ -132,7 +132,7 @@ impl Store {
             "UPDATE occupants SET seen_at = $1 WHERE channel = $2 AND full_jid = $3 AND seen_at < $1",
             "UPDATE mix_presence SET seen_at = $1 WHERE channel = $2 AND full_jid = $3 AND seen_at < $1",
         ] {
-            n += sqlx::query(sql).bind(at).bind(channel).bind(full_jid).execute(&self.pool).await?.rows_affected();
+            n += sqlx::query(sql).bind(at).bind(channel).bind(full_jid).execute(&mut *self.conn().await?).await?.rows_affected();
         }
         Ok(n > 0)
     }

@@ -129,6 +129,28 @@ class Bed:
         self.mixmuc_stop(name)
         self.mixmuc_start(name)
 
+    def mixmuc_pid(self, name: str = "main") -> int:
+        return int((self.dir / f"mixmuc-{name}" / "pid").read_text().strip())
+
+    # -- a private PostgreSQL (scripts/lib.sh mm_pg_*) --------------------
+    def pg_start(self) -> str:
+        """Start (the first time: create) the bed's own PostgreSQL server in
+        DIR/postgres (its own port, data and socket folder); returns its URL.
+        Fails when the PostgreSQL server binaries are missing."""
+        self._run("pg-start")
+        return self.pg_url()
+
+    def pg_stop(self, mode: str = "fast") -> None:
+        """Stop it by its PID: "fast" (SIGINT: sessions ended, checkpoint) or
+        "immediate" (SIGQUIT). Nothing happens when it is not running."""
+        self._run("pg-stop", mode)
+
+    def pg_url(self) -> str:
+        return self._run("pg-url").strip()
+
+    def pg_log(self) -> Path:
+        return self.dir / "postgres" / "postgres.log"
+
     def mixmuc_log(self, name: str = "main") -> Path:
         return self.dir / f"mixmuc-{name}" / "mixmuc.log"
 
