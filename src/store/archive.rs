@@ -286,7 +286,8 @@ impl Store {
     /// refuses, or says whether this is a moderator's removal; returns the
     /// retraction's row as archived.
     pub async fn retract_message(&self, r: NewRetraction, check: impl FnOnce(&ArchiveRow) -> Result<bool>) -> Result<Option<ArchiveRow>> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let sql = format!("SELECT {COLUMNS} FROM archive WHERE channel = $1 AND id = $2");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&r.row.channel).bind(&r.target).fetch_optional(&mut *tx).await?;
         let Some(row) = row.as_ref().map(ArchiveRow::from_row).transpose()? else { return Ok(None) };
