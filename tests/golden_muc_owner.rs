@@ -535,6 +535,7 @@ async fn mix_config_node() {
             "<iq type='result' id='n' from='coven@{MIX}' to='{CRONE}'><pubsub xmlns='{PUBSUB}'><items node='urn:xmpp:mix:nodes:config'>
                <item id='{{*}}'><x xmlns='jabber:x:data' type='result'>
                  <field var='FORM_TYPE' type='hidden'><value>{MIX_NS}</value></field>
+                 <field var='Last Change Made By' type='jid-single'><value>{CRONE_BARE}</value></field>
                  <field var='Owner' type='jid-multi'><value>{CRONE_BARE}</value></field>
                  <field var='Administrator' type='jid-multi'><value>{HAG66_BARE}</value></field>
                  <field var='Nodes Present' type='list-multi'><value>participants</value><value>information</value></field>
@@ -553,4 +554,86 @@ async fn mix_config_node() {
     )
     .await;
     h.exchange1(&read(HAG66), &iq_error(&format!("coven@{MIX}"), HAG66, "n", "auth", "forbidden")).await;
+}
+
+/// A MIX config form published to the config node (seed "Configuration
+/// Node"): one or more options.
+fn config_publish(from: &str, id: &str, fields: &[(&str, &[&str])]) -> String {
+    let mut x = format!("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>{MIX_NS}</value></field>");
+    for (var, values) in fields {
+        x.push_str(&format!("<field var='{var}'>"));
+        for v in *values {
+            x.push_str(&format!("<value>{v}</value>"));
+        }
+        x.push_str("</field>");
+    }
+    x.push_str("</x>");
+    format!(
+        "<iq type='set' id='{id}' from='{from}' to='coven@{MIX}'><pubsub xmlns='{PUBSUB}'><publish node='urn:xmpp:mix:nodes:config'><item>{x}</item></publish></pubsub></iq>"
+    )
+}
+
+/// An owner changes the configuration through MIX: the same settings the
+/// muc#owner form shows change (members-only, private messages, the
+/// retraction options, the admin list), the room's occupants get status
+/// 104 and the admin removed her new presence, and 'Last Change Made By'
+/// names the owner. Refusals name the field: options not offered, values
+/// not offered, a non-owner (`forbidden`).
+#[tokio::test]
+async fn mix_config_node_publish() {
+    let h = instant().await;
+    configure(&h, "c1", &[("roomadmins", &[HAG66_BARE]), ("allowpm", &["none"]), ("membersonly", &["1"])]).await;
+    enters(&h, HAG66, "thirdwitch").await;
+    let out = h
+        .send(&config_publish(
+            CRONE_BARE,
+            "p1",
+            &[
+                ("Messages Node Subscription", &["anyone"]),
+                ("Private Messages", &["true"]),
+                ("User Message Retraction", &["false"]),
+                ("Administrator Message Retraction Rights", &["owners"]),
+                ("Administrator", &[]),
+                ("Configuration Node Access", &["owners"]),
+                ("Nodes Present", &["information", "participants"]),
+            ],
+        ))
+        .await;
+    assert_xml(
+        &out[0],
+        &format!(
+            "<iq type='result' id='p1' from='coven@{MIX}' to='{CRONE_BARE}'><pubsub xmlns='{PUBSUB}'><publish node='urn:xmpp:mix:nodes:config'><item id='{{*}}'/></publish></pubsub></iq>"
+        ),
+    );
+    // Both occupants are told of the change (104); hag66 is no longer an admin.
+    let to_hag: Vec<&Element> = out.iter().filter(|e| e.attr("to") == Some(HAG66)).collect();
+    assert!(to_hag.iter().any(|e| e.name() == "message" && codes(e) == ["104"]), "{}", out.iter().map(canonical).collect::<String>());
+    assert!(to_hag.iter().any(|e| e.name() == "presence" && e.get_child("x", MUC_USER).and_then(|x| x.get_child("item", MUC_USER)).and_then(|i| i.attr("affiliation")) == Some("member")));
+    let row = h.service.channels.require("coven").await.unwrap();
+    assert!(!row.members_only && row.allow_pm == "anyone" && !row.user_retraction && row.retraction_rights == "owners", "{row:?}");
+    assert_eq!(row.config_by, CRONE_BARE);
+    let owner_form = String::from(&h.send(&owner_get(CRONE, "g")).await[0]);
+    assert!(owner_form.contains("var='muc#roomconfig_membersonly'><value>0</value></field>"), "{owner_form}");
+
+    let refused = |fields: &'static [(&'static str, &'static [&'static str])], condition: &'static str, named: &'static str| {
+        let h = &h;
+        async move {
+            let out = h.send(&config_publish(CRONE_BARE, "p2", fields)).await;
+            assert_eq!(out.len(), 1);
+            assert_xml(&out[0], &iq_error(&format!("coven@{MIX}"), CRONE_BARE, "p2", "modify", condition));
+            let text = out[0].get_child("error", COMPONENT_NS).and_then(|e| e.get_child("text", STANZAS)).map(|t| t.text()).unwrap_or_default();
+            assert!(text.contains(named), "{text:?} does not name {named:?}");
+        }
+    };
+    refused(&[("Messages Node Subscription", &["nobody"])], "not-acceptable", "Messages Node Subscription").await;
+    refused(&[("Configuration Node Access", &["participants"])], "not-acceptable", "Configuration Node Access").await;
+    refused(&[("Nodes Present", &["participants", "information", "avatar"])], "not-acceptable", "Nodes Present").await;
+    refused(&[("End of Life", &["2030-01-01T00:00:00Z"])], "not-acceptable", "End of Life").await;
+    refused(&[("Administrator Message Retraction Rights", &["everyone"])], "not-acceptable", "Administrator Message Retraction Rights").await;
+    refused(&[("User Message Retraction", &["maybe"])], "bad-request", "User Message Retraction").await;
+    refused(&[("Owner", &["not a jid@@"])], "bad-request", "Owner").await;
+    // hag66 is not an owner.
+    let out = h.send(&config_publish(HAG66, "p3", &[("Private Messages", &["false"])])).await;
+    assert_xml(&out[0], &iq_error(&format!("coven@{MIX}"), HAG66, "p3", "auth", "forbidden"));
+    assert_eq!(h.service.channels.require("coven").await.unwrap().allow_pm, "anyone", "a refused publish changes nothing");
 }

@@ -20,3 +20,7 @@ ALTER TABLE archive ADD COLUMN retracted_by_pid TEXT;
 -- Retraction Rights': nobody | owners | admins | moderators).
 ALTER TABLE channels ADD COLUMN user_retraction INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE channels ADD COLUMN retraction_rights TEXT NOT NULL DEFAULT 'moderators';
+-- Who changed the configuration last, and when (ms; 0: never since
+-- creation): the MIX config node's 'Last Change Made By' and its item id.
+ALTER TABLE channels ADD COLUMN config_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE channels ADD COLUMN config_at INTEGER NOT NULL DEFAULT 0;

@@ -104,6 +104,10 @@ impl Channels {
             visibility_changed: old.jid_visibility != row.jid_visibility,
             affiliations: affiliations.clone(),
         };
+        if outcome.settings_changed || outcome.visibility_changed || !outcome.affiliations.is_empty() {
+            row.config_by = by.to_string();
+            row.config_at = crate::store::now_ms();
+        }
         // Those a new JID visibility contradicts go first: a failure after
         // this leaves them removed, never shown under the new mode.
         let row = Arc::new(row);
@@ -236,6 +240,8 @@ pub fn settings_differ(a: &ChannelRow, b: &ChannelRow) -> bool {
     let mut b = b.clone();
     b.jid_visibility = a.jid_visibility;
     b.locked = a.locked;
+    b.config_by.clone_from(&a.config_by);
+    b.config_at = a.config_at;
     *a != b
 }
 

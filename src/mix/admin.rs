@@ -46,14 +46,17 @@ pub async fn set(svc: &Service, channel: &str, from: &Jid, payload: &Element) ->
     let publish = match (op.ns().as_str(), op.name()) {
         (ns::PUBSUB, "publish") => true,
         (ns::PUBSUB, "retract") => false,
-        _ => return Err(Error::feature_not_implemented("only publish and retract on the banned, allowed and info nodes are served")),
+        _ => return Err(Error::feature_not_implemented("only publish and retract on the banned, allowed, info and config nodes are served")),
     };
     let node = op.attr("node").ok_or_else(|| Error::bad_request(format!("<{}/> needs a node", op.name())))?;
     if publish && node == NODE_INFO {
         return super::info::publish(svc, channel, from, op).await;
     }
+    if publish && node == super::config::NODE_CONFIG {
+        return super::config::publish(svc, channel, from, op).await;
+    }
     let Some(wanted) = listed(node) else {
-        return Err(if NODES.contains(&node) || node == ns::MIX_NODE_JIDMAP {
+        return Err(if NODES.contains(&node) || node == ns::MIX_NODE_JIDMAP || node == super::config::NODE_CONFIG {
             Error::feature_not_implemented(format!("node {} is written by the channel only", crate::error::quote(node)))
         } else {
             Error::item_not_found().with_text(format!("no node {} on this channel", crate::error::quote(node)))

@@ -11,7 +11,8 @@ use crate::service::Reply;
 use crate::service::Service;
 use crate::store::{ChannelRow, ParticipantRow};
 use crate::xmpp::mix::Participant;
-use crate::xmpp::{el, mam, ns};
+use crate::xmpp::{el, ns};
+use super::config::NODE_CONFIG;
 use super::jids::proxy_jid;
 use crate::channel::visibility::shows_jid;
 
@@ -37,13 +38,7 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
         NODE_PARTICIPANTS => svc.channels.participants(channel).await?.iter().map(|p| participant_item(svc, &ch, p, ns::PUBSUB)).collect(),
         NODE_PRESENCE => super::presence::items(svc, &ch).await?,
         NODE_INFO => vec![super::info::item(&ch, ns::PUBSUB)],
-        NODE_CONFIG => {
-            let mut item = el("item", ns::PUBSUB, &[("id", &mam::stamp(ch.created_at))]);
-            let owners = svc.channels.affiliated(channel, "owner").await?;
-            let admins = svc.channels.affiliated(channel, "admin").await?;
-            item.append_child(config_form(&ch, &owners, &admins));
-            vec![item]
-        }
+        NODE_CONFIG => vec![super::config::item(svc, &ch).await?],
         _ => return Err(Error::item_not_found().with_text(format!("no node {} on this channel", crate::error::quote(node)))),
     };
     let mut out_items = el("items", ns::PUBSUB, &[("node", node)]);
@@ -53,42 +48,6 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
     let mut pubsub = Element::bare("pubsub", ns::PUBSUB);
     pubsub.append_child(out_items);
     Ok(Reply::payload(pubsub))
-}
-
-/// The MIX config node (seed §"Configuration Node"), read from the same
-/// settings as the muc#owner form.
-pub const NODE_CONFIG: &str = "urn:xmpp:mix:nodes:config";
-
-/// The configuration node's form: what of the seed's attributes maps to
-/// the room settings (docs/mix.md).
-fn config_form(ch: &crate::store::ChannelRow, owners: &[String], admins: &[String]) -> Element {
-    use xmpp_parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
-    let multi = |var: &str, t: FieldType, values: &[String]| {
-        let mut f = Field::new(var, t);
-        f.values = values.to_vec();
-        f
-    };
-    let boolean = |var: &str, v: bool| Field::new(var, FieldType::Boolean).with_value(if v { "true" } else { "false" });
-    let single = |var: &str, v: &str| Field::new(var, FieldType::ListSingle).with_value(v);
-    DataForm::new(
-        DataFormType::Result_,
-        ns::MIX_CORE,
-        vec![
-            multi("Owner", FieldType::JidMulti, owners),
-            multi("Administrator", FieldType::JidMulti, admins),
-            multi("Nodes Present", FieldType::ListMulti, &["participants".to_string(), "information".to_string()]),
-            single("Messages Node Subscription", if ch.members_only { "allowed" } else { "anyone" }),
-            single("Participants Node Subscription", "participants"),
-            single("Information Node Subscription", "participants"),
-            single("Configuration Node Access", "owners"),
-            single("Information Node Update Rights", "owners"),
-            boolean("Participation Addition by Invitation from Participant", ch.allow_invites),
-            boolean("Private Messages", ch.allow_pm != "none"),
-            boolean("User Message Retraction", ch.user_retraction),
-            single("Administrator Message Retraction Rights", &ch.retraction_rights),
-        ],
-    )
-    .into()
 }
 
 /// The JID map node (XEP-0404): each participant's proxy JID and real

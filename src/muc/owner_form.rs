@@ -2,8 +2,8 @@
 //! room's settings, a submitted form read into a `ConfigPatch` (every value
 //! checked), and `<destroy/>`. No I/O here.
 
+use crate::xmpp::form::{boolean, jids, single, text};
 use xmpp_parsers::data_forms::{DataForm, DataFormType, Field, FieldType, Option_};
-use xmpp_parsers::jid::BareJid;
 use xmpp_parsers::minidom::Element;
 
 use crate::xmpp::ns;
@@ -240,50 +240,6 @@ pub fn parse_set(query: &Element) -> Result<OwnerSet> {
         }
     }
     Ok(OwnerSet::Submit { patch, instant: false })
-}
-
-fn var(f: &Field) -> &str {
-    f.var.as_deref().unwrap_or("")
-}
-
-/// At most one value.
-fn single(f: &Field) -> Result<Option<String>> {
-    match f.values.as_slice() {
-        [] => Ok(None),
-        [v] => Ok(Some(v.trim().to_string())),
-        _ => Err(Error::bad_request(format!("{} takes one value", var(f)))),
-    }
-}
-
-/// A text value; no value means empty.
-fn text(f: &Field) -> Result<String> {
-    Ok(single(f)?.unwrap_or_default())
-}
-
-/// An XEP-0004 boolean: `1`/`true`, `0`/`false`.
-fn boolean(f: &Field) -> Result<Option<bool>> {
-    match single(f)?.as_deref() {
-        None => Ok(None),
-        Some("1" | "true") => Ok(Some(true)),
-        Some("0" | "false") => Ok(Some(false)),
-        Some(v) => Err(Error::bad_request(format!("{}: {} is not a boolean", var(f), crate::error::quote(v)))),
-    }
-}
-
-/// Bare JIDs of a jid-multi field (blank lines skipped).
-fn jids(f: &Field) -> Result<Vec<BareJid>> {
-    let mut out: Vec<BareJid> = Vec::new();
-    for v in f.values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
-        let jid: xmpp_parsers::jid::Jid = v.parse().map_err(|_| Error::bad_request(format!("{}: {} is not a JID", var(f), crate::error::quote(v))))?;
-        if jid.resource().is_some() {
-            return Err(Error::not_acceptable(format!("{}: {} is not a bare JID", var(f), crate::error::quote(v))));
-        }
-        let bare = jid.to_bare();
-        if !out.contains(&bare) {
-            out.push(bare);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

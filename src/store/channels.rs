@@ -45,6 +45,10 @@ pub struct ChannelRow {
     /// Who may retract anyone's message: `nobody`, `owners`, `admins`,
     /// `moderators` (MIX 'Administrator Message Retraction Rights').
     pub retraction_rights: String,
+    /// Who changed the configuration last (bare JID; '' if nobody has
+    /// since its creation), and when (ms; 0).
+    pub config_by: String,
+    pub config_at: i64,
 }
 
 impl ChannelRow {
@@ -79,13 +83,15 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             locked: r.try_get::<i64, _>("locked")? != 0,
             user_retraction: r.try_get::<i64, _>("user_retraction")? != 0,
             retraction_rights: r.try_get("retraction_rights")?,
+            config_by: r.try_get("config_by")?,
+            config_at: r.try_get("config_at")?,
         })
     }
 }
 
 const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility, \
                        public, members_only, max_users, allow_pm, change_subject, moderated, allow_invites, lang, locked, \
-                       user_retraction, retraction_rights";
+                       user_retraction, retraction_rights, config_by, config_at";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
@@ -190,7 +196,7 @@ impl Store {
         sqlx::query(
             "UPDATE channels SET title = $1, description = $2, jid_visibility = $3, public = $4, members_only = $5, max_users = $6, \
              allow_pm = $7, change_subject = $8, moderated = $9, allow_invites = $10, lang = $11, locked = $12, \
-             user_retraction = $13, retraction_rights = $14 WHERE name = $15",
+             user_retraction = $13, retraction_rights = $14, config_by = $15, config_at = $16 WHERE name = $17",
         )
         .bind(&row.title)
         .bind(&row.description)
@@ -206,6 +212,8 @@ impl Store {
         .bind(row.locked as i64)
         .bind(row.user_retraction as i64)
         .bind(&row.retraction_rights)
+        .bind(&row.config_by)
+        .bind(row.config_at)
         .bind(&row.name)
         .execute(&mut *self.conn().await?)
         .await?;

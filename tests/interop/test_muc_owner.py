@@ -25,7 +25,8 @@ ONLY_PROSODY = ["muc#roomconfig_defaulthistorymessages", "muc#roomconfig_history
                 "muc#roomconfig_presencebroadcast", "muc#roomconfig_roomsecret",
                 "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites"]
 ONLY_MIXMUC = ["muc#roomconfig_allowinvites", "muc#roomconfig_allowpm", "muc#roomconfig_maxusers", "muc#roomconfig_passwordprotectedroom",
-               "muc#roomconfig_roomadmins", "muc#roomconfig_roomowners"]
+               "muc#roomconfig_roomadmins", "muc#roomconfig_roomowners",
+               "mixmuc#roomconfig_userretraction", "mixmuc#roomconfig_retractionrights"]
 
 
 async def get_form(client, room: str):
@@ -169,7 +170,7 @@ async def test_locked_room_and_form(bed, xmpp):
         "only_prosody_fields": (sorted(ONLY_PROSODY), [], "passwords, history length, presence broadcast and "
                                 "member invites are not offered"),
         "only_mixmuc_fields": ([], sorted(ONLY_MIXMUC), "mixmuc offers allowinvites, maxusers, allowpm, owner and "
-                               "admin lists, and says passwords are off"),
+                               "admin lists, the retraction rights, and says passwords are off"),
     }, variations={
         "non_owner_form": "XEP-0045 §10.2: forbidden; a non-occupant may also be told the room does not exist",
     })
