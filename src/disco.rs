@@ -21,7 +21,7 @@ pub fn service_info(svc: &Service, view: View, requester: &BareJid, node: Option
         View::Mix => {
             // XEP-0404 "Requesting vCard": each vCard protocol relayed to
             // participants (`crate::relay`) is a feature of the service.
-            features.extend([ns::MIX_CORE, ns::MIX_SEARCHABLE, ns::VCARD_TEMP, ns::VCARD4]);
+            features.extend([ns::MIX_CORE, ns::MIX_SEARCHABLE, ns::MIX_NICK_REGISTER, ns::VCARD_TEMP, ns::VCARD4]);
             if svc.channels.rights().may_create(requester) {
                 features.push(ns::MIX_CREATE_CHANNEL);
             }

@@ -89,6 +89,10 @@ impl Error {
     pub fn resource_constraint(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Wait, DefinedCondition::ResourceConstraint, Some(text.into()))
     }
+    /// Only registered users (members) may (XEP-0045: 407).
+    pub fn registration_required(text: impl Into<String>) -> Self {
+        Self::new(ErrorType::Auth, DefinedCondition::RegistrationRequired, Some(text.into()))
+    }
     pub fn jid_malformed(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Modify, DefinedCondition::JidMalformed, Some(text.into()))
     }

@@ -1329,6 +1329,7 @@ fn channel_info_result(to: &str, id: &str, node: Option<&str>) -> String {
                <feature var='urn:xmpp:message-retract:1#tombstone'/>
                <feature var='urn:xmpp:mix:anon:0'/>
                <feature var='{MIX_NS}'/>
+               <feature var='urn:xmpp:mix:core:1#nick-register'/>
                <feature var='urn:xmpp:sid:0'/>
              </query>"
         ),

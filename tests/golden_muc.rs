@@ -841,6 +841,7 @@ async fn room_disco_info() {
         "http://jabber.org/protocol/muc",
         "http://jabber.org/protocol/muc#self-ping-optimization",
         "http://jabber.org/protocol/muc#stable_id",
+        "jabber:iq:register",
         "muc_nonanonymous",
         "muc_open",
         "muc_persistent",

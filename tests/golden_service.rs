@@ -41,6 +41,7 @@ fn mix_info_result(to: &str, id: &str, create: bool) -> String {
              <feature var='urn:ietf:params:xml:ns:vcard-4.0'/>
              <feature var='urn:xmpp:mix:core:1'/>
              {create_feature}
+             <feature var='urn:xmpp:mix:core:1#nick-register'/>
              <feature var='urn:xmpp:mix:core:1#searchable'/>
              <feature var='urn:xmpp:ping'/>
              <feature var='vcard-temp'/>

@@ -67,11 +67,13 @@ impl Channels {
             return Err(Error::bad_request("affiliation none is not a list"));
         }
         let participants = self.participants(name).await?;
+        let registered = self.registered_nicks(name).await?;
         let mut out: Vec<Listed> = affs
             .into_iter()
             .filter(|(_, a)| *a == wanted)
             .map(|(jid, affiliation)| {
-                let nick = participants.iter().find(|p| p.jid == jid).and_then(|p| p.nick.clone());
+                // The nick it registered here (XEP-0045 §9.5), else the one it uses.
+                let nick = registered.iter().find(|(j, _)| *j == jid).map(|(_, n)| n.clone()).or_else(|| participants.iter().find(|p| p.jid == jid).and_then(|p| p.nick.clone()));
                 Listed { jid, nick, affiliation, role: None }
             })
             .collect();

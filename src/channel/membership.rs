@@ -40,7 +40,17 @@ impl Channels {
         if !requested.is_empty() && granted.is_empty() {
             return Err(Error::item_not_found().with_text(format!("no such node: {}", crate::error::quote(&requested[0]))));
         }
+        // Without a nick, a first join takes the one the user registered
+        // (here, else with the service), if any.
+        let reserved = match nick {
+            None if self.store.get_participant(name, jid.as_str()).await?.and_then(|p| p.nick).is_none() => self.reserved_nick(name, jid).await?,
+            _ => None,
+        };
+        let nick = nick.or(reserved.as_deref());
         let normalised = nick.map(nick::normalise).transpose()?;
+        if let Some((_, key)) = &normalised {
+            self.check_reserved(name, jid.as_str(), key).await?;
+        }
         let existing = self.store.get_participant(name, jid.as_str()).await?;
         let mut events = Vec::new();
         let participant = match existing {
@@ -109,6 +119,7 @@ impl Channels {
         if participant.nick.as_deref() == Some(nick.as_str()) {
             return Ok((nick, vec![]));
         }
+        self.check_reserved(name, jid.as_str(), &key).await?;
         self.store.set_nick(name, jid.as_str(), &nick, &key).await?;
         self.forget_participants(name).await;
         let old = participant.nick.replace(nick.clone());

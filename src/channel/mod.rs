@@ -19,6 +19,7 @@ pub mod payload;
 pub mod post;
 pub mod presence;
 pub mod private;
+pub mod registration;
 pub mod relay;
 pub mod retract;
 pub mod rights;

@@ -22,6 +22,7 @@ impl Channels {
         self.check_not_banned(name, &bare).await?;
         self.check_rate(name, &bare, super::limits::Kind::Presence).await?;
         let (nick, key) = nick::normalise(raw_nick).map_err(|_| Error::jid_malformed("that nick is not allowed"))?;
+        self.check_reserved(name, bare.as_str(), &key).await?;
         let renamed = nick != raw_nick;
         let sessions = self.occupants(name).await?.iter().filter(|o| o.jid == bare.as_str() && o.full_jid.as_str() != full.as_str()).count();
         if sessions >= MAX_SESSIONS {

@@ -19,6 +19,7 @@ pub mod preferences;
 pub mod presence;
 pub mod private;
 pub mod pubsub;
+pub mod register;
 pub mod render;
 pub mod retract;
 pub mod setnick;

@@ -36,6 +36,7 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
         ns::RETRACT_TOMBSTONE,
         ns::MODERATE,
         ns::MODERATE_0,
+        ns::REGISTER,
         "http://jabber.org/protocol/muc#self-ping-optimization",
         ns::DISCO_INFO,
     ];

@@ -13,6 +13,7 @@ pub mod owner_form;
 pub mod presence;
 pub mod presence_update;
 pub mod private;
+pub mod register;
 pub mod render;
 pub mod retract;
 pub mod voice;

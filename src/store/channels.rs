@@ -150,6 +150,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("DELETE FROM registered_nicks WHERE channel = $1 AND channel <> ''").bind(name).execute(&mut *tx).await?;
         if drop_archive {
             sqlx::query("DELETE FROM archive WHERE channel = $1").bind(name).execute(&mut *tx).await?;
         }

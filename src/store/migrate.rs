@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (8, "user_preferences", include_str!("../../migrations/sqlite/0008_user_preferences.sql"), include_str!("../../migrations/postgres/0008_user_preferences.sql")),
     (9, "seen_at", include_str!("../../migrations/sqlite/0009_seen_at.sql"), include_str!("../../migrations/postgres/0009_seen_at.sql")),
     (10, "retraction", include_str!("../../migrations/sqlite/0010_retraction.sql"), include_str!("../../migrations/postgres/0010_retraction.sql")),
+    (11, "registered_nicks", include_str!("../../migrations/sqlite/0011_registered_nicks.sql"), include_str!("../../migrations/postgres/0011_registered_nicks.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

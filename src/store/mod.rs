@@ -9,6 +9,7 @@ mod channels;
 mod occupants;
 mod participants;
 mod presence;
+mod registered_nicks;
 mod preferences;
 mod migrate;
 mod appender;
@@ -25,6 +26,7 @@ pub use participants::ParticipantRow;
 pub use presence::{IdleSessionRow, MixClientRow};
 pub use preferences::{JidPreference, JidVisibility, Preferences};
 pub use migrate::{MigrateReport, StoreError};
+pub use registered_nicks::SERVICE as SERVICE_SCOPE;
 pub use health::{Health, PROBE_INTERVAL};
 
 use std::time::Duration;

@@ -53,7 +53,7 @@ impl<'r> FromRow<'r, AnyRow> for ParticipantRow {
 const COLUMNS: &str = "jid, participant_id, nick, nodes, joined_at, via_mix, role, pref_jid, pref_pm, pref_vcard, pref_presence";
 
 /// Is this a violation of a unique constraint (a nick taken)?
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => d.is_unique_violation(),
         _ => false,

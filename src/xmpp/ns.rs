@@ -74,3 +74,9 @@ pub const MODERATE_0: &str = "urn:xmpp:message-moderate:0";
 pub const FASTEN: &str = "urn:xmpp:fasten:0";
 /// XEP-0428 Fallback Indication.
 pub const FALLBACK: &str = "urn:xmpp:fallback:0";
+/// XEP-0077 In-Band Registration (XEP-0045 §7.10 room registration).
+pub const REGISTER: &str = "jabber:iq:register";
+/// XEP-0045 §7.10 registration form.
+pub const MUC_REGISTER: &str = "http://jabber.org/protocol/muc#register";
+/// The MIX seed's nick registration feature (in the namespace we speak).
+pub const MIX_NICK_REGISTER: &str = "urn:xmpp:mix:core:1#nick-register";
