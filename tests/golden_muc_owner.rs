@@ -637,3 +637,40 @@ async fn mix_config_node_publish() {
     assert_xml(&out[0], &iq_error(&format!("coven@{MIX}"), HAG66, "p3", "auth", "forbidden"));
     assert_eq!(h.service.channels.require("coven").await.unwrap().allow_pm, "anyone", "a refused publish changes nothing");
 }
+
+/// XEP-0045 §9.6/§10.2 status 322: a room made members-only removes those
+/// without an affiliation, in both views: the occupant gets its own
+/// unavailable presence with 110 and 322 (affiliation none, role none),
+/// the others 322; a MIX participant without an affiliation loses its
+/// participants item. Members stay.
+#[tokio::test]
+async fn members_only_removes_non_members() {
+    let h = instant().await;
+    enters(&h, HAG66, "thirdwitch").await;
+    enters(&h, WICCA, "wicca").await;
+    configure(&h, "m0", &[("roomadmins", &[]), ("roomowners", &[CRONE_BARE])]).await;
+    let out = h
+        .send(&format!("<iq type='set' id='m1' from='{CRONE}' to='coven@{MUC}'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member' jid='{WICCA_BARE}'/></query></iq>"))
+        .await;
+    assert_eq!(out[0].attr("type"), Some("result"));
+    let out = h
+        .send(&format!(
+            "<iq type='set' id='j' from='{HECATE_BARE}' to='coven@{MIX}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:participants'/><nick>hecate</nick></join></iq>"
+        ))
+        .await;
+    assert!(out.iter().any(|e| e.attr("type") == Some("result")));
+    let out = configure(&h, "c1", &[("membersonly", &["1"])]).await;
+    let to_hag: Vec<&Element> = out.iter().filter(|e| e.attr("to") == Some(HAG66)).collect();
+    assert_eq!(to_hag.len(), 1, "hag66 is told only of her removal: {}", out.iter().map(canonical).collect::<String>());
+    assert_eq!(to_hag[0].attr("type"), Some("unavailable"));
+    assert_eq!(codes(to_hag[0]), ["322", "110"]);
+    let to_crone_about_hag = out.iter().find(|e| e.attr("to") == Some(CRONE) && e.attr("from") == Some(&*format!("coven@{MUC}/thirdwitch"))).expect("crone told");
+    assert_eq!(codes(to_crone_about_hag), ["322"]);
+    let participants = h.service.channels.participants("coven").await.unwrap();
+    let left: Vec<&str> = participants.iter().map(|p| p.jid.as_str()).collect();
+    assert!(!left.contains(&HAG66_BARE) && !left.contains(&HECATE_BARE), "{left:?}");
+    assert!(left.contains(&WICCA_BARE) && left.contains(&CRONE_BARE), "{left:?}");
+    // Entering again: registration-required (members only).
+    let out = h.send(&enter(HAG66, "thirdwitch")).await;
+    assert_eq!(out[0].attr("type"), Some("error"));
+}

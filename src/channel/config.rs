@@ -123,6 +123,9 @@ impl Channels {
             self.store.update_config(&row).await?;
         }
         self.invalidate(name).await;
+        if row.members_only && !old.members_only {
+            events.extend(self.non_members_out(&old, by).await?);
+        }
         tracing::info!(channel = %name, ?outcome, unlocked = old.locked, "room configured");
         if !outcome.settings_changed && !outcome.visibility_changed && outcome.affiliations.is_empty() {
             return Ok(vec![]);
@@ -130,6 +133,40 @@ impl Channels {
         events.push(Event::ConfigChanged { channel: row, old, affiliations: Arc::new(affiliations) });
         events.extend(after);
         Ok(events)
+    }
+
+    /// The channel became members-only: participants without an
+    /// affiliation (but service administrators) are removed, in both views
+    /// (MUC status 322). Rendered with the settings they were removed under.
+    async fn non_members_out(&self, old: &Arc<ChannelRow>, by: &BareJid) -> Result<Vec<Event>> {
+        let name = old.name.as_str();
+        let affiliations = self.affiliations(name).await?;
+        let participants = self.participants(name).await?;
+        let gone: Vec<&crate::store::ParticipantRow> = participants
+            .iter()
+            .filter(|p| self.acting_affiliation(&affiliations, &p.jid) < super::roles::Affiliation::Member)
+            .collect();
+        if gone.is_empty() {
+            return Ok(vec![]);
+        }
+        let occupants = self.occupants(name).await?;
+        let plan = crate::store::AdminChanges { removals: gone.iter().map(|p| p.jid.clone()).collect(), ..Default::default() };
+        self.store.apply_admin_changes(name, &plan).await?;
+        self.forget_participants(name).await;
+        self.forget_occupants(name).await;
+        let actor = super::event::Actor {
+            jid: by.to_string(),
+            nick: participants.iter().find(|p| p.jid == by.as_str()).and_then(|p| p.nick.clone()),
+            reason: Some("the room is now members-only".to_string()),
+        };
+        Ok(gone
+            .into_iter()
+            .map(|p| {
+                tracing::info!(channel = %name, jid = %p.jid, "participant removed: the channel became members-only");
+                let sessions = occupants.iter().filter(|o| o.jid == p.jid).map(|o| o.full_jid.to_string()).collect();
+                Event::Removed { channel: old.clone(), participant: p.clone(), sessions, cause: super::event::Removal::MembersOnly, by: actor.clone() }
+            })
+            .collect())
     }
 
     /// The affiliation changes that make the owner and admin lists what the

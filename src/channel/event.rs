@@ -111,6 +111,8 @@ pub enum Removal {
     /// The channel's JID visibility changed to one its JID visibility
     /// preference does not allow (XEP-0404).
     Preference,
+    /// The channel became members-only and it is no member (MUC 322).
+    MembersOnly,
 }
 
 /// Where a presence came from.

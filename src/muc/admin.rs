@@ -139,6 +139,7 @@ pub async fn render(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
                 // No code says "removed for its privacy preference"; 307
                 // with the reason (docs/muc.md).
                 Removal::Preference => 307,
+                Removal::MembersOnly => 322,
             };
             let session = sessions.first().map(String::as_str).unwrap_or(participant.jid.as_str());
             for s in sessions {
