@@ -403,6 +403,50 @@ async fn mix_invitation_request_and_join() {
     .await;
 }
 
+/// An invitation stops working when its inviter may no longer invite
+/// (invitations switched off for participants; the inviter gone) and when
+/// the invitee is banned.
+#[tokio::test]
+async fn invitations_stop_working() {
+    let h = room().await;
+    let ask = |id: &str, invitee: &str| format!("<iq type='get' id='{id}' from='{HECATE}' to='{COVEN}'><invite xmlns='{MIX_NS}'><invitee>{invitee}</invitee></invite></iq>");
+    let token_of = |out: &[Element]| {
+        out[0].get_child("invite", MIX_NS).and_then(|i| i.get_child("invitation", MIX_NS)).and_then(|i| i.get_child("token", MIX_NS)).map(|t| t.text()).expect("a token")
+    };
+    let join = |id: &str, joiner: &str, token: &str| {
+        format!(
+            "<iq type='set' id='{id}' from='{joiner}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:messages'/>
+               <invitation><inviter>{HECATE_BARE}</inviter><invitee>{joiner}</invitee><channel>{COVEN}</channel><token>{token}</token></invitation></join></iq>"
+        )
+    };
+    let for_romeo = token_of(&h.send(&ask("i1", ROMEO_BARE)).await);
+    let for_crone = token_of(&h.send(&ask("i2", "crone1@shakespeare.example")).await);
+    let for_witch = token_of(&h.send(&ask("i3", "witch@shakespeare.example")).await);
+    configure(&h, |c| c.members_only = true).await;
+    // Invitations switched off for participants: hecate's invitations stop working.
+    configure(&h, |c| c.allow_invites = false).await;
+    h.exchange1(&join("j1", ROMEO_BARE, &for_romeo), &iq_error(COVEN, ROMEO_BARE, "j1", "auth", "forbidden", Some("the inviter may no longer invite to this channel"))).await;
+    configure(&h, |c| c.allow_invites = true).await;
+    // The invitee banned.
+    let out = h
+        .send(&format!("<iq type='set' id='b' from='{HAG66}' to='{ROOM}'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='outcast' jid='crone1@shakespeare.example'/></query></iq>"))
+        .await;
+    assert_eq!(out[0].attr("type"), Some("result"));
+    let out = h.send(&join("j2", "crone1@shakespeare.example", &for_crone)).await;
+    assert_eq!(out[0].attr("type"), Some("error"));
+    assert_eq!(h.store.get_affiliation("coven", "crone1@shakespeare.example").await.unwrap().as_deref(), Some("outcast"));
+    // The inviter left.
+    let out = h.send(&format!("<iq type='set' id='l' from='{HECATE_BARE}' to='{COVEN}'><leave xmlns='{MIX_NS}'/></iq>")).await;
+    assert!(out.iter().any(|e| e.attr("type") == Some("result")));
+    h.exchange1(
+        &join("j3", "witch@shakespeare.example", &for_witch),
+        &iq_error(COVEN, "witch@shakespeare.example", "j3", "auth", "forbidden", Some("the inviter may no longer invite to this channel")),
+    )
+    .await;
+    // Nobody was made a member by a dead invitation.
+    assert_eq!(h.store.get_affiliation("coven", "witch@shakespeare.example").await.unwrap(), None);
+}
+
 // ================================================================ voice requests
 
 fn voice_request(from: &str, id: &str) -> String {

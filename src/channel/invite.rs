@@ -79,12 +79,22 @@ impl Channels {
     /// presents (`forbidden` when it is not valid or has expired); in a
     /// members-only channel a valid one makes the joiner a member when it
     /// has no affiliation.
+    ///
+    /// An invitation also stops working when its inviter may no longer
+    /// invite (left, became a visitor, lost the admin affiliation in a room
+    /// where only admins invite, or invitations were switched off) and when
+    /// the invitee is banned. The token is compared in constant time.
     pub async fn accept_invitation(&self, name: &str, joiner: &BareJid, inviter: &str, token: &str) -> Result<()> {
+        use subtle::ConstantTimeEq;
         let invalid = || Error::forbidden("the invitation is not valid");
         let expires: i64 = token.split_once('-').and_then(|(e, _)| e.parse().ok()).ok_or_else(invalid)?;
-        if expires < now_ms() || self.invitation_token(name, inviter, joiner.as_str(), expires).await? != token {
+        let expected = self.invitation_token(name, inviter, joiner.as_str(), expires).await?;
+        if expires < now_ms() || !bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
             return Err(invalid());
         }
+        self.check_not_banned(name, joiner).await?;
+        let inviter = BareJid::new(inviter).map_err(|_| invalid())?;
+        self.check_may_invite(name, &inviter).await.map_err(|_| Error::forbidden("the inviter may no longer invite to this channel"))?;
         self.admit_invitee(name, joiner).await
     }
 
