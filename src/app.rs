@@ -8,13 +8,15 @@ use tokio::sync::{mpsc, watch};
 use xmpp_parsers::stanza::Stanza;
 
 use crate::config::{Config, DomainConfig};
-use crate::link::{self, LinkConfig, LinkError};
+use crate::link::{self, LinkConfig, LinkError, Outbox};
 use crate::outgoing::Out;
 use crate::service::{Service, View};
 use crate::store::Store;
 
-/// Queue depth between the dispatcher and each link.
-const QUEUE: usize = 65_536;
+/// Stanzas read and not yet handled (both links together). When the
+/// dispatcher waits for room in a link's queue (`[server]
+/// send_queue_bytes`), the links stop reading once this is full.
+const INBOUND: usize = 1024;
 /// At most this many queued stanzas are handled together (`handle_batch`).
 const BATCH: usize = 128;
 
@@ -51,11 +53,12 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
     let svc = Service::new(&cfg, store.clone());
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let (in_tx, mut in_rx) = mpsc::channel::<Stanza>(QUEUE);
-    let (mix_tx, mix_rx) = mpsc::channel::<Out>(QUEUE);
-    let (muc_tx, muc_rx) = mpsc::channel::<Out>(QUEUE);
-    let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_rx, shutdown_rx.clone()));
-    let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_rx, shutdown_rx));
+    let (in_tx, mut in_rx) = mpsc::channel::<Stanza>(INBOUND);
+    let (mix_out, mix_in) = link::queue(&cfg.mix.domain, cfg.server.send_queue_bytes);
+    let (muc_out, muc_in) = link::queue(&cfg.muc.domain, cfg.server.send_queue_bytes);
+    let mut links = Links { mix: mix_out, muc: muc_out };
+    let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_in, shutdown_rx.clone()));
+    let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_in, shutdown_rx));
 
     // Created once: a signal that arrives while a stanza is being handled
     // is kept for the next turn of the loop (a future made anew each turn
@@ -83,8 +86,13 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
             r = &mut mix_link => break link_outcome(r),
             r = &mut muc_link => break link_outcome(r),
             () = next_round(&mut rounds) => {
-                for out in svc.idle_sweep(crate::store::now_ms()).await {
-                    send(&svc, &mix_tx, &muc_tx, out).await;
+                let outs = svc.idle_sweep(crate::store::now_ms()).await;
+                // Waiting for room in a link's queue must not keep a
+                // shutdown waiting (a server that does not read).
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
+                    () = links.deliver(&svc, outs) => {}
                 }
             }
             Some(stanza) = in_rx.recv() => {
@@ -100,8 +108,14 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
                 // Identical answers to different recipients become one
                 // fan-out where no recipient's order changes (join storms).
                 svc.handle_batch_into(batch.drain(..), &mut answers).await;
-                for out in answers.drain() {
-                    send(&svc, &mix_tx, &muc_tx, out).await;
+                // The links' queues are bounded in bytes: while the server
+                // does not read, this waits (and the links stop reading).
+                // Everything handled is archived already; a shutdown
+                // meanwhile drops the rest of the turn's answers.
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
+                    () = links.deliver(&svc, answers.drain()) => {}
                 }
             }
         }
@@ -115,9 +129,7 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
         // None: both links have ended (their senders are gone).
         while let Some(stanza) = in_rx.recv().await {
             svc.handle_batch_into(std::iter::once(stanza), &mut answers).await;
-            for out in answers.drain() {
-                send(&svc, &mix_tx, &muc_tx, out).await;
-            }
+            links.deliver(&svc, answers.drain()).await;
         }
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, finish).await.is_err() {
@@ -146,19 +158,35 @@ fn link_outcome(r: Result<Result<(), LinkError>, tokio::task::JoinError>) -> Res
     }
 }
 
-/// Hands a stanza or fan-out to the link of its sender's domain.
-async fn send(svc: &Arc<Service>, mix: &mpsc::Sender<Out>, muc: &mpsc::Sender<Out>, stanza: Out) {
-    let view = stanza.sender().and_then(|f| svc.view_of(f.domain().as_str()));
-    let tx = match view {
-        Some(View::Mix) => mix,
-        Some(View::Muc) => muc,
-        None => {
-            tracing::error!(stanza = ?stanza, "outgoing stanza not from one of our domains; dropped");
-            return;
+/// The dispatcher's ends of the two links' queues.
+struct Links {
+    mix: Outbox,
+    muc: Outbox,
+}
+
+impl Links {
+    /// Hands each stanza or fan-out to the link of its sender's domain,
+    /// then what is serialised: waits while a queue is full.
+    async fn deliver(&mut self, svc: &Arc<Service>, items: impl IntoIterator<Item = Out>) {
+        for item in items {
+            let view = item.sender().and_then(|f| svc.view_of(f.domain().as_str()));
+            let outbox = match view {
+                Some(View::Mix) => &mut self.mix,
+                Some(View::Muc) => &mut self.muc,
+                None => {
+                    tracing::error!(stanza = ?item, "outgoing stanza not from one of our domains; dropped");
+                    continue;
+                }
+            };
+            if outbox.push(&item).await.is_err() {
+                tracing::warn!("link queue closed; stanza dropped");
+            }
         }
-    };
-    if tx.send(stanza).await.is_err() {
-        tracing::warn!("link queue closed; stanza dropped");
+        for outbox in [&mut self.mix, &mut self.muc] {
+            if outbox.flush().await.is_err() {
+                tracing::warn!("link queue closed; stanzas dropped");
+            }
+        }
     }
 }
 

@@ -120,6 +120,13 @@ pub struct ServerConfig {
     /// sender gets `policy-violation`; the link stays up.
     #[serde(default = "default_max_stanza_bytes")]
     pub max_stanza_bytes: usize,
+    /// Bytes each link may hold for the server before the dispatcher waits
+    /// (default 33554432, 32 MiB; from 1 MiB to 1 GiB): serialised
+    /// stanzas not yet written to the socket, a fan-out counted copy by
+    /// copy. While the server does not read, mixmuc stops reading too
+    /// instead of growing; everything handled was archived first.
+    #[serde(default = "default_send_queue_bytes")]
+    pub send_queue_bytes: usize,
 }
 
 /// `[mix]` and `[muc]`: one component domain.
@@ -389,6 +396,9 @@ fn default_channels_per_domain() -> i64 {
 fn default_max_stanza_bytes() -> usize {
     256 * 1024
 }
+fn default_send_queue_bytes() -> usize {
+    32 * 1024 * 1024
+}
 fn default_store_url() -> String {
     "sqlite://data/mixmuc.db".into()
 }
@@ -413,7 +423,7 @@ fn parse_bare(s: &str) -> Result<BareJid, String> {
 }
 
 /// The top-level sections, the only ones read from the environment.
-const SECTIONS: &[&str] = &["server", "mix", "muc", "store", "service", "log"];
+const SECTIONS: &[&str] = &["server", "mix", "muc", "store", "service", "limits", "log"];
 
 /// A configuration error, with the offending key where known.
 #[derive(Debug, thiserror::Error)]
@@ -491,6 +501,9 @@ impl Config {
         }
         if !(1..=256).contains(&self.server.threads) {
             return err("server.threads", format!("must be between 1 and 256, not {}", self.server.threads));
+        }
+        if !(1 << 20..=1 << 30).contains(&self.server.send_queue_bytes) {
+            return err("server.send_queue_bytes", format!("must be between 1048576 (1 MiB) and 1073741824 (1 GiB), not {}", self.server.send_queue_bytes));
         }
         if let Some(m) = &self.server.multicast {
             match xmpp_parsers::jid::Jid::new(m) {
@@ -579,6 +592,7 @@ mod tests {
         assert_eq!(c.service.create_channels, CreatePolicy::Local);
         assert_eq!(c.server.host, "127.0.0.1");
         assert_eq!(c.server.threads, 1);
+        assert_eq!(c.server.send_queue_bytes, 32 * 1024 * 1024);
         assert_eq!(c.service.jid_visibility, JidVisibility::Hidden, "new rooms semi-anonymous, as Prosody's and ejabberd's");
     }
 
@@ -588,6 +602,16 @@ mod tests {
         assert!(e.to_string().contains("server.threads"), "{e}");
         let c = Config::from_toml(&MIN.replace("port = 5347", "port = 5347\nthreads = 2")).unwrap();
         assert_eq!(c.server.threads, 2);
+    }
+
+    #[test]
+    fn send_queue_bound_is_checked() {
+        for bad in ["1000", "2000000000"] {
+            let e = Config::from_toml(&MIN.replace("port = 5347", &format!("port = 5347\nsend_queue_bytes = {bad}"))).unwrap_err();
+            assert!(e.to_string().contains("server.send_queue_bytes"), "{e}");
+        }
+        let c = Config::from_toml(&MIN.replace("port = 5347", "port = 5347\nsend_queue_bytes = 1048576")).unwrap();
+        assert_eq!(c.server.send_queue_bytes, 1 << 20);
     }
 
     #[test]

@@ -58,6 +58,18 @@ impl FakeServer {
         FakeServer { listener, port, secret: SECRET.into() }
     }
 
+    /// A server whose connections have a small receive buffer (no
+    /// autotuning): when it stops reading, the link's writes stall after a
+    /// few kilobytes plus the link's own socket buffer.
+    async fn start_small_buffer() -> FakeServer {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(16 * 1024).expect("SO_RCVBUF");
+        socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+        let listener = socket.listen(16).expect("listen");
+        let port = listener.local_addr().unwrap().port();
+        FakeServer { listener, port, secret: SECRET.into() }
+    }
+
     /// The configuration of a link to this server.
     fn link_config(&self, secret: &str, keepalive: Duration) -> LinkConfig {
         LinkConfig {
@@ -114,9 +126,9 @@ impl FakeServer {
     }
 }
 
-/// One accepted connection, read as raw text.
-struct Conn {
-    tcp: TcpStream,
+/// One accepted connection (or its read half), read as raw text.
+struct Conn<S = TcpStream> {
+    tcp: S,
     buf: Vec<u8>,
 }
 
@@ -125,6 +137,14 @@ impl Conn {
         within("writing to the link", self.tcp.write_all(text.as_bytes())).await.expect("write");
     }
 
+    /// Its read half (a reader with what was read so far) and write half.
+    fn split(self) -> (Conn<tokio::net::tcp::OwnedReadHalf>, tokio::net::tcp::OwnedWriteHalf) {
+        let (r, w) = self.tcp.into_split();
+        (Conn { tcp: r, buf: self.buf }, w)
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> Conn<S> {
     /// Reads more bytes; false at end of stream.
     async fn fill(&mut self) -> bool {
         let mut chunk = [0u8; 4096];
@@ -344,18 +364,24 @@ fn sha1_known_answers() {
 
 struct Link {
     inbound: mpsc::Receiver<Stanza>,
-    outbound: mpsc::Sender<mixmuc::outgoing::Out>,
+    /// The dispatcher's end of the link's queue.
+    outbound: link::Outbox,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<Result<(), LinkError>>,
 }
 
 impl Link {
     fn start(cfg: LinkConfig) -> Link {
+        Link::start_bounded(cfg, 1 << 20)
+    }
+
+    /// With a queue of `bound` bytes.
+    fn start_bounded(cfg: LinkConfig, bound: usize) -> Link {
         init_tracing();
         let (in_tx, inbound) = mpsc::channel(16);
-        let (outbound, out_rx) = mpsc::channel(16);
+        let (outbound, inbox) = link::queue(&cfg.domain, bound);
         let (shutdown, sd_rx) = watch::channel(false);
-        let task = tokio::spawn(link::run(cfg, "mix", in_tx, out_rx, sd_rx));
+        let task = tokio::spawn(link::run(cfg, "mix", in_tx, inbox, sd_rx));
         Link { inbound, outbound, shutdown, task }
     }
 
@@ -685,7 +711,7 @@ fn copy_for(to: &str) -> String {
 #[tokio::test]
 async fn fan_out_is_one_stanza_per_recipient() {
     let server = FakeServer::start().await;
-    let link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    let mut link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
     let mut c = server.accept_ok("id-f").await;
     link.outbound.send(mixmuc::outgoing::Out::FanOut(room_message())).await.unwrap();
     for to in ["a@example/r1", "b@example", "c@example/it&apos;s"] {
@@ -760,5 +786,218 @@ async fn a_forged_probe_answer_does_not_switch_multicast_on() {
     for to in ["a@example/r1", "b@example", "c@example/it&apos;s"] {
         assert_xml(&c.read_element().await, &copy_for(to));
     }
+    assert!(link.stop().await.is_ok());
+}
+
+// ---------------------------------------------------------------- (f) a server that stops reading
+
+/// A message of about 2 KB from `room@DOMAIN/nick` with id `{id}`.
+fn big_message(id: &str) -> xmpp_parsers::message::Message {
+    let body = "x".repeat(2000);
+    let Stanza::Message(m) = common::stanza(&format!("<message type='groupchat' id='{id}' from='room@{DOMAIN}/nick'><body>{body}</body></message>")) else { unreachable!() };
+    m
+}
+
+/// Recipients `u0@example/r` … .
+fn recipients(n: usize) -> Vec<xmpp_parsers::jid::Jid> {
+    (0..n).map(|j| format!("u{j}@example/r").parse().unwrap()).collect()
+}
+
+/// Waits until the dispatcher (`sent` counts what it handed over) is
+/// waiting for room in the queue and has stopped making progress.
+async fn until_stalled(gauge: &link::QueueGauge, sent: &std::sync::atomic::AtomicUsize) {
+    use std::sync::atomic::Ordering;
+    within("the dispatcher waiting for room in the link's queue", async {
+        let mut last = usize::MAX;
+        let mut still = 0;
+        while still < 20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let now = sent.load(Ordering::SeqCst);
+            still = if gauge.waiting() && now == last { still + 1 } else { 0 };
+            last = now;
+        }
+    })
+    .await;
+}
+
+/// Reads `count` elements and checks each is the message `id` to the
+/// recipient `u{j}@example/r` that `expected` names, in that order.
+async fn read_in_order<S: tokio::io::AsyncRead + Unpin>(c: &mut Conn<S>, expected: impl Iterator<Item = (String, usize)>) -> usize {
+    let mut n = 0;
+    for (id, j) in expected {
+        let e = c.read_element().await;
+        assert_eq!((e.name(), e.attr("id"), e.attr("to")), ("message", Some(id.as_str()), Some(format!("u{j}@example/r").as_str())), "element {n}");
+        assert_eq!(e.get_child("body", "jabber:component:accept").map(|b| b.text().len()), Some(2000));
+        n += 1;
+    }
+    n
+}
+
+/// The server stops reading while the dispatcher floods the link with
+/// fan-outs (each one 100 KB, larger than the whole queue): the queued
+/// bytes never exceed the bound, the dispatcher waits instead of queueing
+/// more, and once the server reads again every copy arrives, in order.
+#[tokio::test]
+async fn a_server_that_stops_reading_makes_the_dispatcher_wait_within_the_bound() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const BOUND: usize = 64 * 1024;
+    const ITEMS: usize = 200;
+    const COPIES: usize = 50;
+    let server = FakeServer::start_small_buffer().await;
+    let link = Link::start_bounded(server.link_config(SECRET, Duration::from_secs(30)), BOUND);
+    let mut c = server.accept_ok("id-stall").await;
+    // One round trip: the link is past its handshake.
+    c.send(&ping_from_romeo("up")).await;
+    let Link { mut inbound, outbound: mut outbox, shutdown, task } = link;
+    expect_ping_from_romeo(&within("the ping", inbound.recv()).await.map(|s| to_element(&s)).unwrap(), "up");
+    let gauge = outbox.gauge();
+    assert_eq!(gauge.bound(), BOUND);
+
+    // The dispatcher: 200 fan-outs of ~2 KB to 50 recipients, ~20 MB in
+    // all, far more than the queue and the sockets' buffers hold.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flood = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            for i in 0..ITEMS {
+                outbox.send(mixmuc::outgoing::Out::FanOut(mixmuc::outgoing::FanOut::message(big_message(&format!("m{i}")), recipients(COPIES)))).await.expect("queue open");
+                sent.store(i + 1, Ordering::SeqCst);
+            }
+            // Kept: without its dispatcher's end, the link closes.
+            outbox
+        }
+    });
+    until_stalled(&gauge, &sent).await;
+    let handed = sent.load(Ordering::SeqCst);
+    assert!(handed < ITEMS, "the dispatcher handed over everything ({handed}) to a server that does not read");
+    assert!(gauge.queued() <= BOUND && gauge.peak() <= BOUND, "queued {} (peak {}) over the bound {BOUND}", gauge.queued(), gauge.peak());
+    assert!(gauge.queued() >= BOUND / 2, "the dispatcher waits while the queue holds only {} bytes", gauge.queued());
+    // Still waiting, still within the bound.
+    until_stalled(&gauge, &sent).await;
+    assert_eq!(sent.load(Ordering::SeqCst), handed, "the dispatcher went on while the server did not read");
+    assert!(gauge.peak() <= BOUND);
+
+    // The server reads again: every copy of every message, in order.
+    let got = read_in_order(&mut c, (0..ITEMS).flat_map(|i| (0..COPIES).map(move |j| (format!("m{i}"), j)))).await;
+    assert_eq!(got, ITEMS * COPIES);
+    let _outbox = within("the dispatcher finishing", flood).await.expect("flood task");
+    assert!(gauge.peak() <= BOUND, "peak {} over the bound {BOUND}", gauge.peak());
+    assert_eq!(gauge.queued(), 0);
+    assert!(!task.is_finished());
+    let _ = shutdown.send(true);
+    within("run() ending", task).await.expect("link task").expect("run ok");
+}
+
+/// Both queues full at once: the server sends a flood of requests and does
+/// not read, each request's answer is larger than the whole outgoing queue.
+/// The dispatcher waits for room, the inbound queue fills, the link holds
+/// the next stanza and stops reading, but keeps writing: nothing is stuck
+/// for good (the link waiting for the dispatcher and the dispatcher for the
+/// link). Once the server reads again, every answer arrives in order.
+#[tokio::test]
+async fn full_queues_both_ways_do_not_deadlock() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const BOUND: usize = 64 * 1024;
+    const REQUESTS: usize = 150;
+    const COPIES: usize = 50;
+    let server = FakeServer::start_small_buffer().await;
+    let link = Link::start_bounded(server.link_config(SECRET, Duration::from_secs(30)), BOUND);
+    let c = server.accept_ok("id-deadlock").await;
+    let Link { mut inbound, outbound: mut outbox, shutdown, task } = link;
+    let gauge = outbox.gauge();
+    let (mut reader, mut writer) = c.split();
+    // The server's writes block once the link stops reading: a task of their own.
+    let requests = tokio::spawn(async move {
+        for i in 0..REQUESTS {
+            writer.write_all(ping_from_romeo(&format!("p{i}")).as_bytes()).await.expect("write");
+        }
+        writer
+    });
+    // The dispatcher: each request answered by a fan-out of 100 KB.
+    let handled = Arc::new(AtomicUsize::new(0));
+    let dispatcher = tokio::spawn({
+        let handled = handled.clone();
+        async move {
+            for i in 0..REQUESTS {
+                let s = inbound.recv().await.expect("inbound open");
+                assert_eq!(to_element(&s).attr("id"), Some(format!("p{i}").as_str()));
+                outbox.send(mixmuc::outgoing::Out::FanOut(mixmuc::outgoing::FanOut::message(big_message(&format!("a{i}")), recipients(COPIES)))).await.expect("queue open");
+                handled.store(i + 1, Ordering::SeqCst);
+            }
+            (inbound, outbox)
+        }
+    });
+    until_stalled(&gauge, &handled).await;
+    let done = handled.load(Ordering::SeqCst);
+    assert!(done < REQUESTS, "everything was answered ({done}) to a server that does not read");
+    assert!(gauge.peak() <= BOUND, "peak {} over the bound {BOUND}", gauge.peak());
+
+    let got = read_in_order(&mut reader, (0..REQUESTS).flat_map(|i| (0..COPIES).map(move |j| (format!("a{i}"), j)))).await;
+    assert_eq!(got, REQUESTS * COPIES);
+    let _writer = within("the server's requests all read", requests).await.expect("writer task");
+    let _ends = within("every request answered", dispatcher).await.expect("dispatcher task");
+    assert!(gauge.peak() <= BOUND);
+    let _ = shutdown.send(true);
+    within("run() ending", task).await.expect("link task").expect("run ok");
+}
+
+/// A shutdown while the server does not read: the link gives up writing
+/// after a short wait, `run` ends, and the dispatcher waiting for room
+/// learns that the queue is closed instead of waiting for ever.
+#[tokio::test]
+async fn shutdown_with_a_server_that_does_not_read_ends_the_link() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const BOUND: usize = 64 * 1024;
+    let server = FakeServer::start_small_buffer().await;
+    let link = Link::start_bounded(server.link_config(SECRET, Duration::from_secs(30)), BOUND);
+    let _c = server.accept_ok("id-stuck").await;
+    let Link { inbound: _inbound, outbound: mut outbox, shutdown, task } = link;
+    let gauge = outbox.gauge();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let flood = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            for i in 0.. {
+                let item = mixmuc::outgoing::Out::FanOut(mixmuc::outgoing::FanOut::message(big_message(&format!("m{i}")), recipients(50)));
+                if outbox.send(item).await.is_err() {
+                    return i;
+                }
+                sent.store(i + 1, Ordering::SeqCst);
+            }
+            unreachable!()
+        }
+    });
+    until_stalled(&gauge, &sent).await;
+    let _ = shutdown.send(true);
+    within("run() ending after shutdown with a stalled server", task).await.expect("link task").expect("run ok");
+    let stopped_at = within("the dispatcher told that the queue is closed", flood).await.expect("flood task");
+    assert!(stopped_at >= sent.load(Ordering::SeqCst));
+    assert_eq!(gauge.queued(), 0, "the queue's bytes were not given back");
+}
+
+/// A stanza larger than the whole queue is not refused: it waits until
+/// the queue is empty and goes alone, between the stanzas around it.
+#[tokio::test]
+async fn a_stanza_larger_than_the_bound_goes_alone() {
+    const BOUND: usize = 16 * 1024;
+    let server = FakeServer::start().await;
+    let mut link = Link::start_bounded(server.link_config(SECRET, Duration::from_secs(30)), BOUND);
+    let mut c = server.accept_ok("id-huge").await;
+    let huge = "h".repeat(3 * BOUND);
+    for (id, body) in [("before", "b"), ("huge", huge.as_str()), ("after", "a")] {
+        link.outbound.push(&common::stanza(&format!("<message id='{id}' from='{DOMAIN}' to='romeo@example'><body>{body}</body></message>")).into()).await.unwrap();
+    }
+    link.outbound.flush().await.unwrap();
+    for (id, len) in [("before", 1), ("huge", huge.len()), ("after", 1)] {
+        let e = c.read_element().await;
+        assert_eq!(e.attr("id"), Some(id));
+        assert_eq!(e.get_child("body", "jabber:component:accept").unwrap().text().len(), len);
+    }
+    let gauge = link.outbound.gauge();
+    let alone = gauge.peak();
+    assert!(alone > BOUND && alone < huge.len() + 200, "the large stanza went with others: peak {alone}");
     assert!(link.stop().await.is_ok());
 }

@@ -255,6 +255,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         if r.get("scenario") == "S5-append":
             append_rows += [{"channels": r.get("channels"), "rows": r.get("rows"), **x} for x in r.get("results") or []]
             continue
+        if str(r.get("scenario", "")).startswith("stall"):
+            continue  # stall.py's own summary (docs/benchmarks.md, "Memory with a stalled recipient")
         if r.get("scenario") == "S4":
             for kind, q in (r.get("queries") or {}).items():
                 s4_rows.append({"store": r.get("store"), "messages": r.get("messages"), "page": r.get("page"),

@@ -6,8 +6,11 @@
 mod fast;
 mod framer;
 mod io;
+mod queue;
 mod session;
 pub mod writer;
+
+pub use queue::{queue, Closed, Inbox, Outbox, QueueGauge};
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -59,14 +62,15 @@ enum AttemptError {
 pub type Stream = XmppStream<io::LinkIo>;
 
 /// Runs the link until `shutdown` turns true. Incoming stanzas go to
-/// `inbound`; stanzas from `outbound` are sent (queued while disconnected).
+/// `inbound`; what the dispatcher queued (`queue`: `inbox` is the link's
+/// end) is sent, and waits in the queue while disconnected.
 /// Returns an error only for a refused secret on the very first attempt: a
 /// configuration mistake, not a passing fault.
 pub async fn run(
     cfg: LinkConfig,
     section: &'static str,
     inbound: mpsc::Sender<Stanza>,
-    mut outbound: mpsc::Receiver<crate::outgoing::Out>,
+    mut inbox: Inbox,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), LinkError> {
     let mut backoff = Duration::from_secs(1);
@@ -88,7 +92,7 @@ pub async fn run(
                 ever_up = true;
                 attempt = 0;
                 backoff = Duration::from_secs(1);
-                match session::run(&cfg, stream, slot, dropped, &inbound, &mut outbound, &mut shutdown).await {
+                match session::run(&cfg, stream, slot, dropped, &inbound, &mut inbox, &mut shutdown).await {
                     session::End::Shutdown => {
                         tracing::info!(domain = %cfg.domain, "link closed for shutdown");
                         return Ok(());

@@ -1,9 +1,20 @@
 //! One authenticated connection: read, write, keep alive, until it ends.
 //!
 //! Reads go through tokio-xmpp's stream (parsing, malformed-stanza
-//! recovery, read timeouts); writes go through `writer::Writer` straight
-//! to the socket's write half, batched: everything queued is serialised
-//! into one buffer and written with one system call where it fits.
+//! recovery, read timeouts); writes go straight to the socket's write
+//! half: the chunks of the link's queue (`queue`, serialised by the
+//! dispatcher's end), and the link's own stanzas (pings, the multicast
+//! probe, errors for what it could not read) through a `writer::Writer`.
+//!
+//! The link never waits on the dispatcher while it has something to
+//! write: a stanza read while the dispatcher's queue is full is held
+//! (and nothing more is read) until there is room, and the queue's chunks
+//! keep being written meanwhile. Otherwise a full queue each way would
+//! leave the link waiting for the dispatcher and the dispatcher for the
+//! link, for good. A shutdown interrupts a write that the server does not
+//! take: what is queued is then written for at most `CLOSE_WAIT`.
+
+use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -18,10 +29,10 @@ use xmpp_parsers::stanza::Stanza;
 
 use super::framer::Dropped;
 use super::io::WriteSlot;
-use super::writer::Writer;
+use super::queue::Inbox;
+use super::writer::{MulticastSwitch, Writer};
 use super::{LinkConfig, Stream};
 use crate::error::Error;
-use crate::outgoing::Out;
 use crate::xmpp::reply;
 
 pub enum End {
@@ -29,134 +40,215 @@ pub enum End {
     Lost(String),
 }
 
-/// Most queued items serialised before one write.
-const BATCH: usize = 256;
-/// Bytes after which a batch is written even if more is queued.
-const BATCH_BYTES: usize = 256 * 1024;
 /// The id prefix of the multicast service probe (disco#info); a random
 /// part is added at each link-up, and only the service asked may answer.
 const PROBE_ID: &str = "mixmuc-multicast-probe-";
+/// How long a shutdown may spend writing what is queued and closing the
+/// stream (a server that does not read gets no more).
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
-/// The socket's write half and what is serialised for it.
+/// Why the session's loop stopped.
+enum Stop {
+    /// Shutdown (or the dispatcher gone): write `rest` (what an
+    /// interrupted write had left), then what is queued, then close.
+    Shutdown(Vec<u8>),
+    Lost(String),
+}
+
+impl From<std::io::Error> for Stop {
+    fn from(e: std::io::Error) -> Self {
+        Stop::Lost(e.to_string())
+    }
+}
+
+/// Writes `bytes`, unless the shutdown comes first: then `Stop::Shutdown`
+/// with what was left unwritten.
+async fn write(w: &mut OwnedWriteHalf, bytes: &[u8], shutdown: &mut watch::Receiver<bool>) -> Result<(), Stop> {
+    let mut at = 0;
+    while at < bytes.len() {
+        tokio::select! {
+            r = w.write(&bytes[at..]) => match r? {
+                0 => return Err(Stop::Lost("the connection takes no more bytes".into())),
+                n => at += n,
+            },
+            _ = shutdown.changed() => return Err(Stop::Shutdown(bytes[at..].to_vec())),
+        }
+    }
+    Ok(())
+}
+
+/// The socket's write half and the writer of the link's own stanzas.
 struct Wire {
     w: OwnedWriteHalf,
     writer: Writer,
 }
 
 impl Wire {
-    async fn stanza(&mut self, s: &Stanza) -> std::io::Result<()> {
-        self.writer.stanza(s)?;
-        self.flush().await
+    /// Serialises and writes one of the link's own stanzas.
+    async fn own(&mut self, s: &Stanza, shutdown: &mut watch::Receiver<bool>) -> Result<(), Stop> {
+        self.writer.buf.clear();
+        if let Err(e) = self.writer.stanza(s) {
+            self.writer.buf.clear();
+            self.writer.reset_encoder();
+            tracing::error!(error = %e, stanza = ?s, "a stanza of the link's own cannot be serialised; dropped");
+            return Ok(());
+        }
+        let r = write(&mut self.w, &self.writer.buf, shutdown).await;
+        self.writer.buf.clear();
+        r
     }
 
-    async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.writer.buf.is_empty() {
-            self.w.write_all(&self.writer.buf).await?;
-            self.writer.buf.clear();
+    /// After a shutdown: what an interrupted write left, what is queued,
+    /// the stream's end, for at most `CLOSE_WAIT`.
+    async fn close(&mut self, rest: &[u8], inbox: &mut Inbox) {
+        let done = tokio::time::timeout(CLOSE_WAIT, async {
+            self.w.write_all(rest).await?;
+            while let Ok(chunk) = inbox.rx.try_recv() {
+                self.w.write_all(&chunk.bytes).await?;
+            }
+            self.w.write_all(b"</stream:stream>").await?;
+            self.w.shutdown().await
+        })
+        .await;
+        if done.is_err() {
+            tracing::warn!(queued = inbox.gauge().queued(), "shutdown: the server did not take what was queued within {CLOSE_WAIT:?}; the rest is not sent");
         }
-        Ok(())
     }
 }
 
 pub async fn run(
     cfg: &LinkConfig,
-    mut stream: Stream,
+    stream: Stream,
     slot: WriteSlot,
-    mut dropped: mpsc::Receiver<Dropped>,
+    dropped: mpsc::Receiver<Dropped>,
     inbound: &mpsc::Sender<Stanza>,
-    outbound: &mut mpsc::Receiver<Out>,
+    inbox: &mut Inbox,
     shutdown: &mut watch::Receiver<bool>,
 ) -> End {
     let Some(w) = slot.take() else { return End::Lost("no write half".into()) };
     let mut out = Wire { w, writer: Writer::new() };
+    // A new connection: one stanza per recipient until the service says otherwise.
+    inbox.multicast.set(None, false);
+    match pump(cfg, stream, &mut out, dropped, inbound, inbox, shutdown).await {
+        Stop::Lost(why) => End::Lost(why),
+        Stop::Shutdown(rest) => {
+            out.close(&rest, inbox).await;
+            End::Shutdown
+        }
+    }
+}
+
+/// The read/write loop.
+async fn pump(
+    cfg: &LinkConfig,
+    mut stream: Stream,
+    out: &mut Wire,
+    mut dropped: mpsc::Receiver<Dropped>,
+    inbound: &mpsc::Sender<Stanza>,
+    inbox: &mut Inbox,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Stop {
     let me: Jid = match cfg.domain.parse() {
         Ok(j) => j,
-        Err(_) => return End::Lost("invalid domain".into()),
+        Err(_) => return Stop::Lost("invalid domain".into()),
     };
     let probe_id = format!("{PROBE_ID}{:016x}", rand::random::<u64>());
     if let Some(service) = &cfg.multicast {
         // Asked at every link-up: the server may have been reconfigured.
         let probe = Iq::Get { from: Some(me.clone()), to: Some(service.clone()), id: probe_id.clone(), payload: DiscoInfoQuery { node: None }.into() };
-        if let Err(e) = out.stanza(&Stanza::Iq(probe)).await {
-            return End::Lost(e.to_string());
+        if let Err(stop) = out.own(&Stanza::Iq(probe), shutdown).await {
+            return stop;
         }
     }
     let mut pings: u64 = 0;
+    // A stanza read that the dispatcher has no room for yet: nothing more
+    // is read until it is handed over (the server's buffers take over),
+    // while the queue's chunks keep being written.
+    let mut held: Option<Stanza> = None;
     loop {
-        tokio::select! {
-            item = stream.next() => match item {
-                None => return End::Lost("connection closed".into()),
+        let step: Result<(), Stop> = tokio::select! {
+            permit = inbound.reserve(), if held.is_some() => match (permit, held.take()) {
+                (Ok(p), Some(s)) => {
+                    p.send(s);
+                    Ok(())
+                }
+                _ => Err(Stop::Shutdown(Vec::new())),
+            },
+            item = stream.next(), if held.is_none() => match item {
+                None => Err(Stop::Lost("connection closed".into())),
                 Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(Stanza::Iq(iq))))) if is_probe_answer(cfg, &probe_id, &iq) => {
-                    multicast_answer(cfg, &mut out.writer, iq);
+                    multicast_answer(cfg, &inbox.multicast, iq);
+                    Ok(())
                 }
                 Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(s)))) => {
                     tracing::trace!(domain = %cfg.domain, stanza = ?s, "in");
-                    if inbound.send(s).await.is_err() {
-                        return End::Shutdown;
+                    match inbound.try_send(s) {
+                        Ok(()) => Ok(()),
+                        Err(mpsc::error::TrySendError::Full(s)) => {
+                            held = Some(s);
+                            Ok(())
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => Err(Stop::Shutdown(Vec::new())),
                     }
                 }
                 Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) => {
-                    return End::Lost(format!("stream error from the server: {}", e.0));
+                    Err(Stop::Lost(format!("stream error from the server: {}", e.0)))
                 }
                 Some(Ok(FallibleStreamElement::Ok(other))) => {
                     tracing::warn!(domain = %cfg.domain, element = ?other, "ignoring unexpected stream element");
+                    Ok(())
                 }
                 Some(Ok(FallibleStreamElement::Err(StreamElementError::InvalidStanza { name, header, error, .. }))) => {
                     tracing::warn!(domain = %cfg.domain, kind = %name, id = ?header.id, from = ?header.from, %error, "malformed stanza");
                     let err = Error::bad_request("malformed stanza");
                     let kind = name.to_string();
-                    if let Some(r) = reply::raw_error_reply(&kind, header.from.as_deref(), header.to.as_deref(), header.id.as_deref(), header.type_.as_deref(), &err) {
-                        if let Err(e) = out.stanza(&r).await {
-                            return End::Lost(e.to_string());
-                        }
+                    match reply::raw_error_reply(&kind, header.from.as_deref(), header.to.as_deref(), header.id.as_deref(), header.type_.as_deref(), &err) {
+                        Some(r) => out.own(&r, shutdown).await,
+                        None => Ok(()),
                     }
                 }
                 Some(Ok(FallibleStreamElement::Err(e))) => {
                     tracing::warn!(domain = %cfg.domain, error = %e, "ignoring malformed stream element");
+                    Ok(())
                 }
                 Some(Err(ReadError::SoftTimeout)) => {
                     pings += 1;
                     let ping = Iq::Get { from: Some(me.clone()), to: Some(me.clone()), id: format!("keepalive-{pings}"), payload: Ping.into() };
                     tracing::debug!(domain = %cfg.domain, "idle link: pinging");
-                    if let Err(e) = out.stanza(&Stanza::Iq(ping)).await {
-                        return End::Lost(e.to_string());
-                    }
+                    out.own(&Stanza::Iq(ping), shutdown).await
                 }
                 Some(Err(ReadError::ParseError(e))) => {
                     tracing::warn!(domain = %cfg.domain, error = %e, "unparsable element skipped");
+                    Ok(())
                 }
-                Some(Err(ReadError::HardError(e))) => return End::Lost(e.to_string()),
-                Some(Err(ReadError::StreamFooterReceived)) => return End::Lost("the server closed the stream".into()),
+                Some(Err(ReadError::HardError(e))) => Err(Stop::Lost(e.to_string())),
+                Some(Err(ReadError::StreamFooterReceived)) => Err(Stop::Lost("the server closed the stream".into())),
             },
             // A stanza the framer dropped (too large, or a name or value
             // the parser would refuse): its sender is told.
             Some(d) = dropped.recv() => {
                 let err = Error::policy_violation(if d.why == "too large" { "stanza too large" } else { "a name or value in this stanza is too long" });
                 let to = d.to.clone().or_else(|| Some(cfg.domain.clone()));
-                if let Some(r) = reply::raw_error_reply(&d.kind, d.from.as_deref(), to.as_deref(), d.id.as_deref(), d.type_.as_deref(), &err) {
-                    if let Err(e) = out.stanza(&r).await {
-                        return End::Lost(e.to_string());
-                    }
+                match reply::raw_error_reply(&d.kind, d.from.as_deref(), to.as_deref(), d.id.as_deref(), d.type_.as_deref(), &err) {
+                    Some(r) => out.own(&r, shutdown).await,
+                    None => Ok(()),
                 }
             }
-            item = outbound.recv() => {
-                let Some(first) = item else { return End::Shutdown };
-                if let Err(e) = write_batch(cfg, &mut out, first, outbound).await {
-                    return End::Lost(e.to_string());
-                }
+            // The queue's next chunk; its room in the queue is given back
+            // once it is written (when `chunk` is dropped).
+            chunk = inbox.rx.recv() => match chunk {
+                Some(chunk) => write(&mut out.w, &chunk.bytes, shutdown).await,
+                None => Err(Stop::Shutdown(Vec::new())),
+            },
+            _ = shutdown.changed() => Err(Stop::Shutdown(Vec::new())),
+        };
+        if let Err(stop) = step {
+            if let (Stop::Shutdown(_), Some(s)) = (&stop, held.take()) {
+                // Read, not yet handed over: the dispatcher still handles
+                // what it can get during the shutdown.
+                let _ = inbound.try_send(s);
             }
-            _ = shutdown.changed() => {
-                // Send what is queued, then close the stream politely.
-                while let Ok(item) = outbound.try_recv() {
-                    if serialise(cfg, &mut out.writer, &item).is_err() || (out.writer.buf.len() >= BATCH_BYTES && out.flush().await.is_err()) {
-                        break;
-                    }
-                }
-                out.writer.buf.extend_from_slice(b"</stream:stream>");
-                let _flushed = out.flush().await;
-                let _closed = tokio::time::timeout(std::time::Duration::from_secs(2), out.w.shutdown()).await;
-                return End::Shutdown;
-            }
+            return stop;
         }
     }
 }
@@ -171,7 +263,7 @@ fn is_probe_answer(cfg: &LinkConfig, probe_id: &str, iq: &Iq) -> bool {
 }
 
 /// The multicast service's disco#info answer: multicast on if it has the feature.
-fn multicast_answer(cfg: &LinkConfig, writer: &mut Writer, iq: Iq) {
+fn multicast_answer(cfg: &LinkConfig, switch: &MulticastSwitch, iq: Iq) {
     let Some(service) = &cfg.multicast else { return };
     let features = match iq {
         Iq::Result { payload: Some(p), .. } => DiscoInfoResult::try_from(p).ok().map(|r| r.features),
@@ -183,36 +275,9 @@ fn multicast_answer(cfg: &LinkConfig, writer: &mut Writer, iq: Iq) {
         let compact = has(RECIPIENTS_NS);
         let form = if compact { "compact recipient lists" } else { "bcc addresses" };
         tracing::info!(domain = %cfg.domain, service = %service, form, "room messages go through the server's multicast service (XEP-0033)");
-        writer.set_multicast(Some(service), compact);
+        switch.set(Some(service), compact);
     } else {
         tracing::warn!(domain = %cfg.domain, service = %service, "[server] multicast: the service does not announce XEP-0033 multicast; sending one stanza per recipient");
-        writer.set_multicast(None, false);
+        switch.set(None, false);
     }
-}
-
-/// Serialises one item into the writer's buffer. An item that cannot be
-/// serialised is logged and dropped (the link stays up).
-fn serialise(cfg: &LinkConfig, writer: &mut Writer, item: &Out) -> std::io::Result<()> {
-    tracing::trace!(domain = %cfg.domain, item = ?item, "out");
-    let mark = writer.buf.len();
-    if let Err(e) = writer.push(item) {
-        writer.buf.truncate(mark);
-        writer.reset_encoder();
-        tracing::error!(domain = %cfg.domain, error = %e, item = ?item, "outgoing stanza cannot be serialised; dropped");
-    }
-    Ok(())
-}
-
-async fn write_batch(cfg: &LinkConfig, out: &mut Wire, first: Out, outbound: &mut mpsc::Receiver<Out>) -> std::io::Result<()> {
-    serialise(cfg, &mut out.writer, &first)?;
-    for _ in 1..BATCH {
-        if out.writer.buf.len() >= BATCH_BYTES {
-            break;
-        }
-        match outbound.try_recv() {
-            Ok(item) => serialise(cfg, &mut out.writer, &item)?,
-            Err(_) => break,
-        }
-    }
-    out.flush().await
 }

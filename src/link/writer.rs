@@ -13,6 +13,8 @@
 //! CPU-second in a room of 200, +15 % in rooms of 5 (docs/benchmarks.md,
 //! "What the hand-written parts buy").
 
+use std::sync::{Arc, Mutex};
+
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::message::Message;
 use xmpp_parsers::presence::Presence;
@@ -32,8 +34,9 @@ pub const RECIPIENTS_NS: &str = "urn:mixmuc:recipients:0";
 /// Most addresses in one multicast stanza (~60 KiB of addresses).
 pub const MAX_ADDRESSES: usize = 1000;
 
-/// Serialises outgoing items into one buffer, written to the socket by
-/// the session.
+/// Serialises outgoing items into one buffer: the dispatcher's end of a
+/// link's queue (`queue::Outbox`, which hands the buffer over in chunks),
+/// and the session for the link's own stanzas.
 pub struct Writer {
     enc: Encoder<SimpleNamespaces>,
     pub buf: Vec<u8>,
@@ -41,7 +44,28 @@ pub struct Writer {
     shared: Vec<u8>,
     /// The multicast service's JID, escaped for an attribute, when in use,
     /// and whether it takes the compact recipient list.
-    multicast: Option<(String, bool)>,
+    multicast: Multicast,
+}
+
+/// The multicast service's JID, escaped for an attribute, and whether it
+/// takes the compact recipient list; `None`: one stanza per recipient.
+type Multicast = Option<(Arc<str>, bool)>;
+
+/// Whether a link's fan-outs go to the server's multicast service: learnt
+/// by the link (its probe at each link-up), read by the writer of its
+/// queue (`queue::Outbox`) before each fan-out.
+#[derive(Clone, Default)]
+pub struct MulticastSwitch(Arc<Mutex<Multicast>>);
+
+impl MulticastSwitch {
+    /// As `Writer::set_multicast`.
+    pub fn set(&self, service: Option<&Jid>, compact: bool) {
+        *self.0.lock().expect("multicast switch") = service.map(|j| (Arc::from(escape(j.as_str())), compact));
+    }
+
+    fn get(&self) -> Multicast {
+        self.0.lock().expect("multicast switch").clone()
+    }
 }
 
 impl Default for Writer {
@@ -64,7 +88,12 @@ impl Writer {
     /// (or, with `None`, one stanza per recipient); `compact`: in the
     /// service's `urn:mixmuc:recipients:0` form instead of `<addresses/>`.
     pub fn set_multicast(&mut self, service: Option<&Jid>, compact: bool) {
-        self.multicast = service.map(|j| (escape(j.as_str()), compact));
+        self.multicast = service.map(|j| (Arc::from(escape(j.as_str())), compact));
+    }
+
+    /// Takes the switch's current setting.
+    pub fn follow(&mut self, switch: &MulticastSwitch) {
+        self.multicast = switch.get();
     }
 
     /// Appends one item's bytes; returns the number of stanzas it stands for.
@@ -84,8 +113,29 @@ impl Writer {
     }
 
     fn fan_out(&mut self, f: &FanOut) -> std::io::Result<()> {
+        match self.begin_fan_out(f)? {
+            Some(sp) => {
+                for piece in sp.pieces(f) {
+                    self.fan_out_piece(&sp, piece);
+                }
+            }
+            None => {
+                for s in f.stanzas() {
+                    self.stanza(&s)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes what a fan-out's copies share (its stanza without `to`);
+    /// `None` when the copies cannot be spliced from it (an empty element):
+    /// then each copy is a stanza of its own (`FanOut::stanzas`). The
+    /// copies are then appended piece by piece (`fan_out_piece`), so that
+    /// a caller can hand over what is serialised between pieces.
+    pub fn begin_fan_out(&mut self, f: &FanOut) -> std::io::Result<Option<Splice>> {
         self.shared.clear();
-        let (head, head_end): (&[u8], usize) = match &f.template {
+        let (head, head_end): (&'static [u8], usize) = match &f.template {
             Template::Message(m) if m.to.is_none() => (b"<message", encode(&mut self.enc, &MessageXml(m), &mut self.shared)?),
             Template::Message(m) => (b"<message", encode(&mut self.enc, &MessageXml(&Message { to: None, ..m.clone() }), &mut self.shared)?),
             Template::Presence(p) if p.to.is_none() => (b"<presence", encode(&mut self.enc, p, &mut self.shared)?),
@@ -96,50 +146,52 @@ impl Writer {
         // (an empty element) is encoded copy by copy.
         let spliceable = shared.starts_with(head) && matches!(shared.get(head.len()), Some(b' ') | Some(b'>')) && !shared[..head_end].ends_with(b"/>");
         if !spliceable {
-            for s in f.stanzas() {
-                self.stanza(&s)?;
-            }
-            return Ok(());
+            return Ok(None);
         }
-        let rest = &shared[head.len()..];
+        Ok(Some(Splice { head, head_end, multicast: self.multicast.is_some() && f.to.len() > 1 }))
+    }
+
+    /// Appends the copies of a fan-out to `to` (a piece from
+    /// `Splice::pieces`): one stanza each, or one multicast stanza.
+    pub fn fan_out_piece(&mut self, sp: &Splice, to: &[Jid]) {
+        let shared = &self.shared;
+        let head = sp.head;
+        let head_end = sp.head_end;
         match &self.multicast {
-            Some((service, compact)) if f.to.len() > 1 => {
-                // Several stanzas for a very large room: servers cap the size
-                // of one stanza (Prosody: 512 KiB from a component).
-                for chunk in f.to.chunks(MAX_ADDRESSES) {
-                    self.buf.extend_from_slice(head);
-                    self.buf.extend_from_slice(b" to='");
-                    self.buf.extend_from_slice(service.as_bytes());
-                    self.buf.push(b'\'');
-                    self.buf.extend_from_slice(&shared[head.len()..head_end]);
-                    if *compact {
-                        self.buf.extend_from_slice(b"<recipients xmlns='");
-                        self.buf.extend_from_slice(RECIPIENTS_NS.as_bytes());
-                        self.buf.extend_from_slice(b"'>");
-                        for (i, to) in chunk.iter().enumerate() {
-                            if i > 0 {
-                                self.buf.push(b'\n');
-                            }
-                            push_escaped(&mut self.buf, to.as_str());
+            Some((service, compact)) if sp.multicast => {
+                self.buf.extend_from_slice(head);
+                self.buf.extend_from_slice(b" to='");
+                self.buf.extend_from_slice(service.as_bytes());
+                self.buf.push(b'\'');
+                self.buf.extend_from_slice(&shared[head.len()..head_end]);
+                if *compact {
+                    self.buf.extend_from_slice(b"<recipients xmlns='");
+                    self.buf.extend_from_slice(RECIPIENTS_NS.as_bytes());
+                    self.buf.extend_from_slice(b"'>");
+                    for (i, to) in to.iter().enumerate() {
+                        if i > 0 {
+                            self.buf.push(b'\n');
                         }
-                        self.buf.extend_from_slice(b"</recipients>");
-                    } else {
-                        self.buf.extend_from_slice(b"<addresses xmlns='");
-                        self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
-                        self.buf.extend_from_slice(b"'>");
-                        for to in chunk {
-                            self.buf.extend_from_slice(b"<address type='bcc' jid='");
-                            push_escaped(&mut self.buf, to.as_str());
-                            self.buf.extend_from_slice(b"'/>");
-                        }
-                        self.buf.extend_from_slice(b"</addresses>");
+                        push_escaped(&mut self.buf, to.as_str());
                     }
-                    self.buf.extend_from_slice(&shared[head_end..]);
+                    self.buf.extend_from_slice(b"</recipients>");
+                } else {
+                    self.buf.extend_from_slice(b"<addresses xmlns='");
+                    self.buf.extend_from_slice(ADDRESS_NS.as_bytes());
+                    self.buf.extend_from_slice(b"'>");
+                    for to in to {
+                        self.buf.extend_from_slice(b"<address type='bcc' jid='");
+                        push_escaped(&mut self.buf, to.as_str());
+                        self.buf.extend_from_slice(b"'/>");
+                    }
+                    self.buf.extend_from_slice(b"</addresses>");
                 }
+                self.buf.extend_from_slice(&shared[head_end..]);
             }
             _ => {
-                self.buf.reserve(f.to.len() * (rest.len() + 64));
-                for to in &f.to {
+                let rest = &shared[head.len()..];
+                self.buf.reserve(to.len() * (rest.len() + 64));
+                for to in to {
                     self.buf.extend_from_slice(head);
                     self.buf.extend_from_slice(b" to='");
                     push_escaped(&mut self.buf, to.as_str());
@@ -148,7 +200,24 @@ impl Writer {
                 }
             }
         }
-        Ok(())
+    }
+}
+
+/// A fan-out whose shared bytes `Writer::begin_fan_out` has encoded.
+pub struct Splice {
+    head: &'static [u8],
+    head_end: usize,
+    /// One stanza per piece to the multicast service, rather than a copy
+    /// per recipient.
+    multicast: bool,
+}
+
+impl Splice {
+    /// The recipients in pieces: for multicast, one stanza's worth each
+    /// (servers cap a stanza's size: Prosody 512 KiB from a component);
+    /// otherwise one recipient each.
+    pub fn pieces<'a>(&self, f: &'a FanOut) -> std::slice::Chunks<'a, Jid> {
+        f.to.chunks(if self.multicast { MAX_ADDRESSES } else { 1 })
     }
 }
 
