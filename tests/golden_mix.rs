@@ -1559,3 +1559,44 @@ async fn service_admin_may_destroy() {
     )
     .await;
 }
+
+/// Plain PubSub subscriptions to a channel's nodes (XEP-0060 §6.1, §6.2):
+/// a participant subscribing to the info node after joining gets its next
+/// update, and no more after unsubscribing; only for oneself, only
+/// participants, only the channel's nodes.
+#[tokio::test]
+async fn pubsub_subscribe_and_unsubscribe() {
+    let h = coven().await;
+    let join = format!("<iq type='set' id='j' from='{ROMEO_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='{MESSAGES}'/><nick>romeo</nick></join></iq>");
+    assert!(h.send(&join).await.iter().any(|e| e.attr("type") == Some("result")));
+    let sub = |id: &str, what: &str, node: &str, jid: &str| format!("<iq type='set' id='{id}' from='{ROMEO}' to='{COVEN}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><{what} node='{node}' jid='{jid}'/></pubsub></iq>");
+    h.exchange1(
+        &sub("s1", "subscribe", INFO, ROMEO_BARE),
+        &format!("<iq type='result' id='s1' from='{COVEN}' to='{ROMEO}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscription node='{INFO}' jid='{ROMEO_BARE}' subscription='subscribed'/></pubsub></iq>"),
+    )
+    .await;
+    let publish = |id: &str, name: &str| {
+        format!(
+            "<iq type='set' id='{id}' from='{HAG66}' to='{COVEN}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='{INFO}'><item>
+               <x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>{MIX_NS}</value></field><field var='Name'><value>{name}</value></field></x>
+             </item></publish></pubsub></iq>"
+        )
+    };
+    let out = h.send(&publish("p1", "Witches")).await;
+    assert!(out.iter().any(|e| e.name() == "message" && e.attr("to") == Some(ROMEO_BARE)), "romeo gets the info update: {}", out.iter().map(canonical).collect::<String>());
+    h.exchange1(
+        &sub("u1", "unsubscribe", INFO, ROMEO_BARE),
+        &format!("<iq type='result' id='u1' from='{COVEN}' to='{ROMEO}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscription node='{INFO}' jid='{ROMEO_BARE}' subscription='none'/></pubsub></iq>"),
+    )
+    .await;
+    let out = h.send(&publish("p2", "Weird sisters")).await;
+    assert!(!out.iter().any(|e| e.attr("to") == Some(ROMEO_BARE)), "no update after unsubscribing");
+    let cond = |out: Vec<xmpp_parsers::minidom::Element>| {
+        let err = out[0].get_child("error", COMPONENT_NS).expect("an error");
+        err.children().find(|c| c.name() != "text").map(|c| c.name().to_string()).unwrap()
+    };
+    assert_eq!(cond(h.send(&sub("s2", "subscribe", INFO, HECATE_BARE)).await), "forbidden");
+    assert_eq!(cond(h.send(&sub("s3", "subscribe", "urn:xmpp:mix:nodes:nothing", ROMEO_BARE)).await), "item-not-found");
+    let stranger = format!("<iq type='set' id='s4' from='crone1@shakespeare.example/x' to='{COVEN}'><pubsub xmlns='http://jabber.org/protocol/pubsub'><subscribe node='{INFO}' jid='crone1@shakespeare.example'/></pubsub></iq>");
+    assert_eq!(cond(h.send(&stranger).await), "forbidden");
+}

@@ -46,7 +46,9 @@ pub async fn set(svc: &Service, channel: &str, from: &Jid, payload: &Element) ->
     let publish = match (op.ns().as_str(), op.name()) {
         (ns::PUBSUB, "publish") => true,
         (ns::PUBSUB, "retract") => false,
-        _ => return Err(Error::feature_not_implemented("only publish and retract on the banned, allowed, info and config nodes are served")),
+        (ns::PUBSUB, "subscribe") => return super::subscription::pubsub(svc, channel, from, op, true).await,
+        (ns::PUBSUB, "unsubscribe") => return super::subscription::pubsub(svc, channel, from, op, false).await,
+        _ => return Err(Error::feature_not_implemented("only publish, retract, subscribe and unsubscribe are served on a channel's nodes")),
     };
     let node = op.attr("node").ok_or_else(|| Error::bad_request(format!("<{}/> needs a node", op.name())))?;
     if publish && node == NODE_INFO {
