@@ -208,6 +208,8 @@ impl Service {
             (View::Mix, Channel(c), Set, ns::PUBSUB, "pubsub") => mix::admin::set(self, c, from, payload).await,
             (View::Muc, Channel(c), Get, ns::DISCO_INFO, "query") if node == Some(muc::register::RESERVED_NODE) => muc::register::reserved_nick_info(self, c, from).await,
             (View::Muc, Channel(c), Get, ns::DISCO_INFO, "query") => muc::disco::info(self, c, node).await,
+            (View::Muc, Channel(c), Get, ns::VCARD_TEMP, "vCard") => muc::avatar::get(self, c, from).await,
+            (View::Muc, Channel(c), Set, ns::VCARD_TEMP, "vCard") => muc::avatar::set(self, c, from, payload).await,
             (View::Muc, Channel(c), Get, ns::REGISTER, "query") => muc::register::get(self, c, from).await,
             (View::Muc, Channel(c), Set, ns::REGISTER, "query") => muc::register::set(self, c, from, payload).await,
             (View::Muc, Channel(_), Get, ns::DISCO_ITEMS, "query") => muc::disco::items(node),

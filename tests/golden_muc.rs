@@ -856,6 +856,7 @@ async fn room_disco_info() {
         "urn:xmpp:message-retract:1#tombstone",
         OCCUPANT_ID,
         SID,
+        "vcard-temp",
     ]
     .iter()
     .map(|f| format!("<feature var='{f}'/>"))

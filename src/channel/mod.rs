@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod avatar;
 mod cache;
 pub mod config;
 pub mod event;

@@ -54,6 +54,9 @@ pub async fn set(svc: &Service, channel: &str, from: &Jid, payload: &Element) ->
     if publish && node == NODE_INFO {
         return super::info::publish(svc, channel, from, op).await;
     }
+    if publish && (node == ns::AVATAR_DATA || node == ns::AVATAR_METADATA) {
+        return super::avatar::publish(svc, channel, from, op, node).await;
+    }
     if publish && node == super::config::NODE_CONFIG {
         return super::config::publish(svc, channel, from, op).await;
     }

@@ -26,9 +26,16 @@ use crate::xmpp::{el, mam, ns};
 /// The node's name.
 pub const NODE_CONFIG: &str = "urn:xmpp:mix:nodes:config";
 
-/// The nodes every channel has ('Nodes Present': which of the optional
-/// ones exist; messages and presence always do).
-const NODES_PRESENT: &[&str] = &["participants", "information"];
+/// The optional nodes a channel has ('Nodes Present'; messages and
+/// presence always exist): participants and information, and avatar when
+/// it has an avatar (`mix/avatar.rs`).
+fn nodes_present(ch: &ChannelRow) -> Vec<String> {
+    let mut nodes = vec!["participants".to_string(), "information".to_string()];
+    if !ch.avatar_hash.is_empty() {
+        nodes.push("avatar".to_string());
+    }
+    nodes
+}
 
 /// Options with the one value served here.
 const FIXED: &[(&str, &str)] = &[
@@ -65,7 +72,7 @@ fn form(ch: &ChannelRow, owners: &[String], admins: &[String]) -> Element {
         Field::new("Last Change Made By", FieldType::JidSingle).with_value(last),
         multi("Owner", FieldType::JidMulti, owners),
         multi("Administrator", FieldType::JidMulti, admins),
-        multi("Nodes Present", FieldType::ListMulti, &NODES_PRESENT.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        multi("Nodes Present", FieldType::ListMulti, &nodes_present(ch)),
         single("Messages Node Subscription", if ch.members_only { "allowed" } else { "anyone" }),
     ];
     fields.extend(FIXED.iter().map(|(var, v)| single(var, v)));
@@ -114,10 +121,10 @@ fn parse(form: &DataForm, ch: &ChannelRow) -> Result<ConfigPatch> {
                 let mut asked: Vec<&str> = f.values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).collect();
                 asked.sort_unstable();
                 asked.dedup();
-                let mut served = NODES_PRESENT.to_vec();
+                let mut served = nodes_present(ch);
                 served.sort_unstable();
                 if asked != served {
-                    return Err(not_offered(f, "participants and information"));
+                    return Err(not_offered(f, &served.join(", ")));
                 }
             }
             "Messages Node Subscription" => {

@@ -31,7 +31,13 @@ pub async fn items(svc: &Service, channel: &str, node: Option<&str>) -> Result<R
         return Err(Error::item_not_found());
     }
     let jid = Jid::from(svc.channel_jid(View::Mix, channel));
-    let items = NODES.iter().chain([&super::config::NODE_CONFIG, &ns::MIX_NODE_JIDMAP]).map(|n| Item { jid: jid.clone(), node: Some(n.to_string()), name: None }).collect();
+    let avatar: &[&str] = if svc.channels.require(channel).await?.avatar_hash.is_empty() { &[] } else { &[ns::AVATAR_DATA, ns::AVATAR_METADATA] };
+    let items = NODES
+        .iter()
+        .chain([&super::config::NODE_CONFIG, &ns::MIX_NODE_JIDMAP])
+        .chain(avatar)
+        .map(|n| Item { jid: jid.clone(), node: Some(n.to_string()), name: None })
+        .collect();
     let result: Element = DiscoItemsResult { node: node.map(str::to_string), items, rsm: None }.into();
     Ok(Reply::payload(result))
 }

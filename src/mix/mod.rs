@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod anon;
+pub mod avatar;
 pub mod config;
 pub mod create;
 pub mod destroy;

@@ -27,6 +27,15 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, payload: &Element) 
     if node == ns::MIX_NODE_JIDMAP {
         return jidmap(svc, channel, from).await;
     }
+    if node == ns::AVATAR_DATA || node == ns::AVATAR_METADATA {
+        let mut out_items = el("items", ns::PUBSUB, &[("node", node)]);
+        for c in super::avatar::items(svc, channel, from, node).await? {
+            out_items.append_child(c);
+        }
+        let mut pubsub = Element::bare("pubsub", ns::PUBSUB);
+        pubsub.append_child(out_items);
+        return Ok(Reply::payload(pubsub));
+    }
     let ch = svc.channels.require(channel).await?;
     if node == NODE_CONFIG {
         // 'Configuration Node Access' is 'owners' (the seed's default).

@@ -37,6 +37,7 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
         ns::MODERATE,
         ns::MODERATE_0,
         ns::REGISTER,
+        ns::VCARD_TEMP,
         "http://jabber.org/protocol/muc#self-ping-optimization",
         ns::DISCO_INFO,
     ];
@@ -58,6 +59,12 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
         fields.push(Field::text_single("muc#roomconfig_maxusers", &ch.max_users.to_string()));
     }
     fields.push(Field::text_single("muc#roomconfig_allowpm", &ch.allow_pm));
+    if !ch.avatar_hash.is_empty() {
+        // XEP-0486.
+        let mut f = Field::new("muc#roominfo_avatarhash", FieldType::TextMulti).with_value(&ch.avatar_hash);
+        f.label = Some("Avatar hash".to_string());
+        fields.push(f);
+    }
     let form = DataForm::new(DataFormType::Result_, "http://jabber.org/protocol/muc#roominfo", fields);
     let info = DiscoInfoResult {
         node: None,

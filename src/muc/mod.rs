@@ -3,6 +3,7 @@
 //! JIDs.
 
 pub mod admin;
+pub mod avatar;
 pub mod disco;
 pub mod history;
 pub mod invite;

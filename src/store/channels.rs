@@ -49,6 +49,9 @@ pub struct ChannelRow {
     /// since its creation), and when (ms; 0).
     pub config_by: String,
     pub config_at: i64,
+    /// SHA-1 (hex) of the channel's avatar, '' when it has none (the image:
+    /// `Store::avatar`).
+    pub avatar_hash: String,
 }
 
 impl ChannelRow {
@@ -85,13 +88,14 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             retraction_rights: r.try_get("retraction_rights")?,
             config_by: r.try_get("config_by")?,
             config_at: r.try_get("config_at")?,
+            avatar_hash: r.try_get("avatar_hash")?,
         })
     }
 }
 
 const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility, \
                        public, members_only, max_users, allow_pm, change_subject, moderated, allow_invites, lang, locked, \
-                       user_retraction, retraction_rights, config_by, config_at";
+                       user_retraction, retraction_rights, config_by, config_at, avatar_hash";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
@@ -144,7 +148,7 @@ impl Store {
     pub async fn delete_channel(&self, name: &str, drop_archive: bool) -> Result<bool> {
         let mut conn = self.conn().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        for table in ["occupants", "participants", "affiliations"] {
+        for table in ["occupants", "participants", "affiliations", "avatars"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE channel = $1")))
                 .bind(name)
                 .execute(&mut *tx)
@@ -161,6 +165,32 @@ impl Store {
 }
 
 impl Store {
+    /// The channel's avatar: (media type, base64 data).
+    pub async fn avatar(&self, name: &str) -> Result<Option<(String, String)>> {
+        Ok(sqlx::query_as::<_, (String, String)>("SELECT media_type, data FROM avatars WHERE channel = $1")
+            .bind(name)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?)
+    }
+
+    /// Sets (media type, base64 data, SHA-1 hex) or removes the channel's
+    /// avatar, with the hash on the channel row, in one transaction.
+    pub async fn set_avatar(&self, name: &str, avatar: Option<(&str, &str, &str)>) -> Result<()> {
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::query("DELETE FROM avatars WHERE channel = $1").bind(name).execute(&mut *tx).await?;
+        let hash = match avatar {
+            Some((media_type, data, hash)) => {
+                sqlx::query("INSERT INTO avatars (channel, media_type, data) VALUES ($1, $2, $3)").bind(name).bind(media_type).bind(data).execute(&mut *tx).await?;
+                hash
+            }
+            None => "",
+        };
+        sqlx::query("UPDATE channels SET avatar_hash = $1 WHERE name = $2").bind(hash).bind(name).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Sets the subject (shown in both views).
     pub async fn set_subject(&self, name: &str, subject: &str, by: &str) -> Result<()> {
         sqlx::query("UPDATE channels SET subject = $1, subject_by = $2, subject_at = $3 WHERE name = $4")

@@ -80,3 +80,6 @@ pub const REGISTER: &str = "jabber:iq:register";
 pub const MUC_REGISTER: &str = "http://jabber.org/protocol/muc#register";
 /// The MIX seed's nick registration feature (in the namespace we speak).
 pub const MIX_NICK_REGISTER: &str = "urn:xmpp:mix:core:1#nick-register";
+/// XEP-0084 User Avatar nodes (on a MIX channel: the channel's avatar).
+pub const AVATAR_DATA: &str = "urn:xmpp:avatar:data";
+pub const AVATAR_METADATA: &str = "urn:xmpp:avatar:metadata";
