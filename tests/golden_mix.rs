@@ -1421,6 +1421,7 @@ async fn pubsub_items_of_participants_and_info() {
                              <field var='FORM_TYPE' type='hidden'><value>{MIX_NS}</value></field>
                              <field var='Name'><value/></field>
                              <field var='Description'><value/></field>
+                             <field var='Contact' type='jid-multi'/>
                              <field var='JID Visibility' type='list-single'><value>jid-visible</value></field>
                            </x>
                          </item>

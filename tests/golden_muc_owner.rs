@@ -674,3 +674,24 @@ async fn members_only_removes_non_members() {
     let out = h.send(&enter(HAG66, "thirdwitch")).await;
     assert_eq!(out[0].attr("type"), Some("error"));
 }
+
+/// The MIX info node's Contact (seed "Information Node") is the room's
+/// muc#roominfo_contactjid: published by an owner through MIX, shown in
+/// the room's disco; a full JID is refused.
+#[tokio::test]
+async fn info_contact_in_both_views() {
+    let h = instant().await;
+    let publish = |id: &str, values: &str| {
+        format!(
+            "<iq type='set' id='{id}' from='{CRONE}' to='coven@{MIX}'><pubsub xmlns='{PUBSUB}'><publish node='urn:xmpp:mix:nodes:info'><item>
+               <x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>{MIX_NS}</value></field><field var='Contact'>{values}</field></x>
+             </item></publish></pubsub></iq>"
+        )
+    };
+    let out = h.send(&publish("p1", &format!("<value>{WICCA_BARE}</value>"))).await;
+    assert_eq!(out[0].attr("type"), Some("result"), "{}", canonical(&out[0]));
+    let disco = String::from(&h.send(&format!("<iq type='get' id='d' from='{WICCA}' to='coven@{MUC}'><query xmlns='{DISCO_INFO}'/></iq>")).await[0]);
+    assert!(disco.contains(&format!("<field type='jid-multi' var='muc#roominfo_contactjid'><value>{WICCA_BARE}</value></field>")), "{disco}");
+    let out = h.send(&publish("p2", &format!("<value>{WICCA}</value>"))).await;
+    assert_eq!(out[0].attr("type"), Some("error"));
+}

@@ -8,3 +8,6 @@ CREATE TABLE avatars (
     data            TEXT NOT NULL
 );
 ALTER TABLE channels ADD COLUMN avatar_hash TEXT NOT NULL DEFAULT '';
+-- The channel's contacts (MIX info node 'Contact', muc#roominfo_contactjid):
+-- bare JIDs, one per line.
+ALTER TABLE channels ADD COLUMN contact TEXT NOT NULL DEFAULT '';

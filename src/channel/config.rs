@@ -38,6 +38,8 @@ pub struct ConfigPatch {
     pub user_retraction: Option<bool>,
     /// Who may retract anyone's message (`retract::RETRACTION_RIGHTS`).
     pub retraction_rights: Option<String>,
+    /// The channel's contacts (bare JIDs; MIX 'Contact').
+    pub contact: Option<Vec<BareJid>>,
     /// The complete list of owners (bare JIDs).
     pub owners: Option<Vec<BareJid>>,
     /// The complete list of admins (bare JIDs).
@@ -239,6 +241,12 @@ fn apply(row: &mut ChannelRow, p: &ConfigPatch) -> Result<()> {
             return Err(Error::not_acceptable(format!("retractionrights must be one of {}", super::retract::RETRACTION_RIGHTS.join(", "))));
         }
         row.retraction_rights = r.clone();
+    }
+    if let Some(c) = &p.contact {
+        if c.len() > 20 {
+            return Err(Error::not_acceptable("Contact: at most 20 JIDs"));
+        }
+        row.contact = c.iter().map(|j| j.to_string()).collect::<Vec<_>>().join("\n");
     }
     if let Some(t) = &p.title {
         row.title = t.clone();

@@ -20,7 +20,9 @@ use crate::xmpp::{el, mam, ns};
 pub fn item(ch: &ChannelRow, item_ns: &str) -> Element {
     let mut item = el("item", item_ns, &[("id", &mam::stamp(ch.created_at))]);
     let mode = Field::new("JID Visibility", FieldType::ListSingle).with_value(mode_name(ch.jid_visibility));
-    let fields = vec![Field::text_single("Name", &ch.title), Field::text_single("Description", &ch.description), mode];
+    let mut contact = Field::new("Contact", FieldType::JidMulti);
+    contact.values = ch.contacts();
+    let fields = vec![Field::text_single("Name", &ch.title), Field::text_single("Description", &ch.description), contact, mode];
     item.append_child(DataForm::new(DataFormType::Result_, ns::MIX_CORE, fields).into());
     item
 }
@@ -59,11 +61,12 @@ fn parse(form: &DataForm) -> Result<ConfigPatch> {
             "FORM_TYPE" => {}
             "Name" => patch.title = Some(one()?),
             "Description" => patch.description = Some(one()?),
+            "Contact" => patch.contact = Some(crate::xmpp::form::jids(f)?),
             "JID Visibility" => {
                 let v = one()?;
                 patch.jid_visibility = Some(parse_mode(&v).ok_or_else(|| Error::bad_request(format!("{} is not a value of field 'JID Visibility' (jid-hidden, jid-maybe-visible, jid-visible)", crate::error::quote(&v))))?);
             }
-            other => return Err(Error::bad_request(format!("field {} of the info node is not offered (Name, Description, JID Visibility)", crate::error::quote(other)))),
+            other => return Err(Error::bad_request(format!("field {} of the info node is not offered (Name, Description, Contact, JID Visibility)", crate::error::quote(other)))),
         }
     }
     Ok(patch)
@@ -85,6 +88,9 @@ mod tests {
         assert_eq!(p.description, None);
         assert_eq!(p.jid_visibility, Some(crate::store::JidVisibility::MaybeVisible));
         assert!(parse(&form("<field var='JID Visibility'><value>visible</value></field>")).is_err());
-        assert!(parse(&form("<field var='Contact'><value>a@b</value></field>")).is_err());
+        let p = parse(&form("<field var='Contact'><value>a@b</value><value>c@d</value></field>")).unwrap();
+        assert_eq!(p.contact.map(|c| c.len()), Some(2));
+        assert!(parse(&form("<field var='Contact'><value>a@b/r</value></field>")).is_err());
+        assert!(parse(&form("<field var='Owner'><value>a@b</value></field>")).is_err());
     }
 }

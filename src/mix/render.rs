@@ -49,7 +49,9 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             Ok(out)
         }
         // A new name, description or JID visibility: the info node's new item to its subscribers.
-        Event::ConfigChanged { channel, old, .. } if channel.title != old.title || channel.description != old.description || channel.jid_visibility != old.jid_visibility => {
+        Event::ConfigChanged { channel, old, .. }
+            if channel.title != old.title || channel.description != old.description || channel.contact != old.contact || channel.jid_visibility != old.jid_visibility =>
+        {
             let item = super::info::item(channel, ns::PUBSUB_EVENT);
             notify(svc, channel, NODE_INFO, None, |_| Some(item.clone())).await
         }

@@ -59,6 +59,11 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
         fields.push(Field::text_single("muc#roomconfig_maxusers", &ch.max_users.to_string()));
     }
     fields.push(Field::text_single("muc#roomconfig_allowpm", &ch.allow_pm));
+    if !ch.contact.is_empty() {
+        let mut f = Field::new("muc#roominfo_contactjid", FieldType::JidMulti);
+        f.values = ch.contacts();
+        fields.push(f);
+    }
     if !ch.avatar_hash.is_empty() {
         // XEP-0486.
         let mut f = Field::new("muc#roominfo_avatarhash", FieldType::TextMulti).with_value(&ch.avatar_hash);

@@ -52,6 +52,9 @@ pub struct ChannelRow {
     /// SHA-1 (hex) of the channel's avatar, '' when it has none (the image:
     /// `Store::avatar`).
     pub avatar_hash: String,
+    /// Who is responsible for the channel (MIX 'Contact'): bare JIDs, one
+    /// per line; '' for none (`contacts()`).
+    pub contact: String,
 }
 
 impl ChannelRow {
@@ -59,6 +62,11 @@ impl ChannelRow {
     /// MUC non-anonymous).
     pub fn jid_visible(&self) -> bool {
         self.jid_visibility == JidVisibility::Visible
+    }
+
+    /// The contacts' bare JIDs.
+    pub fn contacts(&self) -> Vec<String> {
+        self.contact.lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
     }
 }
 
@@ -89,13 +97,14 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             config_by: r.try_get("config_by")?,
             config_at: r.try_get("config_at")?,
             avatar_hash: r.try_get("avatar_hash")?,
+            contact: r.try_get("contact")?,
         })
     }
 }
 
 const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility, \
                        public, members_only, max_users, allow_pm, change_subject, moderated, allow_invites, lang, locked, \
-                       user_retraction, retraction_rights, config_by, config_at, avatar_hash";
+                       user_retraction, retraction_rights, config_by, config_at, avatar_hash, contact";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
@@ -227,7 +236,7 @@ impl Store {
         sqlx::query(
             "UPDATE channels SET title = $1, description = $2, jid_visibility = $3, public = $4, members_only = $5, max_users = $6, \
              allow_pm = $7, change_subject = $8, moderated = $9, allow_invites = $10, lang = $11, locked = $12, \
-             user_retraction = $13, retraction_rights = $14, config_by = $15, config_at = $16 WHERE name = $17",
+             user_retraction = $13, retraction_rights = $14, config_by = $15, config_at = $16, contact = $17 WHERE name = $18",
         )
         .bind(&row.title)
         .bind(&row.description)
@@ -245,6 +254,7 @@ impl Store {
         .bind(&row.retraction_rights)
         .bind(&row.config_by)
         .bind(row.config_at)
+        .bind(&row.contact)
         .bind(&row.name)
         .execute(&mut *self.conn().await?)
         .await?;
