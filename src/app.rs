@@ -79,12 +79,24 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
         i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         i
     });
+    // Channels whose end of life has come (`Service::expire_channels`),
+    // also between turns.
+    let mut expiry = tokio::time::interval_at(tokio::time::Instant::now() + crate::expire::PERIOD, crate::expire::PERIOD);
+    expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let outcome = loop {
         tokio::select! {
             biased;
             _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
             r = &mut mix_link => break link_outcome(r),
             r = &mut muc_link => break link_outcome(r),
+            _ = expiry.tick() => {
+                let outs = svc.expire_channels(crate::store::now_ms()).await;
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
+                    () = links.deliver(&svc, outs) => {}
+                }
+            }
             () = next_round(&mut rounds) => {
                 let outs = svc.idle_sweep(crate::store::now_ms()).await;
                 // Waiting for room in a link's queue must not keep a

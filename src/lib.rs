@@ -20,6 +20,7 @@ pub mod config;
 mod disco;
 mod dispatch;
 pub mod error;
+mod expire;
 pub mod link;
 mod mam;
 mod mix;

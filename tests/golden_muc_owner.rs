@@ -548,6 +548,7 @@ async fn mix_config_node() {
                  <field var='Private Messages' type='boolean'><value>false</value></field>
                  <field var='User Message Retraction' type='boolean'><value>true</value></field>
                  <field var='Administrator Message Retraction Rights' type='list-single'><value>moderators</value></field>
+                 <field var='End of Life'><value/></field>
                </x></item>
              </items></pubsub></iq>"
         ),
@@ -628,7 +629,7 @@ async fn mix_config_node_publish() {
     refused(&[("Messages Node Subscription", &["nobody"])], "not-acceptable", "Messages Node Subscription").await;
     refused(&[("Configuration Node Access", &["participants"])], "not-acceptable", "Configuration Node Access").await;
     refused(&[("Nodes Present", &["participants", "information", "avatar"])], "not-acceptable", "Nodes Present").await;
-    refused(&[("End of Life", &["2030-01-01T00:00:00Z"])], "not-acceptable", "End of Life").await;
+    refused(&[("Open Presence", &["true"])], "not-acceptable", "Open Presence").await;
     refused(&[("Administrator Message Retraction Rights", &["everyone"])], "not-acceptable", "Administrator Message Retraction Rights").await;
     refused(&[("User Message Retraction", &["maybe"])], "bad-request", "User Message Retraction").await;
     refused(&[("Owner", &["not a jid@@"])], "bad-request", "Owner").await;
@@ -694,4 +695,29 @@ async fn info_contact_in_both_views() {
     assert!(disco.contains(&format!("<field type='jid-multi' var='muc#roominfo_contactjid'><value>{WICCA_BARE}</value></field>")), "{disco}");
     let out = h.send(&publish("p2", &format!("<value>{WICCA}</value>"))).await;
     assert_eq!(out[0].attr("type"), Some("error"));
+}
+
+/// The MIX config node's 'End of Life': an owner sets a time; when it has
+/// come the service removes the channel, in both views (the room's
+/// occupants get the destroy presence with the reason); a time in the past
+/// is `not-acceptable`, a value that is no time `bad-request`.
+#[tokio::test]
+async fn end_of_life_removes_the_channel() {
+    let h = instant().await;
+    enters(&h, HAG66, "thirdwitch").await;
+    let soon = mixmuc::store::now_ms() + 3_600_000;
+    let stamp = chrono::DateTime::from_timestamp_millis(soon).unwrap().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let out = h.send(&config_publish(CRONE_BARE, "e1", &[("End of Life", &["2001-01-01T00:00:00Z"])])).await;
+    assert_xml(&out[0], &iq_error(&format!("coven@{MIX}"), CRONE_BARE, "e1", "modify", "not-acceptable"));
+    let out = h.send(&config_publish(CRONE_BARE, "e2", &[("End of Life", &["tomorrow"])])).await;
+    assert_xml(&out[0], &iq_error(&format!("coven@{MIX}"), CRONE_BARE, "e2", "modify", "bad-request"));
+    let out = h.send(&config_publish(CRONE_BARE, "e3", &[("End of Life", &[stamp.as_str()])])).await;
+    assert_eq!(out[0].attr("type"), Some("result"), "{}", canonical(&out[0]));
+    assert!(h.service.expire_channels(soon - 1).await.is_empty(), "not yet");
+    let outs = h.service.expire_channels(soon).await;
+    let stanzas: Vec<Element> = mixmuc::outgoing::expand(outs).iter().map(to_element).collect();
+    let to_hag = stanzas.iter().find(|e| e.attr("to") == Some(HAG66)).expect("hag66 told");
+    let destroy = to_hag.get_child("x", MUC_USER).and_then(|x| x.get_child("destroy", MUC_USER)).expect("a destroy");
+    assert_eq!(destroy.get_child("reason", MUC_USER).map(|r| r.text()).as_deref(), Some("The channel reached its end of life"));
+    assert!(h.service.channels.get("coven").await.unwrap().is_none());
 }

@@ -11,3 +11,6 @@ ALTER TABLE channels ADD COLUMN avatar_hash TEXT NOT NULL DEFAULT '';
 -- The channel's contacts (MIX info node 'Contact', muc#roominfo_contactjid):
 -- bare JIDs, one per line.
 ALTER TABLE channels ADD COLUMN contact TEXT NOT NULL DEFAULT '';
+-- When the channel is removed by the service (MIX 'End of Life'; ms since
+-- 1970), 0: permanent.
+ALTER TABLE channels ADD COLUMN end_of_life INTEGER NOT NULL DEFAULT 0;

@@ -40,6 +40,8 @@ pub struct ConfigPatch {
     pub retraction_rights: Option<String>,
     /// The channel's contacts (bare JIDs; MIX 'Contact').
     pub contact: Option<Vec<BareJid>>,
+    /// When the service removes the channel (ms); 0: permanent.
+    pub end_of_life: Option<i64>,
     /// The complete list of owners (bare JIDs).
     pub owners: Option<Vec<BareJid>>,
     /// The complete list of admins (bare JIDs).
@@ -241,6 +243,12 @@ fn apply(row: &mut ChannelRow, p: &ConfigPatch) -> Result<()> {
             return Err(Error::not_acceptable(format!("retractionrights must be one of {}", super::retract::RETRACTION_RIGHTS.join(", "))));
         }
         row.retraction_rights = r.clone();
+    }
+    if let Some(t) = p.end_of_life {
+        if t != 0 && t <= crate::store::now_ms() {
+            return Err(Error::not_acceptable("End of Life must be in the future"));
+        }
+        row.end_of_life = t;
     }
     if let Some(c) = &p.contact {
         if c.len() > 20 {

@@ -171,6 +171,25 @@ impl Channels {
         Ok(Event::Destroyed { channel, participants, occupants, alternate, reason })
     }
 
+    /// Removes the channels whose end of life (MIX 'End of Life') has come,
+    /// with their archives; returns the events to render.
+    pub async fn expire(&self, now: i64) -> Result<Vec<Event>> {
+        let mut events = Vec::new();
+        for name in self.store.expired_channels(now).await? {
+            let Some(channel) = self.get(&name).await? else { continue };
+            let participants = self.participants(&name).await?;
+            let occupants = self.occupants(&name).await?;
+            self.store.delete_channel(&name, true).await?;
+            self.invalidate(&name).await;
+            self.forget_participants(&name).await;
+            self.forget_occupants(&name).await;
+            self.forget_mix_clients(&name).await;
+            tracing::info!(channel = %name, "channel removed: its end of life came");
+            events.push(Event::Destroyed { channel, participants, occupants, alternate: None, reason: Some("The channel reached its end of life".to_string()) });
+        }
+        Ok(events)
+    }
+
     /// Sets the subject of a channel.
     pub async fn set_subject(&self, name: &str, by: &BareJid, subject: &str) -> Result<()> {
         self.store.set_subject(name, subject, by.as_str()).await?;

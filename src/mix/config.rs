@@ -81,6 +81,7 @@ fn form(ch: &ChannelRow, owners: &[String], admins: &[String]) -> Element {
         boolean("Private Messages", ch.allow_pm != "none"),
         boolean("User Message Retraction", ch.user_retraction),
         single("Administrator Message Retraction Rights", &ch.retraction_rights),
+        Field::text_single("End of Life", &if ch.end_of_life > 0 { mam::stamp(ch.end_of_life) } else { String::new() }),
     ]);
     DataForm::new(DataFormType::Result_, ns::MIX_CORE, fields).into()
 }
@@ -145,6 +146,15 @@ fn parse(form: &DataForm, ch: &ChannelRow) -> Result<ConfigPatch> {
                 }
             }
             "User Message Retraction" => patch.user_retraction = boolean(f)?,
+            "End of Life" => {
+                patch.end_of_life = match single(f)?.as_deref() {
+                    None | Some("") => Some(0),
+                    Some(v) => match v.parse::<xmpp_parsers::date::DateTime>() {
+                        Ok(t) => Some(t.0.timestamp_millis()),
+                        Err(_) => return Err(Error::bad_request(format!("field 'End of Life': {} is not a date and time (XEP-0082)", crate::error::quote(v)))),
+                    },
+                }
+            }
             "Administrator Message Retraction Rights" => {
                 if let Some(v) = single(f)? {
                     if !RETRACTION_RIGHTS.contains(&v.as_str()) {

@@ -55,6 +55,9 @@ pub struct ChannelRow {
     /// Who is responsible for the channel (MIX 'Contact'): bare JIDs, one
     /// per line; '' for none (`contacts()`).
     pub contact: String,
+    /// When the service removes the channel (ms; MIX 'End of Life'); 0:
+    /// permanent.
+    pub end_of_life: i64,
 }
 
 impl ChannelRow {
@@ -98,13 +101,14 @@ impl<'r> FromRow<'r, AnyRow> for ChannelRow {
             config_at: r.try_get("config_at")?,
             avatar_hash: r.try_get("avatar_hash")?,
             contact: r.try_get("contact")?,
+            end_of_life: r.try_get("end_of_life")?,
         })
     }
 }
 
 const COLUMNS: &str = "name, creator, created_at, adhoc, title, description, subject, subject_by, subject_at, jid_visibility, \
                        public, members_only, max_users, allow_pm, change_subject, moderated, allow_invites, lang, locked, \
-                       user_retraction, retraction_rights, config_by, config_at, avatar_hash, contact";
+                       user_retraction, retraction_rights, config_by, config_at, avatar_hash, contact, end_of_life";
 
 impl Store {
     /// Inserts a channel with its creator as owner. Returns false when the
@@ -174,6 +178,14 @@ impl Store {
 }
 
 impl Store {
+    /// Channels whose end of life is at or before `now` (ms).
+    pub async fn expired_channels(&self, now: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar::<_, String>("SELECT name FROM channels WHERE end_of_life > 0 AND end_of_life <= $1")
+            .bind(now)
+            .fetch_all(&mut *self.conn().await?)
+            .await?)
+    }
+
     /// The channel's avatar: (media type, base64 data).
     pub async fn avatar(&self, name: &str) -> Result<Option<(String, String)>> {
         Ok(sqlx::query_as::<_, (String, String)>("SELECT media_type, data FROM avatars WHERE channel = $1")
@@ -236,7 +248,7 @@ impl Store {
         sqlx::query(
             "UPDATE channels SET title = $1, description = $2, jid_visibility = $3, public = $4, members_only = $5, max_users = $6, \
              allow_pm = $7, change_subject = $8, moderated = $9, allow_invites = $10, lang = $11, locked = $12, \
-             user_retraction = $13, retraction_rights = $14, config_by = $15, config_at = $16, contact = $17 WHERE name = $18",
+             user_retraction = $13, retraction_rights = $14, config_by = $15, config_at = $16, contact = $17, end_of_life = $18 WHERE name = $19",
         )
         .bind(&row.title)
         .bind(&row.description)
@@ -255,6 +267,7 @@ impl Store {
         .bind(&row.config_by)
         .bind(row.config_at)
         .bind(&row.contact)
+        .bind(row.end_of_life)
         .bind(&row.name)
         .execute(&mut *self.conn().await?)
         .await?;
