@@ -431,3 +431,31 @@ async fn disco_features() {
         }
     }
 }
+
+/// In a jid-hidden channel, neither a retraction nor a moderation nor a
+/// tombstone shows anyone's real JID to a participant who is no moderator,
+/// in either view (the leak suite's rule, for what this file adds).
+#[tokio::test]
+async fn no_real_jid_in_hidden_channels() {
+    let h = room("[service]\njid_visibility = \"hidden\"\n").await;
+    let row = h.service.channels.require("coven").await.unwrap();
+    assert!(!row.jid_visible(), "the channel hides JIDs");
+    let a = say_muc(&h, HAG01, "m1", "one").await;
+    let b = say_mix(&h, "x1", "two").await;
+    let mut seen = Vec::new();
+    seen.extend(h.send(&muc_retract(HAG01, "r1", &a)).await);
+    seen.extend(h.send(&moderate_iq(HAG66, ROOM, "mod", &b, "spam")).await);
+    seen.extend(h.send(&mam_iq(HAG01, ROOM, "q1")).await);
+    seen.extend(h.send(&mam_iq(HECATE, COVEN, "q2")).await);
+    // hag01 (firstwitch) and hecate are no moderators: what they get names
+    // nobody's real JID (their own address in `to` aside).
+    for e in seen.iter().filter(|e| matches!(e.attr("to"), Some(t) if t == HAG01 || t.starts_with(HECATE_BARE))) {
+        let mut xml = String::from(e);
+        for own in [HAG01, HECATE, HECATE_BARE] {
+            xml = xml.replace(&format!("to='{own}'"), "");
+        }
+        for jid in [HAG01_BARE, HAG66_BARE, HECATE_BARE] {
+            assert!(!xml.contains(jid), "{jid} shown in {xml}");
+        }
+    }
+}
