@@ -20,6 +20,10 @@ pub mod config;
 mod disco;
 mod dispatch;
 pub mod error;
+/// For the libFuzzer targets only (fuzz/): `--cfg fuzzing` builds.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod link;
 mod mam;
 mod mix;
