@@ -19,6 +19,8 @@ pub const MAX_TOKEN: usize = 8000;
 
 /// Longest head attribute kept for the error reply.
 const HEAD_ATTR: usize = 3072;
+/// Longest element name kept for the error reply (bytes).
+const HEAD_KIND: usize = 64;
 
 /// The head of a dropped stanza.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,6 +90,8 @@ pub struct Framer {
     head: Dropped,
     /// In the stanza's own start tag (depth 1 → 2).
     in_head: bool,
+    /// The stanza's element name (its first `HEAD_KIND` bytes).
+    kind: Vec<u8>,
     attr_name: Vec<u8>,
     attr_value: Vec<u8>,
 }
@@ -105,6 +109,7 @@ impl Framer {
             tail: [0; 3],
             head: Dropped::default(),
             in_head: false,
+            kind: Vec::new(),
             attr_name: Vec::new(),
             attr_value: Vec::new(),
         }
@@ -144,11 +149,13 @@ impl Framer {
                 Some(why) => {
                     self.held.clear();
                     let mut head = std::mem::take(&mut self.head);
+                    head.kind = String::from_utf8_lossy(&self.kind).into_owned();
                     head.why = why;
                     dropped.push(head);
                 }
             }
             self.head = Dropped::default();
+            self.kind.clear();
         }
     }
 
@@ -204,7 +211,8 @@ impl Framer {
                         self.in_head = self.depth == 1;
                         if self.in_head {
                             self.head = Dropped::default();
-                            self.head.kind.push(b as char);
+                            self.kind.clear();
+                            self.kind.push(b);
                         }
                         self.grow();
                     }
@@ -222,8 +230,8 @@ impl Framer {
                     false
                 }
                 _ => {
-                    if self.in_head && self.head.kind.len() < 64 {
-                        self.head.kind.push(b as char);
+                    if self.in_head && self.kind.len() < HEAD_KIND {
+                        self.kind.push(b);
                     }
                     self.grow();
                     false
@@ -429,6 +437,19 @@ mod tests {
         assert_eq!(out, format!("{HEADER}<presence from='a@b/c' to='r@mix.example'/>"));
         assert_eq!(dropped.len(), 2);
         assert_eq!((dropped[0].kind.as_str(), dropped[0].id.as_deref()), ("message", None));
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/framer.rs): a name's bytes were
+    /// taken as Latin-1 characters, so a non-ASCII name came out garbled
+    /// and over the 64 bytes kept.
+    #[test]
+    fn keeps_a_non_ascii_name_of_a_dropped_stanza_whole_and_bounded() {
+        let long = "x".repeat(9000);
+        let name = "ñ".repeat(40);
+        let (_, dropped) = run(&format!("{HEADER}<{name} id='{long}'/><nachricht id='{long}'/>"), 7, 256 * 1024);
+        assert_eq!(dropped.len(), 2);
+        assert_eq!(dropped[0].kind, "ñ".repeat(32));
+        assert_eq!(dropped[1].kind, "nachricht");
     }
 
     #[test]
