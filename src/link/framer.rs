@@ -229,6 +229,12 @@ impl Framer {
                     self.lex = Lex::InTag;
                     false
                 }
+                // Not well-formed, but the parser's lexer reads a value
+                // here (up to its token limit): so does the framer.
+                b'\'' | b'"' => {
+                    self.open_value(b);
+                    false
+                }
                 _ => {
                     if self.in_head && self.kind.len() < HEAD_KIND {
                         self.kind.push(b);
@@ -244,6 +250,10 @@ impl Framer {
                     false
                 }
                 _ if b.is_ascii_whitespace() => false,
+                b'\'' | b'"' => {
+                    self.open_value(b);
+                    false
+                }
                 _ => {
                     self.lex = Lex::AttrName;
                     self.token = 0;
@@ -294,8 +304,9 @@ impl Framer {
                 if b == b'>' {
                     self.start_tag_end(true)
                 } else {
+                    // Not well-formed: read on as in the tag.
                     self.lex = Lex::InTag;
-                    false
+                    self.lex_byte(b)
                 }
             }
             Lex::EndTag => {
@@ -450,6 +461,21 @@ mod tests {
         assert_eq!(dropped.len(), 2);
         assert_eq!(dropped[0].kind, "ñ".repeat(32));
         assert_eq!(dropped[1].kind, "nachricht");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/framer.rs): a quote right after
+    /// an element name (not well-formed) was taken as part of the name,
+    /// while the parser's lexer reads a value there; an over-long one then
+    /// reached the parser and ended the stream. Now a value, counted.
+    #[test]
+    fn counts_a_quoted_value_anywhere_in_a_tag() {
+        let long = "v".repeat(9000);
+        let ok = "<presence from='a@b/c' to='r@mix.example'/>";
+        for bad in [format!("<message'{long}'/>"), format!("<message '{long}'/>"), format!("<message a='1'/\"{long}\"/>")] {
+            let (out, dropped) = run(&format!("{HEADER}{bad}{ok}"), 100, 256 * 1024);
+            assert_eq!(out, format!("{HEADER}{ok}"), "{}", &bad[..20]);
+            assert_eq!((dropped.len(), dropped[0].why), (1, "a name or value too long"));
+        }
     }
 
     #[test]
