@@ -21,6 +21,10 @@ mod disco;
 mod dispatch;
 pub mod error;
 mod expire;
+/// For the libFuzzer targets only (fuzz/): `--cfg fuzzing` builds.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod link;
 mod mam;
 mod mix;

@@ -20,7 +20,8 @@ pub fn normalise(raw: &str) -> Result<(String, String)> {
     if raw.len() > 4096 {
         return Err(Error::bad_request("the nick is too long"));
     }
-    let nick = match Nickname::new().enforce(raw) {
+    let Some(mapped) = premapped(raw) else { return Err(Error::bad_request("the nick is not a valid nickname")) };
+    let nick = match Nickname::new().enforce(mapped.as_str()) {
         Ok(n) => n.into_owned(),
         Err(PrecisError::Invalid) => return Err(Error::bad_request("the nick is empty")),
         Err(PrecisError::BadCodepoint(_)) => return Err(Error::bad_request("the nick contains a character not allowed in nicks (control, invisible or unassigned)")),
@@ -31,6 +32,41 @@ pub fn normalise(raw: &str) -> Result<(String, String)> {
     }
     let key: String = nick.to_lowercase().nfkc().collect();
     Ok((nick, key))
+}
+
+/// RFC 8266's additional mapping rule (non-ASCII spaces to SPACE, spaces
+/// trimmed at both ends, runs of spaces made one) and NFKC, applied until
+/// the string is stable, before the profile applies them itself.
+/// precis-profiles 0.1.13 takes a character count for a byte offset when it
+/// has spaces to map after a non-ASCII character, and panics (or cuts a
+/// character in two); a string already mapped never takes that path. The
+/// profile does the same mapping, so the result is the same. None when it
+/// does not settle (the profile refuses such strings too).
+fn premapped(raw: &str) -> Option<String> {
+    // General category Zs (Unicode 16).
+    let space = |c: char| matches!(c, '\u{0020}' | '\u{00A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}');
+    let mut s = raw.to_string();
+    for _ in 0..4 {
+        let mut mapped = String::with_capacity(s.len());
+        let mut gap = false;
+        for c in s.chars() {
+            if space(c) {
+                gap = !mapped.is_empty();
+            } else {
+                if gap {
+                    mapped.push(' ');
+                    gap = false;
+                }
+                mapped.push(c);
+            }
+        }
+        let mapped: String = mapped.nfkc().collect();
+        if mapped == s {
+            return Some(s);
+        }
+        s = mapped;
+    }
+    None
 }
 
 /// The participant shown under nick `raw`: nicks compare by their key
@@ -63,6 +99,19 @@ mod tests {
         assert!(normalise("").is_err());
         assert!(normalise("   ").is_err());
         assert!(normalise("a\u{0007}b").is_err());
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/parsers.rs): spaces to map after
+    /// a non-ASCII character made precis-profiles slice inside it (a panic);
+    /// a space that NFKC makes (U+00A8 is SPACE + U+0308) likewise.
+    #[test]
+    fn maps_spaces_after_non_ascii_characters() {
+        assert_eq!(normalise("뺏  x").unwrap().0, "뺏 x");
+        assert_eq!(normalise("ééé\u{3000}\u{3000}a  ").unwrap().0, "ééé a");
+        assert_eq!(normalise("뺏 \u{00A8}").unwrap().0, "뺏 \u{0308}");
+        assert!(normalise("뺏\t\t;BB").is_err());
+        // The same nick and key as the profile gives where it did not fail.
+        assert_eq!(normalise("  Third   Witch ").unwrap(), ("Third Witch".to_string(), "third witch".to_string()));
     }
 
     /// Look-alikes: invisible characters that would make `bo\u{200B}b`

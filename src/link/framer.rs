@@ -19,6 +19,8 @@ pub const MAX_TOKEN: usize = 8000;
 
 /// Longest head attribute kept for the error reply.
 const HEAD_ATTR: usize = 3072;
+/// Longest element name kept for the error reply (bytes).
+const HEAD_KIND: usize = 64;
 
 /// The head of a dropped stanza.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,6 +90,8 @@ pub struct Framer {
     head: Dropped,
     /// In the stanza's own start tag (depth 1 → 2).
     in_head: bool,
+    /// The stanza's element name (its first `HEAD_KIND` bytes).
+    kind: Vec<u8>,
     attr_name: Vec<u8>,
     attr_value: Vec<u8>,
 }
@@ -105,6 +109,7 @@ impl Framer {
             tail: [0; 3],
             head: Dropped::default(),
             in_head: false,
+            kind: Vec::new(),
             attr_name: Vec::new(),
             attr_value: Vec::new(),
         }
@@ -144,11 +149,13 @@ impl Framer {
                 Some(why) => {
                     self.held.clear();
                     let mut head = std::mem::take(&mut self.head);
+                    head.kind = String::from_utf8_lossy(&self.kind).into_owned();
                     head.why = why;
                     dropped.push(head);
                 }
             }
             self.head = Dropped::default();
+            self.kind.clear();
         }
     }
 
@@ -204,7 +211,8 @@ impl Framer {
                         self.in_head = self.depth == 1;
                         if self.in_head {
                             self.head = Dropped::default();
-                            self.head.kind.push(b as char);
+                            self.kind.clear();
+                            self.kind.push(b);
                         }
                         self.grow();
                     }
@@ -221,9 +229,15 @@ impl Framer {
                     self.lex = Lex::InTag;
                     false
                 }
+                // Not well-formed, but the parser's lexer reads a value
+                // here (up to its token limit): so does the framer.
+                b'\'' | b'"' => {
+                    self.open_value(b);
+                    false
+                }
                 _ => {
-                    if self.in_head && self.head.kind.len() < 64 {
-                        self.head.kind.push(b as char);
+                    if self.in_head && self.kind.len() < HEAD_KIND {
+                        self.kind.push(b);
                     }
                     self.grow();
                     false
@@ -236,6 +250,10 @@ impl Framer {
                     false
                 }
                 _ if b.is_ascii_whitespace() => false,
+                b'\'' | b'"' => {
+                    self.open_value(b);
+                    false
+                }
                 _ => {
                     self.lex = Lex::AttrName;
                     self.token = 0;
@@ -286,8 +304,9 @@ impl Framer {
                 if b == b'>' {
                     self.start_tag_end(true)
                 } else {
+                    // Not well-formed: read on as in the tag.
                     self.lex = Lex::InTag;
-                    false
+                    self.lex_byte(b)
                 }
             }
             Lex::EndTag => {
@@ -429,6 +448,34 @@ mod tests {
         assert_eq!(out, format!("{HEADER}<presence from='a@b/c' to='r@mix.example'/>"));
         assert_eq!(dropped.len(), 2);
         assert_eq!((dropped[0].kind.as_str(), dropped[0].id.as_deref()), ("message", None));
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/framer.rs): a name's bytes were
+    /// taken as Latin-1 characters, so a non-ASCII name came out garbled
+    /// and over the 64 bytes kept.
+    #[test]
+    fn keeps_a_non_ascii_name_of_a_dropped_stanza_whole_and_bounded() {
+        let long = "x".repeat(9000);
+        let name = "ñ".repeat(40);
+        let (_, dropped) = run(&format!("{HEADER}<{name} id='{long}'/><nachricht id='{long}'/>"), 7, 256 * 1024);
+        assert_eq!(dropped.len(), 2);
+        assert_eq!(dropped[0].kind, "ñ".repeat(32));
+        assert_eq!(dropped[1].kind, "nachricht");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/framer.rs): a quote right after
+    /// an element name (not well-formed) was taken as part of the name,
+    /// while the parser's lexer reads a value there; an over-long one then
+    /// reached the parser and ended the stream. Now a value, counted.
+    #[test]
+    fn counts_a_quoted_value_anywhere_in_a_tag() {
+        let long = "v".repeat(9000);
+        let ok = "<presence from='a@b/c' to='r@mix.example'/>";
+        for bad in [format!("<message'{long}'/>"), format!("<message '{long}'/>"), format!("<message a='1'/\"{long}\"/>")] {
+            let (out, dropped) = run(&format!("{HEADER}{bad}{ok}"), 100, 256 * 1024);
+            assert_eq!(out, format!("{HEADER}{ok}"), "{}", &bad[..20]);
+            assert_eq!((dropped.len(), dropped[0].why), (1, "a name or value too long"));
+        }
     }
 
     #[test]

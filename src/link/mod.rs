@@ -4,7 +4,7 @@
 //! with capped exponential backoff when the link drops.
 
 mod fast;
-mod framer;
+pub(crate) mod framer;
 mod io;
 mod queue;
 mod session;

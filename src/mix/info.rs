@@ -45,7 +45,7 @@ pub async fn publish(svc: &Service, channel: &str, from: &Jid, op: &Element) -> 
 
 /// The change an info form asks for. `bad-request` naming a field not
 /// offered or a value not allowed.
-fn parse(form: &DataForm) -> Result<ConfigPatch> {
+pub(crate) fn parse(form: &DataForm) -> Result<ConfigPatch> {
     if form.form_type().is_some_and(|t| t != ns::MIX_CORE) {
         return Err(Error::bad_request(format!("the info node's form is a {} form", ns::MIX_CORE)));
     }
