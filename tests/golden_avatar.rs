@@ -11,7 +11,6 @@ mod common;
 use common::*;
 use xmpp_parsers::minidom::Element;
 
-const MIX_NS: &str = "urn:xmpp:mix:core:1";
 const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
 /// A 1x1 PNG.
@@ -19,14 +18,8 @@ const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+
 
 async fn room() -> Harness {
     let h = Harness::new().await;
-    let out = h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
-    assert_eq!(out[0].attr("type"), Some("result"));
-    enter_room(&h, HAG66, "thirdwitch").await;
-    enter_room(&h, HAG01, "firstwitch").await;
-    let out = h
-        .send(&format!("<iq type='set' id='j' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>hecate</nick></join></iq>"))
-        .await;
-    assert!(out.iter().any(|e| e.attr("type") == Some("result")));
+    coven_room(&h).await;
+    hecate_joins(&h, "urn:xmpp:mix:nodes:messages").await;
     h
 }
 

@@ -538,12 +538,18 @@ async fn mix_config_node() {
                  <field var='Last Change Made By' type='jid-single'><value>{CRONE_BARE}</value></field>
                  <field var='Owner' type='jid-multi'><value>{CRONE_BARE}</value></field>
                  <field var='Administrator' type='jid-multi'><value>{HAG66_BARE}</value></field>
-                 <field var='Nodes Present' type='list-multi'><value>participants</value><value>information</value></field>
+                 <field var='Nodes Present' type='list-multi'><value>participants</value><value>presence</value><value>information</value><value>allowed</value><value>banned</value></field>
                  <field var='Messages Node Subscription' type='list-single'><value>allowed</value></field>
+                 <field var='Presence Node Subscription' type='list-single'><value>participants</value></field>
                  <field var='Participants Node Subscription' type='list-single'><value>participants</value></field>
                  <field var='Information Node Subscription' type='list-single'><value>participants</value></field>
+                 <field var='Allowed Node Subscription' type='list-single'><value>admins</value></field>
+                 <field var='Banned Node Subscription' type='list-single'><value>admins</value></field>
                  <field var='Configuration Node Access' type='list-single'><value>owners</value></field>
                  <field var='Information Node Update Rights' type='list-single'><value>owners</value></field>
+                 <field var='Avatar Nodes Update Rights' type='list-single'><value>owners</value></field>
+                 <field var='Open Presence' type='boolean'><value>false</value></field>
+                 <field var='Participants Must Provide Presence' type='boolean'><value>false</value></field>
                  <field var='Participation Addition by Invitation from Participant' type='boolean'><value>true</value></field>
                  <field var='Private Messages' type='boolean'><value>false</value></field>
                  <field var='User Message Retraction' type='boolean'><value>true</value></field>
@@ -596,7 +602,8 @@ async fn mix_config_node_publish() {
                 ("Administrator Message Retraction Rights", &["owners"]),
                 ("Administrator", &[]),
                 ("Configuration Node Access", &["owners"]),
-                ("Nodes Present", &["information", "participants"]),
+                ("Open Presence", &["false"]),
+                ("Nodes Present", &["information", "participants", "presence", "banned", "allowed"]),
             ],
         ))
         .await;
@@ -630,6 +637,7 @@ async fn mix_config_node_publish() {
     refused(&[("Configuration Node Access", &["participants"])], "not-acceptable", "Configuration Node Access").await;
     refused(&[("Nodes Present", &["participants", "information", "avatar"])], "not-acceptable", "Nodes Present").await;
     refused(&[("Open Presence", &["true"])], "not-acceptable", "Open Presence").await;
+    refused(&[("Mandatory Nicks", &["true"])], "not-acceptable", "Mandatory Nicks").await;
     refused(&[("Administrator Message Retraction Rights", &["everyone"])], "not-acceptable", "Administrator Message Retraction Rights").await;
     refused(&[("User Message Retraction", &["maybe"])], "bad-request", "User Message Retraction").await;
     refused(&[("Owner", &["not a jid@@"])], "bad-request", "Owner").await;

@@ -21,10 +21,7 @@ const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
 
 async fn room() -> Harness {
     let h = Harness::new().await;
-    let out = h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
-    assert_eq!(out[0].attr("type"), Some("result"));
-    enter_room(&h, HAG66, "thirdwitch").await;
-    enter_room(&h, HAG01, "firstwitch").await;
+    coven_room(&h).await;
     h
 }
 

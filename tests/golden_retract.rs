@@ -31,16 +31,8 @@ const MODERATED_TEXT: &str = "A message was removed by a moderator.";
 /// firstwitch; hecate joins through MIX as hecate (messages node).
 async fn room(extra: &str) -> Harness {
     let h = Harness::with_toml(extra).await;
-    let out = h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='{MIX_NS}' channel='coven'/></iq>")).await;
-    assert_eq!(out[0].attr("type"), Some("result"));
-    enter_room(&h, HAG66, "thirdwitch").await;
-    enter_room(&h, HAG01, "firstwitch").await;
-    let out = h
-        .send(&format!(
-            "<iq type='set' id='j1' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='{MIX_NS}'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>hecate</nick></join></iq>"
-        ))
-        .await;
-    assert!(out.iter().any(|e| e.name() == "iq" && e.attr("type") == Some("result")), "hecate's join failed");
+    coven_room(&h).await;
+    hecate_joins(&h, "urn:xmpp:mix:nodes:messages").await;
     h
 }
 
@@ -110,6 +102,19 @@ async fn sender_retracts_through_muc() {
     let pid01 = coven_pid(&h, HAG01_BARE).await;
     let a = say_muc(&h, HAG01, "m1", "Buy cheap newts").await;
     let out = h.send(&muc_retract(HAG01, "r1", &a)).await;
+    // What each room occupant gets: the same, but for the address.
+    let muc_copy = |to: &str, rid: &str| {
+        format!(
+            "<message type='groupchat' id='r1' from='{ROOM}/firstwitch' to='{to}'>
+               <body>{FALLBACK_TEXT}</body>
+               <retract xmlns='{RETRACT}' id='{a}'/>
+               <apply-to xmlns='{FASTEN}' id='{a}'><retract xmlns='{RETRACT_0}'/></apply-to>
+               <fallback xmlns='urn:xmpp:fallback:0' for='{RETRACT}'/>
+               <stanza-id xmlns='{SID}' id='{{*{rid}}}' by='{ROOM}'/>
+               <occupant-id xmlns='{OCC}' id='{pid01}'/>
+             </message>"
+        )
+    };
     let caps = assert_stanzas(
         &out,
         &[
@@ -122,26 +127,8 @@ async fn sender_retracts_through_muc() {
                    <stanza-id xmlns='{SID}' id='{{*rid2}}' by='{COVEN}'/>
                  </message>"
             ),
-            &format!(
-                "<message type='groupchat' id='r1' from='{ROOM}/firstwitch' to='{HAG66}'>
-                   <body>{FALLBACK_TEXT}</body>
-                   <retract xmlns='{RETRACT}' id='{a}'/>
-                   <apply-to xmlns='{FASTEN}' id='{a}'><retract xmlns='{RETRACT_0}'/></apply-to>
-                   <fallback xmlns='urn:xmpp:fallback:0' for='{RETRACT}'/>
-                   <stanza-id xmlns='{SID}' id='{{*rid3}}' by='{ROOM}'/>
-                   <occupant-id xmlns='{OCC}' id='{pid01}'/>
-                 </message>"
-            ),
-            &format!(
-                "<message type='groupchat' id='r1' from='{ROOM}/firstwitch' to='{HAG01}'>
-                   <body>{FALLBACK_TEXT}</body>
-                   <retract xmlns='{RETRACT}' id='{a}'/>
-                   <apply-to xmlns='{FASTEN}' id='{a}'><retract xmlns='{RETRACT_0}'/></apply-to>
-                   <fallback xmlns='urn:xmpp:fallback:0' for='{RETRACT}'/>
-                   <stanza-id xmlns='{SID}' id='{{*rid4}}' by='{ROOM}'/>
-                   <occupant-id xmlns='{OCC}' id='{pid01}'/>
-                 </message>"
-            ),
+            &muc_copy(HAG66, "rid3"),
+            &muc_copy(HAG01, "rid4"),
         ],
     );
     let rid = caps[0].named("rid").to_string();

@@ -36,6 +36,8 @@ fn check_err(e: &Error) {
             }
         }
         Error::Internal(why) => panic!("an internal error from a parser: {why}"),
+        // Parsers never touch the store.
+        Error::Unavailable => panic!("a store outage from a parser"),
     }
 }
 

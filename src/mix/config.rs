@@ -26,11 +26,11 @@ use crate::xmpp::{el, mam, ns};
 /// The node's name.
 pub const NODE_CONFIG: &str = "urn:xmpp:mix:nodes:config";
 
-/// The optional nodes a channel has ('Nodes Present'; messages and
-/// presence always exist): participants and information, and avatar when
-/// it has an avatar (`mix/avatar.rs`).
+/// The optional nodes a channel has ('Nodes Present'; the messages node
+/// always exists): participants, presence, information, allowed and
+/// banned, and avatar when it has an avatar (`mix/avatar.rs`).
 fn nodes_present(ch: &ChannelRow) -> Vec<String> {
-    let mut nodes = vec!["participants".to_string(), "information".to_string()];
+    let mut nodes: Vec<String> = ["participants", "presence", "information", "allowed", "banned"].iter().map(|s| s.to_string()).collect();
     if !ch.avatar_hash.is_empty() {
         nodes.push("avatar".to_string());
     }
@@ -39,11 +39,19 @@ fn nodes_present(ch: &ChannelRow) -> Vec<String> {
 
 /// Options with the one value served here.
 const FIXED: &[(&str, &str)] = &[
+    ("Presence Node Subscription", "participants"),
     ("Participants Node Subscription", "participants"),
     ("Information Node Subscription", "participants"),
+    ("Allowed Node Subscription", "admins"),
+    ("Banned Node Subscription", "admins"),
     ("Configuration Node Access", "owners"),
     ("Information Node Update Rights", "owners"),
+    ("Avatar Nodes Update Rights", "owners"),
 ];
+
+/// Boolean options with the one value served here: any client of a
+/// participant may share presence, and none must.
+const FIXED_BOOLEANS: &[(&str, bool)] = &[("Open Presence", false), ("Participants Must Provide Presence", false)];
 
 /// The node's one item: id the time of the last change (or of creation).
 pub async fn item(svc: &Service, ch: &ChannelRow) -> Result<Element> {
@@ -76,6 +84,7 @@ fn form(ch: &ChannelRow, owners: &[String], admins: &[String]) -> Element {
         single("Messages Node Subscription", if ch.members_only { "allowed" } else { "anyone" }),
     ];
     fields.extend(FIXED.iter().map(|(var, v)| single(var, v)));
+    fields.extend(FIXED_BOOLEANS.iter().map(|(var, v)| boolean(var, *v)));
     fields.extend([
         boolean("Participation Addition by Invitation from Participant", ch.allow_invites),
         boolean("Private Messages", ch.allow_pm != "none"),
@@ -161,6 +170,12 @@ fn parse(form: &DataForm, ch: &ChannelRow) -> Result<ConfigPatch> {
                         return Err(not_offered(f, &RETRACTION_RIGHTS.join(", ")));
                     }
                     patch.retraction_rights = Some(v);
+                }
+            }
+            name if FIXED_BOOLEANS.iter().any(|(n, _)| *n == name) => {
+                let served = FIXED_BOOLEANS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+                if boolean(f)?.is_some_and(|v| Some(v) != served) {
+                    return Err(not_offered(f, if served == Some(true) { "true" } else { "false" }));
                 }
             }
             name => match FIXED.iter().find(|(n, _)| *n == name) {

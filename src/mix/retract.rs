@@ -82,14 +82,7 @@ pub fn tombstone_children(svc: &Service, row: &ArchiveRow, t: &Tombstone) -> Vec
 /// The retraction to every participant subscribed to the messages node
 /// (the retracting one gets its own id back in `<mix/>`).
 pub fn render(svc: &Service, r: &Arc<Retracted>) -> Vec<Stanza> {
-    let Some(e) = archived(svc, &r.row) else { return vec![] };
-    let template = match Message::try_from(content::to_component_ns(e)) {
-        Ok(m) => m,
-        Err(err) => {
-            tracing::error!(id = %r.row.id, %err, "retraction unrenderable");
-            return vec![];
-        }
-    };
+    let Some(template) = archived(svc, &r.row).and_then(|e| content::to_message(e, &r.row.id)) else { return vec![] };
     r.participants
         .iter()
         .filter(|p| p.subscribed(NODE_MESSAGES))

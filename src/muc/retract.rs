@@ -87,14 +87,7 @@ fn moderator(svc: &Service, channel: &ChannelRow, nick: &str) -> String {
 
 /// The announcement to every session in the room.
 pub fn render(svc: &Service, r: &Retracted) -> Vec<Stanza> {
-    let Some(e) = archived(svc, &r.channel, &r.row) else { return vec![] };
-    let template = match Message::try_from(content::to_component_ns(e)) {
-        Ok(m) => m,
-        Err(err) => {
-            tracing::error!(id = %r.row.id, %err, "retraction unrenderable");
-            return vec![];
-        }
-    };
+    let Some(template) = archived(svc, &r.channel, &r.row).and_then(|e| content::to_message(e, &r.row.id)) else { return vec![] };
     r.occupants
         .iter()
         .filter_map(|o| {

@@ -205,23 +205,24 @@ fn values_list(backend: super::Backend, n: usize) -> String {
     (0..n).map(row).collect::<Vec<_>>().join(", ")
 }
 
-/// Binds the 8 values of each row, in order. The rows are moved in: sqlx
+/// Binds the 9 values of each row, in order. The rows are moved in: sqlx
 /// keeps a bound string as its own copy (an `Arc<String>`), and a borrowed
 /// one is copied first.
-fn bind_rows<'q>(mut q: AnyQuery<'q>, rows: Vec<NewMessage>) -> AnyQuery<'q> {
-    for m in rows {
-        q = q
-            .bind(m.channel)
-            .bind(m.id)
-            .bind(m.ts)
-            .bind(m.sender_jid)
-            .bind(m.participant_id)
-            .bind(m.nick)
-            .bind(m.submission_id)
-            .bind(m.payload)
-            .bind(m.jid_visible as i64);
-    }
-    q
+fn bind_rows<'q>(q: AnyQuery<'q>, rows: Vec<NewMessage>) -> AnyQuery<'q> {
+    rows.into_iter().fold(q, bind_row)
+}
+
+/// Binds one row's 9 values (`INSERT_COLUMNS`), in order.
+fn bind_row(q: AnyQuery<'_>, m: NewMessage) -> AnyQuery<'_> {
+    q.bind(m.channel)
+        .bind(m.id)
+        .bind(m.ts)
+        .bind(m.sender_jid)
+        .bind(m.participant_id)
+        .bind(m.nick)
+        .bind(m.submission_id)
+        .bind(m.payload)
+        .bind(m.jid_visible as i64)
 }
 
 impl Store {
@@ -328,21 +329,7 @@ impl Store {
             tombstone: None,
         };
         let insert = format!("INSERT INTO archive ({INSERT_COLUMNS}, retracts, moderated, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
-        sqlx::query(sqlx::AssertSqlSafe(insert))
-            .bind(m.channel)
-            .bind(m.id)
-            .bind(m.ts)
-            .bind(m.sender_jid)
-            .bind(m.participant_id)
-            .bind(m.nick)
-            .bind(m.submission_id)
-            .bind(m.payload)
-            .bind(m.jid_visible as i64)
-            .bind(r.target)
-            .bind(moderated as i64)
-            .bind(r.reason)
-            .execute(&mut *tx)
-            .await?;
+        bind_row(sqlx::query(sqlx::AssertSqlSafe(insert)), m).bind(r.target).bind(moderated as i64).bind(r.reason).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Some(archived))
     }

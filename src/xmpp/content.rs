@@ -116,6 +116,18 @@ pub fn from_archive_xml(payload: &str) -> Option<Element> {
     payload.parse::<Element>().ok()
 }
 
+/// An archived message as rendered (`jabber:client`) made a message to
+/// send (the component namespace); `None`, logged, when it does not parse.
+pub fn to_message(e: Element, id: &str) -> Option<Message> {
+    match Message::try_from(to_component_ns(e)) {
+        Ok(m) => Some(m),
+        Err(err) => {
+            tracing::error!(id = %id, %err, "archived message unrenderable");
+            None
+        }
+    }
+}
+
 /// A groupchat with a subject and no body: a subject change (XEP-0045
 /// §8.1), whichever view it was sent to.
 pub fn is_subject_change(m: &Message) -> bool {

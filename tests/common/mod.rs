@@ -69,6 +69,24 @@ pub async fn enter_room(h: &Harness, from: &str, nick: &str) {
     assert!(out.iter().all(|e| e.attr("type") != Some("error")), "entering as {nick} failed: {}", canonical(&out[0]));
 }
 
+/// hag66 creates coven through MIX (its owner) and enters the room as
+/// "thirdwitch"; hag01 enters as "firstwitch" (setup step).
+pub async fn coven_room(h: &Harness) {
+    let out = h.send(&format!("<iq type='set' id='c0' from='{HAG66}' to='{MIX}'><create xmlns='urn:xmpp:mix:core:1' channel='coven'/></iq>")).await;
+    assert_eq!(out[0].attr("type"), Some("result"), "creating coven failed: {}", canonical(&out[0]));
+    enter_room(h, HAG66, "thirdwitch").await;
+    enter_room(h, HAG01, "firstwitch").await;
+}
+
+/// hecate joins coven through MIX as "hecate", subscribed to `node`
+/// (setup step).
+pub async fn hecate_joins(h: &Harness, node: &str) {
+    let out = h
+        .send(&format!("<iq type='set' id='j-hecate' from='{HECATE_BARE}' to='{COVEN}'><join xmlns='urn:xmpp:mix:core:1'><subscribe node='{node}'/><nick>hecate</nick></join></iq>"))
+        .await;
+    assert!(out.iter().any(|e| e.name() == "iq" && e.attr("type") == Some("result")), "hecate's join failed");
+}
+
 /// Coven with sessions in both views, for the tests of sessions that
 /// vanish (golden_vanished.rs, golden_idle.rs): hag66 and hag01 in the
 /// room as "thirdwitch" and "firstwitch"; hecate and romeo MIX
