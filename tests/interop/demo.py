@@ -263,6 +263,47 @@ async def jid_visibility(demo: Demo):
     check(str(shown.get("Bob", "")).startswith(demo.bed.jid("bob")), "carol sees bob's real JID: he allowed it")
     check(not str(shown.get("Alice", "")), "carol does not see alice's: the channel hides it")
 
+
+@scene("alice (MIX, the owner) removes carol's spam (XEP-0425): carol (MUC) and bob (MIX) are told; the archive keeps a tombstone")
+async def moderation(demo: Demo):
+    if not demo.bed.has_mix_pam:
+        raise Skip("Prosody runs without contrib/prosody/mod_mix_pam.lua")
+    alice, bob, carol = await demo.client("alice"), await demo.client("bob"), await demo.client("carol")
+    name = demo.state["channel"]
+    room, channel = f"{name}@{demo.bed.main.muc}", f"{name}@{demo.bed.main.mix}"
+    retract = "{urn:xmpp:message-retract:1}retract"
+    carol.queue("groupchat_message")
+    bob.queue("mix_message")
+    say(f"carol -> {room}: groupchat 'cheap potions, DM me'")
+    carol.send_message(mto=room, mbody="cheap potions, DM me", mtype="groupchat")
+    echo = await carol.next("groupchat_message")
+    while echo["body"] != "cheap potions, DM me":
+        echo = await carol.next("groupchat_message")
+    sid = echo["stanza_id"]["id"]
+    got = await bob.next("mix_message")
+    while got["body"] != "cheap potions, DM me":
+        got = await bob.next("mix_message")
+    say(f"bob <- {got['from']}: [{got['mix']['nick']}] {got['body']}  (id {got['id']})")
+    say(f"alice -> {channel}: <moderate id='{sid}'><retract/><reason>spam</reason></moderate>")
+    await alice.raw_iq(channel, "set", f"<moderate xmlns='urn:xmpp:message-moderate:1' id='{sid}'>"
+                       "<retract xmlns='urn:xmpp:message-retract:1'/><reason>spam</reason></moderate>").send(timeout=15)
+    told = await carol.next("groupchat_message")
+    while told.xml.find(retract) is None:
+        told = await carol.next("groupchat_message")
+    say(f"carol <- {told['from']}: retract {told.xml.find(retract).get('id')}, reason "
+        f"{told.xml.findtext(retract + '/{urn:xmpp:message-retract:1}reason')!r}")
+    check(told.xml.find(retract).get("id") == sid and told["from"] == JID(room), "carol (MUC) is told by the room which message went")
+    gone = await bob.next("mix_message")
+    while gone.xml.find(f"{{{NS_MIX_CORE}}}retract") is None:
+        gone = await bob.next("mix_message")
+    say(f"bob <- {gone['from']}: MIX retract {gone.xml.find(f'{{{NS_MIX_CORE}}}retract').get('id')}")
+    check(gone.xml.find(f"{{{NS_MIX_CORE}}}retract").get("id") == sid, "bob (MIX) is told in the MIX dialect")
+    page = await carol.plugin["xep_0313"].retrieve(jid=JID(room), rsm={"max": 50, "before": ""}, timeout=15)
+    stones = [r["mam_result"]["forwarded"]["stanza"] for r in page["mam"]["results"] if r["mam_result"]["id"] == sid]
+    check(bool(stones) and stones[0].xml.find("{urn:xmpp:message-retract:1}retracted") is not None and "potions" not in str(stones[0]),
+          "MAM returns a tombstone in its place, without the text")
+
+
 # --------------------------------------------------------------------------
 
 async def run(bed_dir: str) -> int:
