@@ -27,7 +27,8 @@
 # For mm_mixmuc_config (per instance, when the config is written):
 #   MM_CREATE_CHANNELS ('"anyone"', a TOML value)  MM_ADMINS ('[]')
 #   MM_LOCAL_DOMAINS ('["localhost"]')  MM_STORE_URL (sqlite file in the instance folder)
-#   MM_LOG_FILTER ('info')  MM_IDLE_SESSION_CHECK_SECS ('900': [service] idle_session_check_secs)
+#   MM_LOG_FILTER ('info')  MM_LOG_FORMAT ('text')  MM_IDLE_SESSION_CHECK_SECS ('900': [service] idle_session_check_secs)
+#   MM_METRICS_LISTEN (unset: no [metrics] section; e.g. 127.0.0.1:9347)
 #
 # Test accounts on VirtualHost "localhost", all with password "pass":
 #   alice bob carol dave eve admin
@@ -350,7 +351,11 @@ mm_mixmuc_config() {
 
 		[log]
 		filter = "${MM_LOG_FILTER:-info}"
+		format = "${MM_LOG_FORMAT:-text}"
 	TOML
+	if [ -n "${MM_METRICS_LISTEN:-}" ]; then
+		printf '\n[metrics]\nlisten = "%s"\n' "$MM_METRICS_LISTEN" >>"$idir/mixmuc.toml"
+	fi
 }
 
 # mm_mixmuc_env: sets MM_ENV_ARGS, the `env` arguments that run the binary with the bed's

@@ -1,5 +1,7 @@
 //! `mixmuc serve`: the store, the service, two links and the dispatcher
-//! between them, until SIGTERM or SIGINT.
+//! between them, until SIGTERM or SIGINT; SIGHUP re-reads what can change
+//! without a restart (`[log] filter`); the metrics listener when
+//! `[metrics] listen` is set.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +9,11 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use xmpp_parsers::stanza::Stanza;
 
+use std::path::PathBuf;
+use std::time::Instant;
+
 use crate::config::{Config, DomainConfig};
+use crate::metrics::{self, Domain, Kind};
 use crate::link::{self, LinkConfig, LinkError, Outbox};
 use crate::outgoing::Out;
 use crate::service::{Service, View};
@@ -28,6 +34,34 @@ pub enum ServeError {
     Link(#[from] LinkError),
     #[error("a link task ended abnormally: {0}")]
     LinkTask(String),
+    #[error("[metrics] listen = \"{addr}\": {error}")]
+    Metrics { addr: std::net::SocketAddr, error: std::io::Error },
+}
+
+/// What SIGHUP needs: the configuration file to read again and the log
+/// filter to change.
+pub struct Reload {
+    pub path: PathBuf,
+    pub logging: crate::logging::Logging,
+}
+
+impl Reload {
+    /// Reads the file again and applies what can change while running;
+    /// an invalid file changes nothing (and says why).
+    fn apply(&self) {
+        let cfg = match Config::load(&self.path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(config = %self.path.display(), error = %e, "SIGHUP: configuration not reloaded; the running one stays");
+                return;
+            }
+        };
+        match self.logging.set_filter(&cfg.log.filter) {
+            Ok(true) => tracing::info!(config = %self.path.display(), filter = %cfg.log.filter, "SIGHUP: log filter changed; other settings take effect at the next start"),
+            Ok(false) => tracing::info!(config = %self.path.display(), "SIGHUP: log filter unchanged; other settings take effect at the next start"),
+            Err(e) => tracing::error!(error = %e, "SIGHUP: log filter not changed"),
+        }
+    }
 }
 
 /// How long a shutdown may take to finish what the links had read.
@@ -47,7 +81,8 @@ fn link_config(cfg: &Config, d: &DomainConfig) -> LinkConfig {
 }
 
 /// Runs until a signal asks to stop (or a link cannot authenticate at all).
-pub async fn serve(cfg: Config) -> Result<(), ServeError> {
+/// `reload`: what SIGHUP re-reads (none: SIGHUP is ignored).
+pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError> {
     let store = Store::open(&cfg.store).await?;
     tracing::info!(store = %crate::config::redact_url(&cfg.store.url), backend = ?store.backend(), "store ready");
     let svc = Service::new(&cfg, store.clone());
@@ -56,6 +91,20 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
     let (in_tx, mut in_rx) = mpsc::channel::<Stanza>(INBOUND);
     let (mix_out, mix_in) = link::queue(&cfg.mix.domain, cfg.server.send_queue_bytes);
     let (muc_out, muc_in) = link::queue(&cfg.muc.domain, cfg.server.send_queue_bytes);
+    // Before the links: a listener that cannot bind stops the start.
+    let listener = match cfg.metrics.listen {
+        Some(addr) => {
+            let sources = metrics::http::Sources {
+                store: store.clone(),
+                queues: [(Domain::Mix, mix_out.gauge()), (Domain::Muc, muc_out.gauge())],
+                inbound: in_tx.downgrade(),
+                inbound_bound: INBOUND,
+            };
+            let serving = metrics::http::bind(addr, sources).await.map_err(|error| ServeError::Metrics { addr, error })?;
+            Some(tokio::spawn(serving))
+        }
+        None => None,
+    };
     let mut links = Links { mix: mix_out, muc: muc_out };
     let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_in, shutdown_rx.clone()));
     let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_in, shutdown_rx));
@@ -65,6 +114,10 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
     // would miss it, and a busy dispatcher would never stop).
     let stop = signal();
     tokio::pin!(stop);
+    let mut hangups = match &reload {
+        Some(_) => tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        None => None,
+    };
     // Kept from turn to turn, so that a turn allocates neither (see
     // `Service::handle_batch_into`).
     let mut batch: Vec<Stanza> = Vec::with_capacity(BATCH);
@@ -89,6 +142,11 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
             _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
             r = &mut mix_link => break link_outcome(r),
             r = &mut muc_link => break link_outcome(r),
+            () = next_hangup(&mut hangups) => {
+                if let Some(r) = &reload {
+                    r.apply();
+                }
+            }
             _ = expiry.tick() => {
                 let outs = svc.expire_channels(crate::store::now_ms()).await;
                 tokio::select! {
@@ -108,6 +166,7 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
                 }
             }
             Some(stanza) = in_rx.recv() => {
+                let started = Instant::now();
                 // What is already queued goes with it: the room messages
                 // among them are archived with one statement.
                 batch.push(stanza);
@@ -119,6 +178,7 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
                 }
                 // Identical answers to different recipients become one
                 // fan-out where no recipient's order changes (join storms).
+                let n = batch.len();
                 svc.handle_batch_into(batch.drain(..), &mut answers).await;
                 // The links' queues are bounded in bytes: while the server
                 // does not read, this waits (and the links stop reading).
@@ -129,6 +189,7 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
                     _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
                     () = links.deliver(&svc, answers.drain()) => {}
                 }
+                metrics::get().dispatched(started.elapsed(), n);
             }
         }
     };
@@ -152,6 +213,9 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
         if !h.is_finished() {
             let _ = tokio::time::timeout(Duration::from_millis(500), h).await;
         }
+    }
+    if let Some(l) = listener {
+        l.abort();
     }
     store.close().await;
     outcome
@@ -182,14 +246,15 @@ impl Links {
     async fn deliver(&mut self, svc: &Arc<Service>, items: impl IntoIterator<Item = Out>) {
         for item in items {
             let view = item.sender().and_then(|f| svc.view_of(f.domain().as_str()));
-            let outbox = match view {
-                Some(View::Mix) => &mut self.mix,
-                Some(View::Muc) => &mut self.muc,
+            let (outbox, domain) = match view {
+                Some(View::Mix) => (&mut self.mix, Domain::Mix),
+                Some(View::Muc) => (&mut self.muc, Domain::Muc),
                 None => {
                     tracing::error!(stanza = ?item, "outgoing stanza not from one of our domains; dropped");
                     continue;
                 }
             };
+            count_out(domain, &item);
             if outbox.push(&item).await.is_err() {
                 tracing::warn!("link queue closed; stanza dropped");
             }
@@ -199,6 +264,46 @@ impl Links {
                 tracing::warn!("link queue closed; stanzas dropped");
             }
         }
+    }
+}
+
+/// Counts an outgoing item: its stanzas by kind, a fan-out's copies, an
+/// error stanza's condition.
+fn count_out(domain: Domain, item: &Out) {
+    let m = metrics::get();
+    match item {
+        Out::Stanza(s) => {
+            let kind = match s {
+                Stanza::Message(_) => Kind::Message,
+                Stanza::Presence(_) => Kind::Presence,
+                Stanza::Iq(_) => Kind::Iq,
+            };
+            m.stanzas_out(domain, kind, 1);
+            if let Some(c) = crate::xmpp::reply::error_condition(s) {
+                m.error_sent(&c);
+            }
+        }
+        Out::FanOut(f) => {
+            let kind = match f.template {
+                crate::outgoing::Template::Presence(_) => Kind::Presence,
+                crate::outgoing::Template::Message(_) => Kind::Message,
+            };
+            let n = f.to.len() as u64;
+            m.stanzas_out(domain, kind, n);
+            m.fanout(domain, n);
+        }
+    }
+}
+
+/// The next SIGHUP; never when there is nothing to reload.
+async fn next_hangup(hangups: &mut Option<tokio::signal::unix::Signal>) {
+    match hangups {
+        Some(s) => {
+            if s.recv().await.is_none() {
+                std::future::pending::<()>().await
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -32,6 +32,19 @@ pub struct Config {
     /// Limits against floods.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Prometheus metrics and the health check over HTTP.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: an HTTP listener serving `/metrics` (Prometheus text) and
+/// `/health`. Off unless `listen` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address and port to listen on, e.g. `127.0.0.1:9347`.
+    #[serde(default)]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[limits]`: per-sender rate limits in each room (token buckets, as
@@ -277,6 +290,19 @@ pub struct LogConfig {
     /// A `tracing` filter, e.g. `info` or `mixmuc=debug,info`.
     #[serde(default = "default_log_filter")]
     pub filter: String,
+    /// `text` (the default: one line per event) or `json` (one JSON object
+    /// per line, for log collectors).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// `[log] format`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Who may create channels.
@@ -356,6 +382,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             filter: default_log_filter(),
+            format: LogFormat::default(),
         }
     }
 }
@@ -423,7 +450,7 @@ fn parse_bare(s: &str) -> Result<BareJid, String> {
 }
 
 /// The top-level sections, the only ones read from the environment.
-const SECTIONS: &[&str] = &["server", "mix", "muc", "store", "service", "limits", "log"];
+const SECTIONS: &[&str] = &["server", "mix", "muc", "store", "service", "limits", "log", "metrics"];
 
 /// A configuration error, with the offending key where known.
 #[derive(Debug, thiserror::Error)]

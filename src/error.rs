@@ -32,6 +32,25 @@ pub struct Refusal {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A condition's element name (`item-not-found`), for metrics and logs:
+/// RFC 6120's names are the variants' names in kebab case.
+pub fn condition_name(c: &DefinedCondition) -> String {
+    let debug = format!("{c:?}");
+    let variant = debug.split([' ', '{', '(']).next().unwrap_or("");
+    let mut name = String::with_capacity(variant.len() + 4);
+    for (i, ch) in variant.chars().enumerate() {
+        if ch.is_ascii_uppercase() {
+            if i > 0 {
+                name.push('-');
+            }
+            name.push(ch.to_ascii_lowercase());
+        } else {
+            name.push(ch);
+        }
+    }
+    name
+}
+
 /// A short, quoted piece of user input for an error text: at most 40
 /// characters (then `…`), control characters left out. Error texts never
 /// repeat more of what the sender wrote.
@@ -110,6 +129,11 @@ impl Error {
         Error::Internal(context.into())
     }
 
+    /// The condition the sender is shown (`internal-server-error` for ours).
+    pub fn condition_name(&self) -> String {
+        condition_name(&self.to_stanza_error().defined_condition)
+    }
+
     /// The `<error/>` element shown to the sender, `by` the entity that refused.
     pub fn to_stanza_error(&self) -> StanzaError {
         match self {
@@ -134,8 +158,28 @@ impl Error {
     }
 }
 
+/// Store statements and connections that failed since start (the
+/// `mixmuc_store_errors` metric): every database error becomes this
+/// crate's error here, or is taken for an outage by the store's gate.
+pub static STORE_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        STORE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Error::Internal(format!("store: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn condition_names_are_rfc_6120_element_names() {
+        assert_eq!(condition_name(&DefinedCondition::ItemNotFound), "item-not-found");
+        assert_eq!(condition_name(&DefinedCondition::RemoteServerNotFound), "remote-server-not-found");
+        assert_eq!(condition_name(&DefinedCondition::Gone { new_address: None }), "gone");
+        assert_eq!(Error::Unavailable.condition_name(), "internal-server-error");
+        assert_eq!(Error::forbidden("no").condition_name(), "forbidden");
     }
 }

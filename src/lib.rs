@@ -26,6 +26,8 @@ mod expire;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod link;
+pub mod logging;
+pub mod metrics;
 mod mam;
 mod mix;
 mod moderate;

@@ -63,11 +63,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cfg.log.filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    let logging = mixmuc::logging::Logging::init(&cfg.log);
     let mut builder = match cfg.server.threads {
         1 => tokio::runtime::Builder::new_current_thread(),
         n => {
@@ -96,7 +92,10 @@ fn main() -> ExitCode {
                 store.close().await;
                 Ok(())
             }
-            Command::Serve { .. } => mixmuc::app::serve(cfg).await.map_err(|e| e.to_string()),
+            Command::Serve { .. } => {
+                let reload = mixmuc::app::Reload { path: path.clone(), logging };
+                mixmuc::app::serve(cfg, Some(reload)).await.map_err(|e| e.to_string())
+            }
         }
     });
     match result {

@@ -100,8 +100,17 @@ impl Channels {
     }
 
     /// Archives one prepared message (one INSERT); returns its event.
+    /// Archives room messages (one transaction), timed for the
+    /// `mixmuc_archive_append_seconds` metric.
+    async fn append(&self, rows: Vec<NewMessage>) -> Result<()> {
+        let started = std::time::Instant::now();
+        self.store.append_messages(rows).await?;
+        crate::metrics::get().archived(started.elapsed());
+        Ok(())
+    }
+
     pub async fn commit_post(&self, p: PendingPost) -> Result<Event> {
-        self.store.append_messages(vec![p.row]).await?;
+        self.append(vec![p.row]).await?;
         Ok(Event::Posted(Arc::new(p.posted)))
     }
 
@@ -109,7 +118,7 @@ impl Channels {
     /// INSERT (all or none). Returns their events in the same order.
     pub async fn commit_posts(&self, ps: Vec<PendingPost>) -> Result<Vec<Event>> {
         let (rows, posted): (Vec<NewMessage>, Vec<Posted>) = ps.into_iter().map(|p| (p.row, p.posted)).unzip();
-        self.store.append_messages(rows).await?;
+        self.append(rows).await?;
         Ok(posted.into_iter().map(|p| Event::Posted(Arc::new(p))).collect())
     }
 }

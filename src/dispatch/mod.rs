@@ -61,10 +61,21 @@ impl Service {
     }
 }
 
-/// The tracing span of one stanza: its kind, id, from and to.
+/// The tracing span of one stanza, on every line logged while it is
+/// handled: its kind and id, the channel addressed (the localpart of `to`;
+/// empty for a service), the sender's bare JID, and the full `from` and
+/// `to`. Its fields are only made when the span is enabled.
 pub(crate) fn stanza_span(stanza: &Stanza) -> tracing::Span {
     let (kind, id, from, to) = header(stanza);
-    tracing::info_span!("stanza", kind, id = id.unwrap_or(""), from = from.map(|j| j.to_string()).unwrap_or_default(), to = to.map(|j| j.to_string()).unwrap_or_default())
+    tracing::info_span!(
+        "stanza",
+        kind,
+        id = id.unwrap_or(""),
+        channel = to.and_then(|j| j.node()).map(|n| n.as_str()).unwrap_or(""),
+        sender = from.map(|j| j.to_bare().to_string()).unwrap_or_default(),
+        from = from.map(|j| j.to_string()).unwrap_or_default(),
+        to = to.map(|j| j.to_string()).unwrap_or_default()
+    )
 }
 
 /// What a refused stanza is answered (its error reply), logged.

@@ -76,6 +76,12 @@ pub async fn run(
     let mut backoff = Duration::from_secs(1);
     let mut ever_up = false;
     let mut attempt: u32 = 0;
+    let metric = crate::metrics::Domain::from_section(section);
+    let up = |is_up: bool| {
+        if let Some(d) = metric {
+            crate::metrics::get().link(d, is_up);
+        }
+    };
     loop {
         if *shutdown.borrow() {
             return Ok(());
@@ -92,7 +98,10 @@ pub async fn run(
                 ever_up = true;
                 attempt = 0;
                 backoff = Duration::from_secs(1);
-                match session::run(&cfg, stream, slot, dropped, &inbound, &mut inbox, &mut shutdown).await {
+                up(true);
+                let end = session::run(&cfg, stream, slot, dropped, &inbound, &mut inbox, &mut shutdown, metric).await;
+                up(false);
+                match end {
                     session::End::Shutdown => {
                         tracing::info!(domain = %cfg.domain, "link closed for shutdown");
                         return Ok(());

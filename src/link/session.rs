@@ -28,6 +28,7 @@ use xmpp_parsers::ping::Ping;
 use xmpp_parsers::stanza::Stanza;
 
 use super::framer::Dropped;
+use crate::metrics::{self, Domain, Kind};
 use super::io::WriteSlot;
 use super::queue::Inbox;
 use super::writer::{MulticastSwitch, Writer};
@@ -124,12 +125,13 @@ pub async fn run(
     inbound: &mpsc::Sender<Stanza>,
     inbox: &mut Inbox,
     shutdown: &mut watch::Receiver<bool>,
+    metric: Option<Domain>,
 ) -> End {
     let Some(w) = slot.take() else { return End::Lost("no write half".into()) };
     let mut out = Wire { w, writer: Writer::new() };
     // A new connection: one stanza per recipient until the service says otherwise.
     inbox.multicast.set(None, false);
-    match pump(cfg, stream, &mut out, dropped, inbound, inbox, shutdown).await {
+    match pump(cfg, stream, &mut out, dropped, inbound, inbox, shutdown, metric).await {
         Stop::Lost(why) => End::Lost(why),
         Stop::Shutdown(rest) => {
             out.close(&rest, inbox).await;
@@ -147,7 +149,18 @@ async fn pump(
     inbound: &mpsc::Sender<Stanza>,
     inbox: &mut Inbox,
     shutdown: &mut watch::Receiver<bool>,
+    metric: Option<Domain>,
 ) -> Stop {
+    let counted = |kind: Kind| {
+        if let Some(d) = metric {
+            metrics::get().stanza_in(d, kind);
+        }
+    };
+    let error_sent = |err: &Error| {
+        if metric.is_some() {
+            metrics::get().error_sent(&err.condition_name());
+        }
+    };
     let me: Jid = match cfg.domain.parse() {
         Ok(j) => j,
         Err(_) => return Stop::Lost("invalid domain".into()),
@@ -182,6 +195,11 @@ async fn pump(
                 }
                 Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(s)))) => {
                     tracing::trace!(domain = %cfg.domain, stanza = ?s, "in");
+                    counted(match &s {
+                        Stanza::Message(_) => Kind::Message,
+                        Stanza::Presence(_) => Kind::Presence,
+                        Stanza::Iq(_) => Kind::Iq,
+                    });
                     match inbound.try_send(s) {
                         Ok(()) => Ok(()),
                         Err(mpsc::error::TrySendError::Full(s)) => {
@@ -201,6 +219,7 @@ async fn pump(
                 Some(Ok(FallibleStreamElement::Err(StreamElementError::InvalidStanza { name, header, error, .. }))) => {
                     tracing::warn!(domain = %cfg.domain, kind = %name, id = ?header.id, from = ?header.from, %error, "malformed stanza");
                     let err = Error::bad_request("malformed stanza");
+                    error_sent(&err);
                     let kind = name.to_string();
                     match reply::raw_error_reply(&kind, header.from.as_deref(), header.to.as_deref(), header.id.as_deref(), header.type_.as_deref(), &err) {
                         Some(r) => out.own(&r, shutdown).await,
@@ -228,6 +247,7 @@ async fn pump(
             // the parser would refuse): its sender is told.
             Some(d) = dropped.recv() => {
                 let err = Error::policy_violation(if d.why == "too large" { "stanza too large" } else { "a name or value in this stanza is too long" });
+                error_sent(&err);
                 let to = d.to.clone().or_else(|| Some(cfg.domain.clone()));
                 match reply::raw_error_reply(&d.kind, d.from.as_deref(), to.as_deref(), d.id.as_deref(), d.type_.as_deref(), &err) {
                     Some(r) => out.own(&r, shutdown).await,

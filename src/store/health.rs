@@ -94,6 +94,7 @@ impl Gate {
         if !is_outage(&e) {
             return e.into();
         }
+        crate::error::STORE_ERRORS.fetch_add(1, Ordering::Relaxed);
         if self.health.down.swap(true, Ordering::AcqRel) {
             return Error::Unavailable;
         }

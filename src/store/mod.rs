@@ -17,6 +17,7 @@ mod direct;
 mod sqlite_conn;
 mod checkpoint;
 mod health;
+mod stats;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage, NewRetraction, Tombstone, EMPTY_PAYLOAD};
@@ -28,6 +29,7 @@ pub use preferences::{JidPreference, JidVisibility, Preferences};
 pub use migrate::{MigrateReport, StoreError};
 pub use registered_nicks::SERVICE as SERVICE_SCOPE;
 pub use health::{Health, PROBE_INTERVAL};
+pub use stats::Totals;
 
 use std::time::Duration;
 

@@ -67,6 +67,21 @@ pub fn error_reply(stanza: &Stanza, err: &Error) -> Option<Stanza> {
     }
 }
 
+/// The defined condition of an error stanza (`item-not-found`), `None`
+/// for any other stanza (the `mixmuc_stanza_errors` metric).
+pub fn error_condition(stanza: &Stanza) -> Option<String> {
+    let payloads = match stanza {
+        Stanza::Iq(Iq::Error { error, .. }) => return Some(crate::error::condition_name(&error.defined_condition)),
+        Stanza::Iq(_) => return None,
+        Stanza::Message(m) if m.type_ == MessageType::Error => &m.payloads,
+        Stanza::Presence(p) if p.type_ == PresenceType::Error => &p.payloads,
+        Stanza::Message(_) | Stanza::Presence(_) => return None,
+    };
+    let error = payloads.iter().find(|e| e.name() == "error")?;
+    let condition = error.children().find(|c| c.ns() == xmpp_parsers::ns::XMPP_STANZAS && c.name() != "text").map(|c| c.name().to_string());
+    Some(condition.unwrap_or_else(|| "undefined-condition".into()))
+}
+
 /// An error stanza for a stanza that failed to parse, from its raw header.
 pub fn raw_error_reply(kind: &str, from: Option<&str>, to: Option<&str>, id: Option<&str>, type_: Option<&str>, err: &Error) -> Option<Stanza> {
     if type_ == Some("error") {

@@ -105,15 +105,19 @@ class Bed:
     def mixmuc_config(self, name: str = "main", *, create_channels: Any = "anyone",
                       admins: Iterable[str] = (), local_domains: Iterable[str] = ("localhost",),
                       store_url: str | None = None, log_filter: str = "info",
-                      idle_session_check_secs: int = 900) -> Path:
+                      idle_session_check_secs: int = 900, log_format: str = "text",
+                      metrics_listen: str | None = None) -> Path:
         """(Re)write the config of instance NAME; it takes effect at its next start."""
         env = {
             "MM_CREATE_CHANNELS": toml_value(create_channels),
             "MM_ADMINS": toml_value(list(admins)),
             "MM_LOCAL_DOMAINS": toml_value(list(local_domains)),
             "MM_LOG_FILTER": log_filter,
+            "MM_LOG_FORMAT": log_format,
             "MM_IDLE_SESSION_CHECK_SECS": str(int(idle_session_check_secs)),
         }
+        if metrics_listen:
+            env["MM_METRICS_LISTEN"] = metrics_listen
         if store_url:
             env["MM_STORE_URL"] = store_url
         self._run("mixmuc-config", name, env=env)
