@@ -8,7 +8,9 @@ outside it, an outsider who never joins, victims for the bans). Every client
 records every stanza it receives (``leaks.Recorder``: the raw element, before
 slixmpp reads it). The operations (``OPS``: joins, leaves, messages, nick and
 presence changes, private messages, IQs to occupants and proxy JIDs, MAM with
-every filter, disco, PubSub reads, invitations, kicks, bans, voice, subject)
+every filter, disco, PubSub reads, invitations, kicks, bans, voice, subject,
+retraction and moderation in both views, nick registration in both views,
+the room's avatar)
 run in a random order drawn from the seed, split into the row's phases; between
 two phases the owner switches the mode (muc#owner form). Then ``leaks.judge``
 checks every stanza of every recipient that is not a moderator against the
@@ -34,6 +36,7 @@ a function added to ``OPS`` (each runs once in every phase).
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import os
 import random
@@ -772,6 +775,130 @@ async def subject(s: Scenario) -> None:
     await groupchat(s, "mix_a", "mix", subject=s.fresh("Topic "))
 
 
+NS_RETRACT = "urn:xmpp:message-retract:1"
+NS_MODERATE = "urn:xmpp:message-moderate:1"
+NS_REGISTER = "jabber:iq:register"
+NS_VCARD = "vcard-temp"
+NS_AVATAR_META = "urn:xmpp:avatar:metadata"
+#: A 1x1 PNG; each use gets bytes of its own after its end (a new hash).
+PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+async def posted(s: Scenario, role: str, view: str, text: str) -> str:
+    """ROLE posts TEXT in VIEW; the archive id of its copy (MUC: the room's stanza-id, MIX: the id)."""
+    to = s.room if view == "muc" else s.channel
+    rec = s.recs[role]
+    mark = rec.mark()
+    s.clients[role].make_message(mto=to, mtype="groupchat", mbody=text).send()
+    got = await rec.expect(lambda el: local(el.tag) == "message" and frm(el).partition("/")[0] == to.lower()
+                           and (el.get("type") == "error" or body(el) == text), f"the copy of {text!r}", mark)
+    assert got.get("type") != "error", f"{role}'s groupchat: {ET.tostring(got, encoding='unicode')}"
+    if view == "mix":
+        return got.get("id")
+    for sid in got.iter("{urn:xmpp:sid:0}stanza-id"):
+        if (sid.get("by") or "").lower() == s.room.lower():
+            return sid.get("id")
+    raise AssertionError(f"no stanza-id by the room: {ET.tostring(got, encoding='unicode')}")
+
+
+def retracts(archive_id: str):
+    """A retraction of ARCHIVE_ID in either dialect (XEP-0424, or the MIX <retract/>)."""
+    def pred(el):
+        if local(el.tag) != "message":
+            return False
+        return any(r.get("id") == archive_id for tag in (f"{{{NS_RETRACT}}}retract", f"{{{NS_MIX_CORE}}}retract")
+                   for r in el.iter(tag))
+    return pred
+
+
+async def retract_and_moderate(s: Scenario) -> None:
+    """muc_a retracts its own message (XEP-0424), mix_a its own (the MIX <retract/>), the
+    owner removes dual's (XEP-0425): each view is told, a MUC and a MIX watcher wait for it.
+    Then MAM (both archives) returns the tombstones, read by participants of both views."""
+    sid = await posted(s, "muc_a", "muc", s.fresh("muc_a regrets "))
+    mark_b, mark_mix = s.recs["muc_b"].mark(), s.recs["mix_b"].mark()
+    msg = s.clients["muc_a"].make_message(mto=s.room, mtype="groupchat", mbody="(retracted)")
+    msg.append(raw(f"<retract xmlns='{NS_RETRACT}' id='{sid}'/>"))
+    msg.send()
+    await s.recs["muc_b"].expect(retracts(sid), "muc_a's retraction in the room", mark_b)
+    await s.recs["mix_b"].expect(retracts(sid), "muc_a's retraction through MIX", mark_mix)
+
+    mid = await posted(s, "mix_a", "mix", s.fresh("mix_a regrets "))
+    mark_b, mark_mix = s.recs["muc_b"].mark(), s.recs["mix_b"].mark()
+    msg = s.clients["mix_a"].make_message(mto=s.channel, mtype="groupchat")
+    msg.append(raw(f"<retract xmlns='{NS_MIX_CORE}' id='{mid}'/>"))
+    msg.send()
+    await s.recs["muc_b"].expect(retracts(mid), "mix_a's retraction in the room", mark_b)
+    await s.recs["mix_b"].expect(retracts(mid), "mix_a's retraction through MIX", mark_mix)
+
+    spam = await posted(s, "dual", "muc", s.fresh("dual spams "))
+    mark_b, mark_mix = s.recs["muc_b"].mark(), s.recs["mix_b"].mark()
+    status, answer = await iq(s, "owner", s.room, "set",
+                              f"<moderate xmlns='{NS_MODERATE}' id='{spam}'><retract xmlns='{NS_RETRACT}'/>"
+                              f"<reason>spam</reason></moderate>")
+    assert status == "result", f"moderation: {answer}"
+    await s.recs["muc_b"].expect(retracts(spam), "the moderation in the room", mark_b)
+    await s.recs["mix_b"].expect(retracts(spam), "the moderation through MIX", mark_mix)
+    for role, archive in (("muc_b", s.room), ("mix_b", s.channel)):
+        status, answer = await iq(s, role, archive, "set",
+                                  f"<query xmlns='{NS_MAM}' queryid='{s.fresh('q')}'>"
+                                  f"<set xmlns='{NS_RSM}'><max>20</max><before/></set></query>")
+        assert status == "result", f"{role}'s MAM: {answer}"
+
+
+async def register_nicks(s: Scenario) -> None:
+    """The owner makes muc_b a member; muc_b registers its nick in the room (XEP-0045
+    §7.10) and cancels it, then is no longer a member (which the room announces); mix_a, made
+    a member, registers its nick with the channel (MIX <register/>) and loses the
+    membership again. Participants read their own registration and the reserved-nick
+    query."""
+    nick = s.nick["muc_b"]
+    mark = s.recs["muc_b"].mark()
+    # Only members may register (as in Prosody).
+    await admin_set(s, "owner", {"jid": s.people["muc_b"].jid, "affiliation": "member"})
+    await s.recs["muc_b"].expect(
+        lambda el: self_presence(s, nick)(el) and any(i.get("affiliation") == "member" for i in el.iter(f"{{{NS_MUC_USER}}}item")),
+        "own presence as a member", mark)
+    status, answer = await iq(s, "muc_b", s.room, "set",
+                              f"<query xmlns='{NS_REGISTER}'><x xmlns='{NS_DATA}' type='submit'>"
+                              f"<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>"
+                              f"<field var='muc#register_roomnick'><value>{nick}</value></field></x></query>")
+    assert status == "result", f"muc_b's registration: {answer}"
+    for role in ("muc_b", "muc_a"):
+        await iq(s, role, s.room, "get", f"<query xmlns='{NS_REGISTER}'/>")
+        await iq(s, role, s.room, "get", f"<query xmlns='{NS_DISCO_INFO}' node='x-roomuser-item'/>")
+    mark = s.recs["muc_b"].mark()
+    status, answer = await iq(s, "muc_b", s.room, "set", f"<query xmlns='{NS_REGISTER}'><remove/></query>")
+    assert status == "result", f"muc_b's unregistration: {answer}"
+    await admin_set(s, "owner", {"jid": s.people["muc_b"].jid, "affiliation": "none"})
+    await s.recs["muc_b"].expect(
+        lambda el: self_presence(s, nick)(el) and any(i.get("affiliation") == "none" for i in el.iter(f"{{{NS_MUC_USER}}}item")),
+        "own presence without affiliation", mark)
+    await admin_set(s, "owner", {"jid": s.people["mix_a"].jid, "affiliation": "member"})
+    status, answer = await iq(s, "mix_a", s.channel, "set",
+                              f"<register xmlns='{NS_MIX_CORE}'><nick>{s.nick['mix_a']}</nick></register>")
+    assert status == "result", f"mix_a's MIX registration: {answer}"
+    await admin_set(s, "owner", {"jid": s.people["mix_a"].jid, "affiliation": "none"})
+
+
+async def room_avatar(s: Scenario) -> None:
+    """The owner sets the room's avatar (vCard on the room JID); occupants are told (104),
+    participants of both views read the vCard, the disco hash and the XEP-0084 node."""
+    png = base64.b64decode(PNG_B64) + s.fresh("avatar").encode()
+    mark = s.recs["muc_a"].mark()
+    status, answer = await iq(s, "owner", s.room, "set",
+                              f"<vCard xmlns='{NS_VCARD}'><PHOTO><TYPE>image/png</TYPE>"
+                              f"<BINVAL>{base64.b64encode(png).decode()}</BINVAL></PHOTO></vCard>")
+    assert status == "result", f"the room's avatar: {answer}"
+    await s.recs["muc_a"].expect(lambda el: local(el.tag) == "message" and from_room(s)(el)
+                                 and any(st.get("code") == "104" for st in el.iter(f"{{{NS_MUC_USER}}}status")),
+                                 "status 104", mark)
+    for role in ("muc_a", "mix_a", "outsider"):
+        await iq(s, role, s.room, "get", f"<vCard xmlns='{NS_VCARD}'/>")
+        await iq(s, role, s.room, "get", f"<query xmlns='{NS_DISCO_INFO}'/>")
+        await iq(s, role, s.channel, "get", f"<pubsub xmlns='{NS_PUBSUB}'><items node='{NS_AVATAR_META}'/></pubsub>")
+
+
 async def destroy(s: Scenario) -> None:
     """The end: the owner destroys the room (muc#owner); occupants and participants are told."""
     mark = s.recs["muc_a"].mark()
@@ -787,7 +914,7 @@ OPS = [talk, mam_every_filter, mix_reconnect, muc_rejoin, dual_muc_rejoin, mix_r
        private_muc_to_muc, private_muc_to_mix, private_to_proxies, iq_to_occupants, disco, pubsub_reads,
        invite_outsider, invite_participant, kick_occupant, kick_mix_participant, affiliation_from_outside,
        ban_in_room, ban_from_outside, ban_through_mix, voice_request, subject, outsider_pokes,
-       lists_by_participants]
+       lists_by_participants, retract_and_moderate, register_nicks, room_avatar]
 
 
 # ---------------------------------------------------------------------------
