@@ -143,3 +143,47 @@ async fn channel_avatar_through_mix() {
     assert_eq!(out[0].attr("type"), Some("result"));
     assert_eq!(disco_hash(&h).await, None);
 }
+
+/// A participant subscribed to the metadata node (XEP-0084 §4.3, here a
+/// plain PubSub `<subscribe/>`) hears of each change from either view: the
+/// new metadata item, then an empty `<metadata/>` when it is removed; one
+/// not subscribed hears nothing.
+#[tokio::test]
+async fn metadata_subscribers_are_told() {
+    let h = room().await;
+    let hash = sha1_hex(PNG);
+    h.exchange1(
+        &format!("<iq type='set' id='s' from='{HECATE}' to='{COVEN}'><pubsub xmlns='{PUBSUB}'><subscribe node='urn:xmpp:avatar:metadata' jid='{HECATE_BARE}'/></pubsub></iq>"),
+        &format!("<iq type='result' id='s' from='{COVEN}' to='{HECATE}'><pubsub xmlns='{PUBSUB}'><subscription node='urn:xmpp:avatar:metadata' jid='{HECATE_BARE}' subscription='subscribed'/></pubsub></iq>"),
+    )
+    .await;
+    let out = h.send(&vcard_set(HAG66, "v1", &format!("<PHOTO><TYPE>image/png</TYPE><BINVAL>{PNG}</BINVAL></PHOTO>"))).await;
+    let events: Vec<&Element> = out.iter().filter(|e| e.attr("to") == Some(HECATE_BARE)).collect();
+    assert_eq!(events.len(), 1, "{}", out.iter().map(canonical).collect::<String>());
+    assert_xml(
+        events[0],
+        &format!(
+            "<message type='headline' id='{{*id}}' from='{COVEN}' to='{HECATE_BARE}'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:xmpp:avatar:metadata'>
+               <item id='{hash}'><metadata xmlns='urn:xmpp:avatar:metadata'><info bytes='70' id='{hash}' type='image/png'/></metadata></item>
+             </items></event></message>"
+        ),
+    );
+    // The same image again changes nothing and tells nobody.
+    let out = h.send(&vcard_set(HAG66, "v2", &format!("<PHOTO><TYPE>image/png</TYPE><BINVAL>{PNG}</BINVAL></PHOTO>"))).await;
+    assert!(out.iter().all(|e| e.attr("to") != Some(HECATE_BARE)), "{}", out.iter().map(canonical).collect::<String>());
+    let out = h.send(&vcard_set(HAG66, "v3", "")).await;
+    let events: Vec<&Element> = out.iter().filter(|e| e.attr("to") == Some(HECATE_BARE)).collect();
+    assert_eq!(events.len(), 1);
+    assert_xml(
+        events[0],
+        &format!(
+            "<message type='headline' id='{{*id}}' from='{COVEN}' to='{HECATE_BARE}'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:xmpp:avatar:metadata'>
+               <item><metadata xmlns='urn:xmpp:avatar:metadata'/></item>
+             </items></event></message>"
+        ),
+    );
+    // Unsubscribed: nothing more.
+    h.send(&format!("<iq type='set' id='u' from='{HECATE}' to='{COVEN}'><pubsub xmlns='{PUBSUB}'><unsubscribe node='urn:xmpp:avatar:metadata' jid='{HECATE_BARE}'/></pubsub></iq>")).await;
+    let out = h.send(&vcard_set(HAG66, "v4", &format!("<PHOTO><TYPE>image/png</TYPE><BINVAL>{PNG}</BINVAL></PHOTO>"))).await;
+    assert!(out.iter().all(|e| e.attr("to") != Some(HECATE_BARE)), "{}", out.iter().map(canonical).collect::<String>());
+}

@@ -37,6 +37,12 @@ impl Channels {
         if !channel.public && self.participants(name).await?.iter().all(|p| p.jid != asker.as_str()) && !self.is_owner(name, asker).await? {
             return Err(Error::forbidden("only participants may see this channel's avatar"));
         }
+        self.stored_avatar(name).await
+    }
+
+    /// The channel's avatar without an access check (for what the service
+    /// itself sends: notifications to the metadata node's subscribers).
+    pub async fn stored_avatar(&self, name: &str) -> Result<Option<Avatar>> {
         Ok(self.store.avatar(name).await?.map(|(media_type, base64)| Avatar { media_type, base64 }))
     }
 

@@ -16,7 +16,12 @@ pub const NODE_MESSAGES: &str = "urn:xmpp:mix:nodes:messages";
 pub const NODE_PARTICIPANTS: &str = "urn:xmpp:mix:nodes:participants";
 pub const NODE_INFO: &str = "urn:xmpp:mix:nodes:info";
 pub const NODE_PRESENCE: &str = super::presence::NODE_PRESENCE;
-pub const NODES: &[&str] = &[NODE_MESSAGES, NODE_PARTICIPANTS, NODE_INFO, NODE_PRESENCE];
+/// XEP-0084's metadata node of the channel's avatar: subscribers are told
+/// when the avatar changes (in either view).
+pub const NODE_AVATAR_METADATA: &str = "urn:xmpp:avatar:metadata";
+/// The nodes a participant may subscribe to (at join, with
+/// `<update-subscription/>` or PubSub `<subscribe/>`).
+pub const NODES: &[&str] = &[NODE_MESSAGES, NODE_PARTICIPANTS, NODE_INFO, NODE_PRESENCE, NODE_AVATAR_METADATA];
 
 /// The result of a join.
 #[derive(Debug)]

@@ -9,6 +9,7 @@
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
+use crate::channel::avatar::Avatar;
 use crate::error::{Error, Result};
 use crate::service::{Reply, Service};
 use crate::xmpp::{el, ns};
@@ -32,19 +33,33 @@ pub async fn items(svc: &Service, channel: &str, from: &Jid, node: &str) -> Resu
     svc.channels.require_participant(channel, &from.to_bare()).await?;
     let ch = svc.channels.require(channel).await?;
     let Some(a) = svc.channels.avatar(channel, &from.to_bare()).await? else { return Ok(vec![]) };
-    let mut item = el("item", ns::PUBSUB, &[("id", &ch.avatar_hash)]);
     if node == ns::AVATAR_DATA {
+        let mut item = el("item", ns::PUBSUB, &[("id", &ch.avatar_hash)]);
         let mut data = Element::bare("data", ns::AVATAR_DATA);
         data.append_text_node(a.base64);
         item.append_child(data);
+        Ok(vec![item])
     } else {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(a.base64.as_bytes()).map(|b| b.len()).unwrap_or(0);
-        let mut metadata = Element::bare("metadata", ns::AVATAR_METADATA);
-        metadata.append_child(el("info", ns::AVATAR_METADATA, &[("bytes", &bytes.to_string()), ("id", &ch.avatar_hash), ("type", &a.media_type)]));
-        item.append_child(metadata);
+        Ok(vec![metadata_item(&ch.avatar_hash, Some(&a), ns::PUBSUB)])
     }
-    Ok(vec![item])
+}
+
+/// The metadata node's item in namespace `item_ns` (a query's or an
+/// event's): the image's size, id (its SHA-1) and type; `None`: an empty
+/// `<metadata/>`, the avatar removed (XEP-0084 §4.4).
+pub fn metadata_item(hash: &str, avatar: Option<&Avatar>, item_ns: &str) -> Element {
+    let mut metadata = Element::bare("metadata", ns::AVATAR_METADATA);
+    let mut item = match avatar {
+        Some(a) => {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(a.base64.as_bytes()).map(|b| b.len()).unwrap_or(0);
+            metadata.append_child(el("info", ns::AVATAR_METADATA, &[("bytes", &bytes.to_string()), ("id", hash), ("type", &a.media_type)]));
+            el("item", item_ns, &[("id", hash)])
+        }
+        None => Element::bare("item", item_ns),
+    };
+    item.append_child(metadata);
+    item
 }
 
 /// A publish to the data or metadata node, by an owner.

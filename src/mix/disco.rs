@@ -4,7 +4,7 @@ use xmpp_parsers::disco::{DiscoInfoResult, DiscoItemsResult, Identity, Item};
 use xmpp_parsers::jid::Jid;
 use xmpp_parsers::minidom::Element;
 
-use crate::channel::membership::NODES;
+use crate::channel::membership::{NODES, NODE_AVATAR_METADATA};
 use crate::error::{Error, Result};
 use crate::service::Reply;
 use crate::service::{Service, View};
@@ -32,8 +32,11 @@ pub async fn items(svc: &Service, channel: &str, node: Option<&str>) -> Result<R
     }
     let jid = Jid::from(svc.channel_jid(View::Mix, channel));
     let avatar: &[&str] = if svc.channels.require(channel).await?.avatar_hash.is_empty() { &[] } else { &[ns::AVATAR_DATA, ns::AVATAR_METADATA] };
+    // The avatar nodes exist while the channel has an avatar (one may
+    // subscribe to the metadata node before, to hear of the first).
     let items = NODES
         .iter()
+        .filter(|n| **n != NODE_AVATAR_METADATA)
         .chain([&super::config::NODE_CONFIG, &ns::MIX_NODE_JIDMAP])
         .chain(avatar)
         .map(|n| Item { jid: jid.clone(), node: Some(n.to_string()), name: None })

@@ -10,7 +10,7 @@ use xmpp_parsers::stanza::Stanza;
 use crate::channel::event::{Event, Posted, PrivateMessage};
 use crate::channel::ids;
 use crate::channel::visibility::shows_jid;
-use crate::channel::membership::{NODE_INFO, NODE_MESSAGES, NODE_PARTICIPANTS};
+use crate::channel::membership::{NODE_AVATAR_METADATA, NODE_INFO, NODE_MESSAGES, NODE_PARTICIPANTS};
 use crate::error::Result;
 use crate::outgoing::{FanOut, Out};
 use crate::service::{Service, View};
@@ -48,14 +48,25 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             Ok(out)
         }
-        // A new name, description or JID visibility: the info node's new item to its subscribers.
-        Event::ConfigChanged { channel, old, .. }
-            if channel.title != old.title || channel.description != old.description || channel.contact != old.contact || channel.jid_visibility != old.jid_visibility =>
-        {
-            let item = super::info::item(channel, ns::PUBSUB_EVENT);
-            notify(svc, channel, NODE_INFO, None, |_| Some(item.clone())).await
+        // A new name, description, contact or JID visibility: the info
+        // node's new item to its subscribers; a new avatar: the metadata
+        // node's.
+        Event::ConfigChanged { channel, old, .. } => {
+            let mut out = Vec::new();
+            if channel.title != old.title || channel.description != old.description || channel.contact != old.contact || channel.jid_visibility != old.jid_visibility {
+                let item = super::info::item(channel, ns::PUBSUB_EVENT);
+                out.extend(notify(svc, channel, NODE_INFO, None, |_| Some(item.clone())).await?);
+            }
+            if channel.avatar_hash != old.avatar_hash {
+                let avatar = match channel.avatar_hash.is_empty() {
+                    true => None,
+                    false => svc.channels.stored_avatar(&channel.name).await?,
+                };
+                let item = super::avatar::metadata_item(&channel.avatar_hash, avatar.as_ref(), ns::PUBSUB_EVENT);
+                out.extend(notify(svc, channel, NODE_AVATAR_METADATA, None, |_| Some(item.clone())).await?);
+            }
+            Ok(out)
         }
-        Event::ConfigChanged { .. } => Ok(vec![]),
         // Their participants items again (with or without the JID), and
         // their clients' presence.
         Event::VisibilityChanged { channel, participants } => {

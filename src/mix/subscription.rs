@@ -42,7 +42,7 @@ pub async fn pubsub(svc: &Service, channel: &str, from: &Jid, op: &Element, subs
         }
     }
     if !NODES.contains(&node) {
-        let exists = [ns::MIX_NODE_BANNED, ns::MIX_NODE_ALLOWED, ns::MIX_NODE_JIDMAP, super::config::NODE_CONFIG, ns::AVATAR_DATA, ns::AVATAR_METADATA].contains(&node);
+        let exists = [ns::MIX_NODE_BANNED, ns::MIX_NODE_ALLOWED, ns::MIX_NODE_JIDMAP, super::config::NODE_CONFIG, ns::AVATAR_DATA].contains(&node);
         return Err(match exists {
             true => Error::feature_not_implemented(format!("subscriptions to {} are not offered", crate::error::quote(node))),
             false => Error::item_not_found().with_text(format!("no node {} on this channel", crate::error::quote(node))),

@@ -5,7 +5,8 @@ Bob creates a room on mixmuc's MUC domain (owner) and sets its avatar with
 slixmpp's xep_0054 (a vCard on the room JID, XEP-0486); Carol, in the room,
 is told with status 104 and finds the hash in the room's disco; Alice, a
 MIX client in the same channel through her server's mod_mix_pam, reads the
-same image from the channel's XEP-0084 nodes with plain xep_0060.
+same image from the channel's XEP-0084 nodes with plain xep_0060, and,
+subscribed to the metadata node, is told of the change.
 Prosody 0.12 has no room avatars (13 does), so no differential run.
 """
 
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.usefixtures("mix_pam")
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 NS_AVATAR_META = "urn:xmpp:avatar:metadata"
 NS_AVATAR_DATA = "urn:xmpp:avatar:data"
+NS_EVENT = "http://jabber.org/protocol/pubsub#event"
 
 
 async def test_room_avatar_in_both_views(bed, xmpp):
@@ -37,6 +39,9 @@ async def test_room_avatar_in_both_views(bed, xmpp):
     await enter(carol, room, "Carol")
     await alice.mix_join(channel, "Alice")
     carol_log = RoomLog(carol, room)
+    # Alice hears of avatar changes: a subscription to the metadata node.
+    await alice.plugin["xep_0060"].subscribe(JID(channel), NS_AVATAR_META, timeout=IQ_TIMEOUT)
+    alice_log = RoomLog(alice, channel)
 
     vcard = bob.plugin["xep_0054"].make_vcard()
     vcard["PHOTO"]["TYPE"] = "image/png"
@@ -50,6 +55,11 @@ async def test_room_avatar_in_both_views(bed, xmpp):
 
     got = await carol.plugin["xep_0054"].get_vcard(JID(room), local=False, timeout=IQ_TIMEOUT)
     assert got["vcard_temp"]["PHOTO"]["BINVAL"] == PNG and got["vcard_temp"]["PHOTO"]["TYPE"] == "image/png"
+
+    told = (await alice_log.until(lambda s: s.xml.find(f"{{{NS_EVENT}}}event/{{{NS_EVENT}}}items[@node='{NS_AVATAR_META}']") is not None,
+                                  what="the metadata notification"))[-1]
+    info = told.xml.find(f"{{{NS_EVENT}}}event/{{{NS_EVENT}}}items/{{{NS_EVENT}}}item/{{{NS_AVATAR_META}}}metadata/{{{NS_AVATAR_META}}}info")
+    assert info is not None and info.get("id") == expected, str(told)
 
     meta = await alice.plugin["xep_0060"].get_items(JID(channel), NS_AVATAR_META, timeout=IQ_TIMEOUT)
     items = list(meta["pubsub"]["items"])
