@@ -68,6 +68,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // A panic outside a request's handling ends the process with status
+    // 101, so that systemd restarts it (src/panics.rs).
+    mixmuc::panics::exit_on_uncontained_panics();
+    let warnings = cfg.warnings();
     let mut builder = match cfg.server.threads {
         1 => tokio::runtime::Builder::new_current_thread(),
         n => {
@@ -86,6 +90,9 @@ fn main() -> ExitCode {
     let result: Result<(), String> = rt.block_on(async {
         match cli.command {
             Command::CheckConfig { .. } => {
+                for w in &warnings {
+                    println!("warning: {w}");
+                }
                 println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
                 Ok(())
             }
@@ -96,7 +103,12 @@ fn main() -> ExitCode {
                 store.close().await;
                 Ok(())
             }
-            Command::Serve { .. } => mixmuc::app::serve(cfg).await.map_err(|e| e.to_string()),
+            Command::Serve { .. } => {
+                for w in &warnings {
+                    tracing::warn!("{w}");
+                }
+                mixmuc::app::serve(cfg).await.map_err(|e| e.to_string())
+            }
         }
     });
     match result {
