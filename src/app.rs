@@ -61,8 +61,8 @@ pub async fn serve(cfg: Config) -> Result<(), ServeError> {
     let (muc_state, muc_watch) = watch::channel(LinkState::Down);
     let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_in, shutdown_rx.clone(), mix_state));
     let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_in, shutdown_rx, muc_state));
-    // READY=1 to systemd once both links are up (src/notify.rs); it ends
-    // with the links.
+    // READY=1 to systemd once both links are up, STATUS= at each change
+    // (src/notify.rs); stopped at shutdown.
     let notices = tokio::spawn(crate::notify::follow_links((cfg.mix.domain.clone(), mix_watch), (cfg.muc.domain.clone(), muc_watch)));
 
     // Created once: a signal that arrives while a stanza is being handled
