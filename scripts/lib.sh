@@ -11,6 +11,9 @@
 #   mm_prosody_start DIR / mm_prosody_stop DIR
 #   mm_mixmuc_config DIR NAME / mm_mixmuc_start DIR NAME / mm_mixmuc_stop DIR NAME
 #   mm_mixmuc_wait_link DIR NAME OFFSET   wait for "link up" of both domains after byte OFFSET
+#   mm_cargo_deb          install cargo-deb when missing (cargo install cargo-deb --locked)
+#   mm_deb_assets         target/deb-assets/mixmuc.toml, the packaged configuration
+#   mm_deb_package BIN OUTDIR [ARGS]   the Debian package of binary BIN (any profile) in OUTDIR
 #   mm_pg_start DIR / mm_pg_stop DIR [fast|immediate] / mm_pg_url DIR
 #                         a private PostgreSQL server of the bed (own data, port and socket
 #                         folder in DIR/postgres/), for store-outage trials
@@ -110,6 +113,46 @@ mm_target_dir() {
 mm_build() {
 	mm_log "cargo build $*"
 	(cd "$MM_ROOT" && cargo build "$@")
+}
+
+# ---------------------------------------------------------------- Debian package
+
+mm_cargo_deb() {
+	command -v cargo-deb >/dev/null 2>&1 && return 0
+	mm_log "cargo install cargo-deb --locked"
+	cargo install cargo-deb --locked --quiet || return 1
+}
+
+# The packaged /etc/mixmuc/mixmuc.toml (an asset of [package.metadata.deb] in Cargo.toml):
+# config/mixmuc.example.toml with its store under /var/lib/mixmuc (the unit's StateDirectory).
+mm_deb_assets() {
+	local dir="$MM_ROOT/target/deb-assets" from='url = "sqlite://data/mixmuc.db"' to='url = "sqlite:///var/lib/mixmuc/mixmuc.db"'
+	mkdir -p "$dir"
+	grep -qxF "$from" "$MM_ROOT/config/mixmuc.example.toml" ||
+		mm_die "config/mixmuc.example.toml has no line '$from' to turn into the packaged store" || return 1
+	sed "s|^${from}\$|${to}|" "$MM_ROOT/config/mixmuc.example.toml" >"$dir/mixmuc.toml"
+}
+
+# mm_deb_package BIN OUTDIR [CARGO_DEB_ARGS]: the package with BIN as /usr/bin/mixmuc, without
+# building. cargo-deb takes the binary from <target dir>/release/mixmuc; BIN is hard-linked
+# (or copied) there in a staging target dir of its own, so that a debug binary can be packaged
+# (cargo-deb refuses dev profiles) and target/release is never touched. Prints the .deb's path.
+mm_deb_package() {
+	local bin="$1" out="$2" stage
+	shift 2
+	[ -x "$bin" ] || mm_die "no binary $bin to package" || return 1
+	mm_cargo_deb && mm_deb_assets || return 1
+	stage="$(mm_target_dir)/deb-stage"
+	mkdir -p "$stage/release" "$out"
+	ln -f "$bin" "$stage/release/mixmuc" 2>/dev/null || cp -f "$bin" "$stage/release/mixmuc" || return 1
+	if ! (cd "$MM_ROOT" && CARGO_TARGET_DIR="$stage" cargo deb -p mixmuc --no-build --output "$out" "$@") \
+		>"$stage/cargo-deb.out" 2>"$stage/cargo-deb.err"; then
+		cat "$stage/cargo-deb.err" >&2
+		mm_die "cargo deb failed"
+		return 1
+	fi
+	# cargo-deb prints the package's path last.
+	tail -n 1 "$stage/cargo-deb.out"
 }
 
 # ---------------------------------------------------------------- processes

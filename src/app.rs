@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::config::{Config, DomainConfig};
+use crate::link::{self, LinkConfig, LinkError, LinkState, Outbox};
 use crate::metrics::{self, Domain, Kind};
-use crate::link::{self, LinkConfig, LinkError, Outbox};
 use crate::outgoing::Out;
 use crate::service::{Service, View};
 use crate::store::Store;
@@ -106,8 +106,13 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
         None => None,
     };
     let mut links = Links { mix: mix_out, muc: muc_out };
-    let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_in, shutdown_rx.clone()));
-    let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_in, shutdown_rx));
+    let (mix_state, mix_watch) = watch::channel(LinkState::Down);
+    let (muc_state, muc_watch) = watch::channel(LinkState::Down);
+    let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_in, shutdown_rx.clone(), mix_state));
+    let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_in, shutdown_rx, muc_state));
+    // READY=1 to systemd once both links are up, STATUS= at each change
+    // (src/notify.rs); stopped at shutdown.
+    let notices = tokio::spawn(crate::notify::follow_links((cfg.mix.domain.clone(), mix_watch), (cfg.muc.domain.clone(), muc_watch)));
 
     // Created once: a signal that arrives while a stanza is being handled
     // is kept for the next turn of the loop (a future made anew each turn
@@ -193,6 +198,8 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
             }
         }
     };
+    crate::notify::stopping();
+    notices.abort();
     let _ = shutdown_tx.send(true);
     // The links stop reading, send what is queued for them and close their
     // streams. Meanwhile what they had already read is still handled (a

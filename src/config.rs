@@ -462,7 +462,7 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         if !path.exists() {
             return Err(ConfigError(format!(
-                "configuration file {} not found (see config/mixmuc.example.toml)",
+                "configuration file {} not found: copy config/mixmuc.example.toml there and edit it (domains, secrets, store), or name another file with --config",
                 path.display()
             )));
         }
@@ -488,11 +488,18 @@ impl Config {
             ConfigError(
                 e.into_iter()
                     .map(|e| {
-                        let key = e.path.join(".");
+                        let mut path = e.path.clone();
+                        // An unknown key: its own name, not only its section's.
+                        if let figment::error::Kind::UnknownField(found, _) = &e.kind {
+                            if path.last() != Some(found) {
+                                path.push(found.clone());
+                            }
+                        }
+                        let key = path.join(".");
                         if key.is_empty() {
-                            format!("configuration: {}", e.kind)
+                            format!("configuration: {}", describe(&e.kind))
                         } else {
-                            format!("configuration key `{key}`: {}", e.kind)
+                            format!("configuration key `{key}`: {}", describe(&e.kind))
                         }
                     })
                     .collect::<Vec<_>>()
@@ -574,13 +581,75 @@ impl Config {
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
             return err("log.filter", e.to_string());
         }
+        if let Err(m) = check_log_filter(&self.log.filter) {
+            return err("log.filter", m);
+        }
         Ok(())
+    }
+
+    /// What is valid but probably a mistake, one sentence each, for
+    /// `check-config` and the start of `serve`: the example's placeholder
+    /// secrets (`change-me-…`) still in place.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, d) in [("mix.secret", &self.mix), ("muc.secret", &self.muc)] {
+            if d.secret.0.starts_with("change-me") {
+                out.push(format!(
+                    "configuration key `{key}` is still the example's placeholder (change-me-…): anyone who reads the example can attach to the server as {}; set a secret of your own here and as that Component's component_secret on the server",
+                    d.domain
+                ));
+            }
+        }
+        out
     }
 
     /// Service admins as JIDs (checked at load).
     pub fn admins(&self) -> Vec<BareJid> {
         self.service.admins.iter().filter_map(|a| BareJid::new(a).ok()).collect()
     }
+}
+
+/// A figment error's kind in words (its own `Display` nests backticks in
+/// the lists of expected names).
+fn describe(kind: &figment::error::Kind) -> String {
+    use figment::error::Kind;
+    match kind {
+        Kind::UnknownField(_, expected) => format!("unknown key (expected one of: {})", expected.join(", ")),
+        Kind::UnknownVariant(found, expected) => format!("unknown value \"{found}\" (expected one of: {})", expected.join(", ")),
+        other => other.to_string(),
+    }
+}
+
+/// Levels a `[log] filter` directive may be alone.
+const LOG_LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+/// Crates whose name alone (or a module path under it) is a useful
+/// directive without a level: everything they log.
+const LOG_CRATES: &[&str] = &["mixmuc", "tokio_xmpp", "xmpp_parsers", "xso", "minidom", "sqlx", "tokio"];
+
+/// `EnvFilter` reads any bare word as a target to log at every level
+/// (`filter = "loud"`: nothing at all is logged but a crate named loud's
+/// output). A directive without `=` must be a level, or a target under one
+/// of `LOG_CRATES`; `target=level` and span directives (`[…]`) are taken
+/// as written.
+fn check_log_filter(filter: &str) -> Result<(), String> {
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        if directive.contains('=') || directive.contains('[') {
+            continue;
+        }
+        if LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(directive)) {
+            continue;
+        }
+        let krate = directive.split("::").next().unwrap_or(directive);
+        if LOG_CRATES.contains(&krate) {
+            continue;
+        }
+        return Err(format!(
+            "\"{directive}\" is neither a level ({}) nor target=level (e.g. mixmuc::link=debug), nor a target of {}",
+            LOG_LEVELS.join(", "),
+            LOG_CRATES.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 /// The store URL without a password, for logs.
@@ -644,7 +713,58 @@ mod tests {
     #[test]
     fn unknown_key_is_named() {
         let e = Config::from_toml(&format!("{MIN}\n[store]\nurll = \"x\"\n")).unwrap_err();
-        assert!(e.to_string().contains("urll"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "configuration key `store.urll`: unknown key (expected one of: url, schema, max_connections, sqlite_cache_kib, acquire_timeout_ms)"
+        );
+        let e = Config::from_toml(&format!("{MIN}\n[stor]\nurl = \"x\"\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration key `stor`: unknown key (expected one of: server, mix, muc, store, service, log, limits)"
+        );
+    }
+
+    #[test]
+    fn unknown_value_lists_the_choices() {
+        let e = Config::from_toml(&format!("{MIN}\n[service]\njid_visibility = \"public\"\n")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "configuration key `service.jid_visibility`: unknown value \"public\" (expected one of: hidden, maybe-visible, visible)"
+        );
+    }
+
+    #[test]
+    fn missing_file_says_to_copy_the_example() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Config::load(&dir.path().join("mixmuc.toml")).unwrap_err().to_string();
+        assert!(e.contains("not found") && e.contains("copy config/mixmuc.example.toml"), "{e}");
+    }
+
+    #[test]
+    fn log_filter_bare_word_must_be_a_level_or_a_known_target() {
+        let with = |f: &str| Config::from_toml(&format!("{MIN}\n[log]\nfilter = \"{f}\"\n"));
+        for bad in ["loud", "info,verbose", "mixmucc"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(e.starts_with("configuration key `log.filter`: "), "{bad}: {e}");
+            assert!(e.contains("is neither a level"), "{bad}: {e}");
+        }
+        for good in ["info", "WARN", "mixmuc::link=debug,info", "mixmuc", "sqlx::query", "tokio_xmpp=trace", "off", "[stanza]=debug", ""] {
+            with(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        // EnvFilter's own errors still come first.
+        assert!(with("mixmuc=loudest").unwrap_err().to_string().contains("log.filter"));
+    }
+
+    #[test]
+    fn placeholder_secrets_are_warned_about() {
+        assert!(Config::from_toml(MIN).unwrap().warnings().is_empty());
+        let c = Config::from_toml(&MIN.replace("\"s1\"", "\"change-me-mix\"")).unwrap();
+        let w = c.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("`mix.secret`") && w[0].contains("mix.example"), "{w:?}");
+        assert!(!w[0].contains("change-me-mix"), "the secret itself is not shown: {w:?}");
+        let example = Config::from_toml(include_str!("../config/mixmuc.example.toml")).unwrap();
+        assert_eq!(example.warnings().len(), 2, "the example's two placeholders");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! Public: what the binary, the tests and the bench tools need: start the
 //! service (`app`, `config`), hand it stanzas (`service::Service::handle`),
 //! the domain and the store to seed and inspect state (`channel`, `store`),
-//! and the link with its outgoing items (`link`, `outgoing`).
+//! the link with its outgoing items (`link`, `outgoing`), and which panics
+//! end the process (`panics`).
 
 pub mod app;
 mod bounce;
@@ -32,7 +33,9 @@ mod mam;
 mod mix;
 mod moderate;
 mod muc;
+mod notify;
 pub mod outgoing;
+pub mod panics;
 mod relay;
 mod router;
 pub mod service;

@@ -64,6 +64,10 @@ fn main() -> ExitCode {
         }
     };
     let logging = mixmuc::logging::Logging::init(&cfg.log);
+    // A panic outside a request's handling ends the process with status
+    // 101, so that systemd restarts it (src/panics.rs).
+    mixmuc::panics::exit_on_uncontained_panics();
+    let warnings = cfg.warnings();
     let mut builder = match cfg.server.threads {
         1 => tokio::runtime::Builder::new_current_thread(),
         n => {
@@ -82,6 +86,9 @@ fn main() -> ExitCode {
     let result: Result<(), String> = rt.block_on(async {
         match cli.command {
             Command::CheckConfig { .. } => {
+                for w in &warnings {
+                    println!("warning: {w}");
+                }
                 println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
                 Ok(())
             }
@@ -93,6 +100,9 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Serve { .. } => {
+                for w in &warnings {
+                    tracing::warn!("{w}");
+                }
                 let reload = mixmuc::app::Reload { path: path.clone(), logging };
                 mixmuc::app::serve(cfg, Some(reload)).await.map_err(|e| e.to_string())
             }

@@ -367,6 +367,8 @@ struct Link {
     /// The dispatcher's end of the link's queue.
     outbound: link::Outbox,
     shutdown: watch::Sender<bool>,
+    /// What `run` publishes (`link::LinkState`).
+    state: watch::Receiver<link::LinkState>,
     task: JoinHandle<Result<(), LinkError>>,
 }
 
@@ -381,8 +383,9 @@ impl Link {
         let (in_tx, inbound) = mpsc::channel(16);
         let (outbound, inbox) = link::queue(&cfg.domain, bound);
         let (shutdown, sd_rx) = watch::channel(false);
-        let task = tokio::spawn(link::run(cfg, "mix", in_tx, inbox, sd_rx));
-        Link { inbound, outbound, shutdown, task }
+        let (state_tx, state) = watch::channel(link::LinkState::Down);
+        let task = tokio::spawn(link::run(cfg, "mix", in_tx, inbox, sd_rx, state_tx));
+        Link { inbound, outbound, shutdown, state, task }
     }
 
     async fn recv(&mut self) -> Element {
@@ -677,6 +680,38 @@ async fn shutdown_during_connect_ends_run() {
     assert!(r.is_ok(), "{r:?}");
 }
 
+// ---------------------------------------------------------------- (e) the link's state
+
+/// `LinkState`, what `mixmuc serve` waits for before telling systemd it is
+/// ready: `Down` until the server accepts the handshake, `Up` then, `Down`
+/// when the connection is lost, `Up` after the reconnection, `Stopped`
+/// once `run` has returned.
+#[tokio::test]
+async fn link_state_follows_the_handshake() {
+    use link::LinkState;
+    async fn until(state: &mut watch::Receiver<LinkState>, want: LinkState) {
+        within(&format!("the link state {want:?}"), state.wait_for(|s| *s == want)).await.expect("state sender alive");
+    }
+    let server = FakeServer::start().await;
+    let mut link = Link::start(server.link_config(SECRET, Duration::from_secs(30)));
+    // Connected, header read, no answer yet: not up.
+    let mut c = server.accept().await;
+    c.read_stream_header().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(*link.state.borrow(), LinkState::Down, "up before any handshake");
+    drop(c);
+    // The next attempt completes the handshake.
+    let c = server.accept_ok("id-s1").await;
+    until(&mut link.state, LinkState::Up).await;
+    drop(c);
+    until(&mut link.state, LinkState::Down).await;
+    let _c = server.accept_ok("id-s2").await;
+    until(&mut link.state, LinkState::Up).await;
+    let mut state = link.state.clone();
+    assert!(link.stop().await.is_ok());
+    assert_eq!(*state.borrow_and_update(), LinkState::Stopped);
+}
+
 // ---------------------------------------------------------------- the scanner used above
 
 #[test]
@@ -849,7 +884,7 @@ async fn a_server_that_stops_reading_makes_the_dispatcher_wait_within_the_bound(
     let mut c = server.accept_ok("id-stall").await;
     // One round trip: the link is past its handshake.
     c.send(&ping_from_romeo("up")).await;
-    let Link { mut inbound, outbound: mut outbox, shutdown, task } = link;
+    let Link { mut inbound, outbound: mut outbox, shutdown, task, .. } = link;
     expect_ping_from_romeo(&within("the ping", inbound.recv()).await.map(|s| to_element(&s)).unwrap(), "up");
     let gauge = outbox.gauge();
     assert_eq!(gauge.bound(), BOUND);
@@ -905,7 +940,7 @@ async fn full_queues_both_ways_do_not_deadlock() {
     let server = FakeServer::start_small_buffer().await;
     let link = Link::start_bounded(server.link_config(SECRET, Duration::from_secs(30)), BOUND);
     let c = server.accept_ok("id-deadlock").await;
-    let Link { mut inbound, outbound: mut outbox, shutdown, task } = link;
+    let Link { mut inbound, outbound: mut outbox, shutdown, task, .. } = link;
     let gauge = outbox.gauge();
     let (mut reader, mut writer) = c.split();
     // The server's writes block once the link stops reading: a task of their own.
@@ -954,7 +989,7 @@ async fn shutdown_with_a_server_that_does_not_read_ends_the_link() {
     let server = FakeServer::start_small_buffer().await;
     let link = Link::start_bounded(server.link_config(SECRET, Duration::from_secs(30)), BOUND);
     let _c = server.accept_ok("id-stuck").await;
-    let Link { inbound: _inbound, outbound: mut outbox, shutdown, task } = link;
+    let Link { inbound: _inbound, outbound: mut outbox, shutdown, task, .. } = link;
     let gauge = outbox.gauge();
     let sent = Arc::new(AtomicUsize::new(0));
     let flood = tokio::spawn({

@@ -9,10 +9,6 @@ use xmpp_parsers::stanza::Stanza;
 
 use crate::error::{Error, Result};
 use crate::outgoing::Out;
-use std::panic::AssertUnwindSafe;
-
-use futures::FutureExt;
-
 use super::{panicked, refusal, stanza_span};
 use crate::service::Service;
 
@@ -71,7 +67,7 @@ impl Service {
         let mut pending = Vec::with_capacity(run.len());
         for stanza in &run {
             // A panic in the checks costs that message only (`handle_out`).
-            match AssertUnwindSafe(self.prepare_room_message(stanza)).catch_unwind().instrument(stanza_span(stanza)).await {
+            match crate::panics::contain(self.prepare_room_message(stanza)).instrument(stanza_span(stanza)).await {
                 Ok(Ok(p)) => {
                     pending.push(p);
                     checked.push(Some(Ok(())));
@@ -87,7 +83,7 @@ impl Service {
             Ok(vec![])
         } else {
             let n = pending.len();
-            match AssertUnwindSafe(self.channels.commit_posts(pending)).catch_unwind().instrument(tracing::debug_span!("archive_batch", n)).await {
+            match crate::panics::contain(self.channels.commit_posts(pending)).instrument(tracing::debug_span!("archive_batch", n)).await {
                 Ok(r) => r,
                 Err(_) => {
                     tracing::error!(n, "archiving a run of messages panicked; each is answered internal-server-error");
@@ -111,7 +107,7 @@ impl Service {
                     self.render(&event?, &mut rendered).await?;
                     Ok::<_, Error>(rendered)
                 };
-                match AssertUnwindSafe(rendered).catch_unwind().await {
+                match crate::panics::contain(rendered).await {
                     Ok(Ok(rendered)) => rendered,
                     Ok(Err(e)) => refusal(stanza, &e),
                     Err(panic) => panicked(stanza, panic.as_ref()),

@@ -7,9 +7,6 @@
 
 mod batch;
 
-use std::panic::AssertUnwindSafe;
-
-use futures::FutureExt;
 use tracing::Instrument;
 use xmpp_parsers::stanza::Stanza;
 
@@ -32,7 +29,7 @@ impl Service {
     /// logged with the stanza, and the service goes on.
     pub async fn handle_out(&self, stanza: Stanza) -> Vec<Out> {
         async {
-            match AssertUnwindSafe(self.answer(&stanza)).catch_unwind().await {
+            match crate::panics::contain(self.answer(&stanza)).await {
                 Ok(Ok(out)) => out,
                 Ok(Err(err)) => refusal(&stanza, &err),
                 Err(panic) => panicked(&stanza, panic.as_ref()),

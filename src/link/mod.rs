@@ -43,6 +43,18 @@ pub struct LinkConfig {
     pub max_stanza_bytes: usize,
 }
 
+/// Where a link is, published on a `watch` channel by `run` (the
+/// readiness notice of `app::serve` waits for both links' `Up`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Not connected: connecting, or waiting to try again.
+    Down,
+    /// The server accepted the handshake; stanzas flow.
+    Up,
+    /// `run` has returned: shut down, or the secret was refused.
+    Stopped,
+}
+
 /// Why a link stopped for good.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -65,13 +77,29 @@ pub type Stream = XmppStream<io::LinkIo>;
 /// `inbound`; what the dispatcher queued (`queue`: `inbox` is the link's
 /// end) is sent, and waits in the queue while disconnected.
 /// Returns an error only for a refused secret on the very first attempt: a
-/// configuration mistake, not a passing fault.
+/// configuration mistake, not a passing fault. `state` follows the link:
+/// `Up` once the handshake is accepted, `Down` when the connection is
+/// lost, `Stopped` when `run` returns.
 pub async fn run(
+    cfg: LinkConfig,
+    section: &'static str,
+    inbound: mpsc::Sender<Stanza>,
+    inbox: Inbox,
+    shutdown: watch::Receiver<bool>,
+    state: watch::Sender<LinkState>,
+) -> Result<(), LinkError> {
+    let r = run_link(cfg, section, inbound, inbox, shutdown, &state).await;
+    state.send_replace(LinkState::Stopped);
+    r
+}
+
+async fn run_link(
     cfg: LinkConfig,
     section: &'static str,
     inbound: mpsc::Sender<Stanza>,
     mut inbox: Inbox,
     mut shutdown: watch::Receiver<bool>,
+    state: &watch::Sender<LinkState>,
 ) -> Result<(), LinkError> {
     let mut backoff = Duration::from_secs(1);
     let mut ever_up = false;
@@ -95,12 +123,14 @@ pub async fn run(
         match connected {
             Ok((stream, slot, dropped)) => {
                 tracing::info!(domain = %cfg.domain, "link up");
+                state.send_replace(LinkState::Up);
                 ever_up = true;
                 attempt = 0;
                 backoff = Duration::from_secs(1);
                 up(true);
                 let end = session::run(&cfg, stream, slot, dropped, &inbound, &mut inbox, &mut shutdown, metric).await;
                 up(false);
+                state.send_replace(LinkState::Down);
                 match end {
                     session::End::Shutdown => {
                         tracing::info!(domain = %cfg.domain, "link closed for shutdown");

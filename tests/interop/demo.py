@@ -80,8 +80,8 @@ def show_info(domain: str, info) -> None:
 
 
 # --------------------------------------------------------------------------
-# The scenario. Later: two MIX clients talking; a MUC client and a MIX client
-# talking in the same channel; history from MAM on both domains.
+# The scenario: alice and bob use MIX (through their own server, XEP-0405),
+# carol uses MUC only.
 
 @scene("alice discovers the MIX domain")
 async def discover_mix(demo: Demo):
@@ -95,12 +95,12 @@ async def discover_mix(demo: Demo):
           f"{mix} names its MUC mirror {muc}")
 
 
-@scene("bob, a MUC user, discovers the MUC domain")
+@scene("carol, a MUC user, discovers the MUC domain")
 async def discover_muc(demo: Demo):
-    bob = await demo.client("bob")
+    carol = await demo.client("carol")
     mix, muc = demo.bed.main.mix, demo.bed.main.muc
-    say(f"bob -> {muc}: disco#info")
-    info = await bob.disco_info(muc)
+    say(f"carol -> {muc}: disco#info")
+    info = await carol.disco_info(muc)
     show_info(muc, info)
     check(NS_MUC in info.features, f"{muc} speaks MUC")
     check(info.forms.get(FORM_MIX_MIRROR, {}).get("mix-mirror") == mix,
@@ -329,7 +329,8 @@ async def run(bed_dir: str) -> int:
                 break
     finally:
         await demo.close()
-    print("\ndemo " + ("FAILED" if failed else "passed") + f" (bed: {demo.bed.dir})")
+    # The bed is removed after a passing demo (scripts/demo), kept after a failure.
+    print("\ndemo " + (f"FAILED (logs in {demo.bed.dir})" if failed else "passed"))
     return failed
 
 
