@@ -720,7 +720,7 @@ mod tests {
         let e = Config::from_toml(&format!("{MIN}\n[stor]\nurl = \"x\"\n")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "configuration key `stor`: unknown key (expected one of: server, mix, muc, store, service, log, limits)"
+            "configuration key `stor`: unknown key (expected one of: server, mix, muc, store, service, log, limits, metrics)"
         );
     }
 
