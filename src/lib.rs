@@ -14,6 +14,7 @@
 //! and the link with its outgoing items (`link`, `outgoing`).
 
 pub mod app;
+mod adhoc;
 mod bounce;
 pub mod channel;
 pub mod config;
