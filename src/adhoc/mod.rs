@@ -15,14 +15,12 @@
 //! them. Sessions belong to the full JID that opened them, last ten
 //! minutes, and are kept in memory (a restart forgets them).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use xmpp_parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
 use xmpp_parsers::disco::{DiscoItemsResult, Item};
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
+
+pub mod sessions;
 
 use crate::channel::event::Event;
 use crate::channel::ids::time_sorted_id;
@@ -44,10 +42,6 @@ pub const CLEAR_HISTORY: &str = "urn:mixmuc:room:0#clear-history";
 
 /// Channels on a page of the list when the form says nothing.
 const DEFAULT_PAGE_SIZE: usize = 50;
-/// How long a session waits for its form.
-const SESSION_TTL: Duration = Duration::from_secs(600);
-/// Most sessions open at once (`resource-constraint` beyond).
-const MAX_SESSIONS: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -68,56 +62,6 @@ const COMMANDS: &[(&str, &str, Scope)] = &[
     (ANNOUNCE, "Send an announcement to every channel", Scope::Service),
     (CLEAR_HISTORY, "Clear the history", Scope::Room),
 ];
-
-/// Sessions of commands waiting for their form.
-#[derive(Default)]
-pub struct Sessions {
-    open: Mutex<HashMap<String, Session>>,
-}
-
-struct Session {
-    /// The full JID that opened it.
-    requester: String,
-    node: String,
-    /// The JID the command runs at.
-    target: String,
-    started: Instant,
-}
-
-impl Sessions {
-    fn start(&self, requester: &Jid, node: &str, target: &str) -> Result<String> {
-        let mut open = self.open.lock().map_err(|_| Error::internal("ad-hoc sessions poisoned"))?;
-        open.retain(|_, s| s.started.elapsed() < SESSION_TTL);
-        if open.len() >= MAX_SESSIONS {
-            return Err(Error::resource_constraint("too many ad-hoc command sessions; try again later"));
-        }
-        let id = time_sorted_id();
-        open.insert(id.clone(), Session { requester: requester.to_string(), node: node.to_string(), target: target.to_string(), started: Instant::now() });
-        Ok(id)
-    }
-
-    /// Ends the session `id` when it is this requester's, for this command
-    /// at this JID, and not expired; `bad-request` otherwise (XEP-0050
-    /// `bad-sessionid`).
-    fn finish(&self, id: &str, requester: &Jid, node: &str, target: &str) -> Result<()> {
-        let mut open = self.open.lock().map_err(|_| Error::internal("ad-hoc sessions poisoned"))?;
-        match open.get(id) {
-            Some(s) if s.requester == requester.to_string() && s.node == node && s.target == target && s.started.elapsed() < SESSION_TTL => {
-                open.remove(id);
-                Ok(())
-            }
-            _ => Err(Error::bad_request("sessionid: no such session (unknown, expired or not yours)")),
-        }
-    }
-
-    /// Opens a finished session again (its submission was refused: the
-    /// requester may correct the form and submit again).
-    fn reopen(&self, id: &str, requester: &Jid, node: &str, target: &str) {
-        if let Ok(mut open) = self.open.lock() {
-            open.insert(id.to_string(), Session { requester: requester.to_string(), node: node.to_string(), target: target.to_string(), started: Instant::now() });
-        }
-    }
-}
 
 /// disco#items on node `http://jabber.org/protocol/commands` of a service
 /// domain: the admin commands for a service admin, none for anyone else.
