@@ -428,6 +428,9 @@ async fn service_wide_ban_in_both_views() {
         let out = h.send(&format!("<iq type='set' id='j2' from='{HAG01_BARE}' to='{channel}@{MIX}'><join xmlns='{MIX_NS}'><nick>x</nick></join></iq>")).await;
         assert_eq!(error_of(&out[0]), ("forbidden".to_string(), "you are banned from this service".to_string()), "{channel}");
     }
+    // Nor register a nick in a room (XEP-0045 §7.10).
+    let out = h.send(&format!("<iq type='get' id='r1' from='{HAG01}' to='{ROOM}'><query xmlns='jabber:iq:register'/></iq>")).await;
+    assert_eq!(error_of(&out[0]), ("forbidden".to_string(), "you are banned from this service".to_string()));
     // Nor may hag01 create a channel.
     let out = h.send(&format!("<iq type='set' id='c3' from='{HAG01}' to='{MIX}'><create xmlns='{MIX_NS}' channel='mine'/></iq>")).await;
     assert_eq!(error_of(&out[0]).0, "forbidden");
