@@ -194,6 +194,57 @@ async fn room_command_list_for_owners_only() {
     .await;
 }
 
+/// disco#info on a command's node (XEP-0050 §2.3): its identity and
+/// features to those who may run it, `forbidden` to others,
+/// `item-not-found` for a node that is no command there.
+#[tokio::test]
+async fn command_node_info() {
+    let h = room().await;
+    h.exchange1(
+        &format!("<iq type='get' id='n1' from='{ADMIN}' to='{MIX}'><query xmlns='{DISCO_INFO}' node='{KICK}'/></iq>"),
+        &format!(
+            "<iq type='result' id='n1' from='{MIX}' to='{ADMIN}'><query xmlns='{DISCO_INFO}' node='{KICK}'>\
+               <identity category='automation' type='command-node' name='Kick a user from every channel' xml:lang='en'/>\
+               <feature var='{CMD}'/><feature var='{XDATA}'/></query></iq>"
+        ),
+    )
+    .await;
+    h.exchange1(
+        &format!("<iq type='get' id='n2' from='{HAG66}' to='{ROOM}'><query xmlns='{DISCO_INFO}' node='{CLEAR}'/></iq>"),
+        &format!(
+            "<iq type='result' id='n2' from='{ROOM}' to='{HAG66}'><query xmlns='{DISCO_INFO}' node='{CLEAR}'>\
+               <identity category='automation' type='command-node' name='Clear the history' xml:lang='en'/>\
+               <feature var='{CMD}'/><feature var='{XDATA}'/></query></iq>"
+        ),
+    )
+    .await;
+    let out = h.send(&format!("<iq type='get' id='n3' from='{HAG66}' to='{MUC}'><query xmlns='{DISCO_INFO}' node='{KICK}'/></iq>")).await;
+    assert_eq!(error_of(&out[0]).0, "forbidden");
+    let out = h.send(&format!("<iq type='get' id='n4' from='{HAG01}' to='{COVEN}'><query xmlns='{DISCO_INFO}' node='{CLEAR}'/></iq>")).await;
+    assert_eq!(error_of(&out[0]).0, "forbidden");
+    let out = h.send(&format!("<iq type='get' id='n5' from='{ADMIN}' to='{MUC}'><query xmlns='{DISCO_INFO}' node='{CLEAR}'/></iq>")).await;
+    assert_eq!(error_of(&out[0]).0, "item-not-found", "a room command is no node of the service");
+}
+
+/// XEP-0050 §4.6's application conditions beside `bad-request`.
+#[tokio::test]
+async fn application_conditions() {
+    let h = room().await;
+    let app = |e: &Element| {
+        let err = e.get_child("error", COMPONENT_NS).unwrap_or_else(|| panic!("no error in {}", canonical(e)));
+        err.children().find(|c| c.ns() == CMD).map(|c| c.name().to_string()).unwrap_or_default()
+    };
+    let out = h.send(&command(ADMIN, MUC, "e1", LIST, Some("complete"), Some("nonesuch"), None)).await;
+    assert_eq!((error_of(&out[0]).0.as_str(), app(&out[0]).as_str()), ("bad-request", "bad-sessionid"));
+    let out = h.send(&command(ADMIN, MUC, "e2", LIST, Some("jump"), None, None)).await;
+    assert_eq!((error_of(&out[0]).0.as_str(), app(&out[0]).as_str()), ("bad-request", "malformed-action"));
+    let out = h.send(&command(ADMIN, MUC, "e3", LIST, Some("prev"), None, None)).await;
+    assert_eq!((error_of(&out[0]).0.as_str(), app(&out[0]).as_str()), ("bad-request", "bad-action"));
+    // A bad form value has none.
+    let out = h.send(&command(ADMIN, MUC, "e4", LIST, None, None, Some(&[("max", "0")]))).await;
+    assert_eq!((error_of(&out[0]).0.as_str(), app(&out[0]).as_str()), ("bad-request", ""));
+}
+
 // ================================================================ who may
 
 /// Every service command is `forbidden` to a user who is no service

@@ -16,7 +16,7 @@
 //! minutes, and are kept in memory (a restart forgets them).
 
 use xmpp_parsers::data_forms::{DataForm, DataFormType, Field, FieldType};
-use xmpp_parsers::disco::{DiscoItemsResult, Item};
+use xmpp_parsers::disco::{DiscoInfoResult, DiscoItemsResult, Identity, Item};
 use xmpp_parsers::jid::{BareJid, Jid};
 use xmpp_parsers::minidom::Element;
 
@@ -86,6 +86,37 @@ fn items(at: &Jid, scope: Scope, allowed: bool) -> Reply {
     Reply::payload(DiscoItemsResult { node: Some(ns::COMMANDS.to_string()), items, rsm: None }.into())
 }
 
+/// Whether `node` names one of the commands (on a service domain when
+/// `room` is false, on a room or channel when true).
+pub fn is_command(node: Option<&str>, room: bool) -> bool {
+    let scope = if room { Scope::Room } else { Scope::Service };
+    node.is_some_and(|n| known(n, scope).is_ok())
+}
+
+/// disco#info on a command's node (XEP-0050 §2.3): its identity and
+/// features, to those who may run it (`forbidden` to others).
+pub async fn node_info(svc: &Service, channel: Option<&str>, from: &Jid, node: &str) -> Result<Reply> {
+    let bare = from.to_bare();
+    let (scope, allowed) = match channel {
+        None => (Scope::Service, svc.channels.rights().is_admin(&bare)),
+        Some(c) => (Scope::Room, svc.channels.is_owner(c, &bare).await?),
+    };
+    let node = known(node, scope)?;
+    if !allowed {
+        return Err(Error::forbidden("you may not run this command"));
+    }
+    let name = COMMANDS.iter().find(|(n, _, _)| *n == node).map(|(_, name, _)| *name).unwrap_or(node);
+    Ok(Reply::payload(
+        DiscoInfoResult {
+            node: Some(node.to_string()),
+            identities: vec![Identity::new("automation", "command-node", "en", name)],
+            features: [ns::COMMANDS, ns::DATA_FORMS].into_iter().map(str::to_string).collect(),
+            extensions: vec![],
+        }
+        .into(),
+    ))
+}
+
 /// A command on a service domain: service admins only (`forbidden`).
 pub async fn service_command(svc: &Service, view: View, from: &Jid, payload: &Element) -> Result<Reply> {
     let cmd = adhoc::parse(payload)?;
@@ -125,11 +156,11 @@ async fn run(svc: &Service, view: View, channel: Option<&str>, from: &Jid, targe
         return Ok(Reply::payload(adhoc::canceled(node, id)));
     }
     if cmd.action == Action::Prev {
-        return Err(Error::bad_request("action: this command has no previous stage"));
+        return Err(Error::bad_request("action: this command has no previous stage").with_app_condition("bad-action", ns::COMMANDS));
     }
     if node == STATISTICS {
         if cmd.sessionid.is_some() {
-            return Err(Error::bad_request("sessionid: this command has one stage"));
+            return Err(Error::bad_request("sessionid: this command has one stage").with_app_condition("bad-sessionid", ns::COMMANDS));
         }
         let (note, result) = statistics(svc, &from.to_bare()).await?;
         return Ok(Reply::payload(adhoc::completed(node, &time_sorted_id(), &note, Some(result))));

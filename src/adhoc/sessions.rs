@@ -44,8 +44,8 @@ impl Sessions {
     }
 
     /// Ends the session `id` when it is this requester's, for this command
-    /// at this JID, and not expired; `bad-request` otherwise (XEP-0050
-    /// `bad-sessionid`).
+    /// at this JID, and not expired; otherwise `bad-request` with XEP-0050's
+    /// `<bad-sessionid/>`.
     pub(crate) fn finish(&self, id: &str, requester: &Jid, node: &str, target: &str) -> Result<()> {
         let mut open = self.open.lock().map_err(|_| Error::internal("ad-hoc sessions poisoned"))?;
         match open.get(id) {
@@ -53,7 +53,7 @@ impl Sessions {
                 open.remove(id);
                 Ok(())
             }
-            _ => Err(Error::bad_request("sessionid: no such session (unknown, expired or not yours)")),
+            _ => Err(Error::bad_request("sessionid: no such session (unknown, expired or not yours)").with_app_condition("bad-sessionid", crate::xmpp::ns::COMMANDS)),
         }
     }
 

@@ -40,7 +40,7 @@ pub fn parse(payload: &Element) -> Result<Command> {
         Some("prev") => Action::Prev,
         Some("complete") => Action::Complete,
         Some("cancel") => Action::Cancel,
-        Some(other) => return Err(Error::bad_request(format!("action: {} is not an action of XEP-0050", crate::error::quote(other)))),
+        Some(other) => return Err(Error::bad_request(format!("action: {} is not an action of XEP-0050", crate::error::quote(other))).with_app_condition("malformed-action", ns::COMMANDS)),
     };
     let sessionid = payload.attr("sessionid").filter(|s| !s.is_empty()).map(str::to_string);
     let form = match payload.get_child("x", ns::DATA_FORMS) {
