@@ -196,14 +196,15 @@ async fn service_bans_and_figures(db: &Db) {
 
     s.add_occupant("coven", "hag01@shakespeare.example/broom", "hag01@shakespeare.example", 1).await.unwrap();
     s.append_messages(vec![new_message("coven", "a1", 11), new_message("coven", "a2", 12), new_message("alpha", "b1", 13)]).await.unwrap();
-    let f = s.channel_figures("coven").await.unwrap();
-    assert_eq!((f.participants, f.online, f.messages, f.last_message_at), (3, 1, 2, Some(12)));
+    let f = s.channel_figures(&["coven".to_string(), "alpha".to_string(), "nowhere".to_string()]).await.unwrap();
+    let f: Vec<(i64, i64, i64, Option<i64>)> = f.into_iter().map(|f| (f.participants, f.online, f.messages, f.last_message_at)).collect();
+    assert_eq!(f, vec![(3, 1, 2, Some(12)), (1, 0, 1, Some(13)), (0, 0, 0, None)]);
     let g = s.service_figures().await.unwrap();
     assert_eq!((g.channels, g.participants, g.occupants, g.mix_clients, g.messages, g.bans), (2, 4, 1, 0, 3, 2));
 
     assert_eq!(s.clear_archive("coven").await.unwrap(), 2);
-    let f = s.channel_figures("coven").await.unwrap();
-    assert_eq!((f.messages, f.last_message_at), (0, None));
+    let f = s.channel_figures(&["coven".to_string()]).await.unwrap();
+    assert_eq!((f[0].messages, f[0].last_message_at), (0, None));
     assert_eq!(s.service_figures().await.unwrap().messages, 1, "alpha's message stays");
 
     assert!(s.remove_service_ban("a_b.example").await.unwrap());

@@ -42,6 +42,8 @@ pub const CLEAR_HISTORY: &str = "urn:mixmuc:room:0#clear-history";
 
 /// Channels on a page of the list when the form says nothing.
 const DEFAULT_PAGE_SIZE: usize = 50;
+/// Service-wide bans named in the unban form's instructions, at most.
+const LISTED_BANS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -171,7 +173,7 @@ async fn run(svc: &Service, view: View, channel: Option<&str>, from: &Jid, targe
             Some(submitted) => submit(svc, view, channel, from, node, &submitted, &time_sorted_id()).await,
             None => {
                 let id = sessions.start(from, node, target)?;
-                Ok(Reply::payload(adhoc::executing(node, &id, blank_form(svc, node).await?)))
+                Ok(Reply::payload(adhoc::executing(node, &id, blank_form(svc, from, node).await?)))
             }
         };
     };
@@ -186,7 +188,7 @@ async fn run(svc: &Service, view: View, channel: Option<&str>, from: &Jid, targe
 }
 
 /// The form a command asks to be filled.
-async fn blank_form(svc: &Service, node: &str) -> Result<Element> {
+async fn blank_form(svc: &Service, from: &Jid, node: &str) -> Result<Element> {
     use FieldType::{Boolean, JidSingle, TextMulti, TextSingle};
     let reason = || adhoc::field("reason", TextSingle, "Reason (optional)", false);
     let (title, instructions, fields): (&str, Option<String>, Vec<Field>) = match node {
@@ -209,8 +211,13 @@ async fn blank_form(svc: &Service, node: &str) -> Result<Element> {
             vec![adhoc::field("jid", JidSingle, "User (bare JID) or domain", true), reason()],
         ),
         UNBAN => {
-            let bans = svc.store.service_bans().await?;
-            let listed = if bans.is_empty() { "Nobody is banned from the service.".to_string() } else { format!("Banned now: {}.", bans.iter().map(|b| b.jid.as_str()).collect::<Vec<_>>().join(", ")) };
+            let bans = svc.channels.service_bans(&from.to_bare()).await?;
+            let shown: Vec<&str> = bans.iter().take(LISTED_BANS).map(|b| b.jid.as_str()).collect();
+            let listed = match bans.len() {
+                0 => "Nobody is banned from the service.".to_string(),
+                n if n > LISTED_BANS => format!("Banned now: {}, and {} more.", shown.join(", "), n - LISTED_BANS),
+                _ => format!("Banned now: {}.", shown.join(", ")),
+            };
             ("Lift a service-wide ban", Some(listed), vec![adhoc::field("jid", JidSingle, "User (bare JID) or domain", true)])
         }
         KICK => (

@@ -58,11 +58,9 @@ impl Channels {
         let per_page = per_page.clamp(1, MAX_PAGE);
         let all = self.store.list_channels().await?;
         let total = all.len();
-        let mut channels = Vec::new();
-        for row in all.into_iter().skip(page.saturating_sub(1).saturating_mul(per_page)).take(per_page) {
-            let figures = self.store.channel_figures(&row.name).await?;
-            channels.push((row, figures));
-        }
+        let rows: Vec<ChannelRow> = all.into_iter().skip(page.saturating_sub(1).saturating_mul(per_page)).take(per_page).collect();
+        let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+        let channels = rows.into_iter().zip(self.store.channel_figures(&names).await?).collect();
         Ok(ChannelPage { channels, total, pages: total.div_ceil(per_page) })
     }
 

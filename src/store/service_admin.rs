@@ -100,15 +100,35 @@ impl Store {
         Ok(rows.into_iter().filter(|(_, j)| j == jid || j.rsplit_once('@').is_some_and(|(_, d)| d == jid)).collect())
     }
 
-    /// The figures of one channel.
-    pub async fn channel_figures(&self, name: &str) -> Result<ChannelFigures> {
+    /// The figures of each of these channels, in their order: the counts
+    /// in one grouped query per table, the last message's time by the
+    /// archive's (channel, seq) index, one channel at a time.
+    pub async fn channel_figures(&self, names: &[String]) -> Result<Vec<ChannelFigures>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
         let mut conn = self.conn().await?;
-        let participants = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM participants WHERE channel = $1").bind(name).fetch_one(&mut *conn).await?;
-        let occupants = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM occupants WHERE channel = $1").bind(name).fetch_one(&mut *conn).await?;
-        let clients = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mix_presence WHERE channel = $1").bind(name).fetch_one(&mut *conn).await?;
-        let messages = sqlx::query_scalar::<_, i64>("SELECT n FROM archive_counts WHERE channel = $1").bind(name).fetch_optional(&mut *conn).await?.unwrap_or(0);
-        let last_message_at = sqlx::query_scalar::<_, i64>("SELECT ts FROM archive WHERE channel = $1 ORDER BY seq DESC LIMIT 1").bind(name).fetch_optional(&mut *conn).await?;
-        Ok(ChannelFigures { participants, online: occupants + clients, messages, last_message_at })
+        let list = (1..=names.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let mut counts: Vec<std::collections::HashMap<String, i64>> = Vec::new();
+        for sql in [
+            format!("SELECT channel, COUNT(*) FROM participants WHERE channel IN ({list}) GROUP BY channel"),
+            format!("SELECT channel, COUNT(*) FROM occupants WHERE channel IN ({list}) GROUP BY channel"),
+            format!("SELECT channel, COUNT(*) FROM mix_presence WHERE channel IN ({list}) GROUP BY channel"),
+            format!("SELECT channel, n FROM archive_counts WHERE channel IN ({list})"),
+        ] {
+            let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+            for n in names {
+                q = q.bind(n.as_str());
+            }
+            counts.push(q.fetch_all(&mut *conn).await?.into_iter().collect());
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let last_message_at = sqlx::query_scalar::<_, i64>("SELECT ts FROM archive WHERE channel = $1 ORDER BY seq DESC LIMIT 1").bind(name).fetch_optional(&mut *conn).await?;
+            let n = |i: usize| counts[i].get(name).copied().unwrap_or(0);
+            out.push(ChannelFigures { participants: n(0), online: n(1) + n(2), messages: n(3), last_message_at });
+        }
+        Ok(out)
     }
 
     /// The figures of the whole service.
