@@ -512,6 +512,37 @@ async fn service_wide_ban_in_both_views() {
     enter_room(&h, HAG01, "firstwitch").await;
 }
 
+/// A MIX participant with an online client, banned service-wide: the room
+/// shows it leaving once, with 301 (as a ban from inside the room does),
+/// and the user is told its participants item is gone.
+#[tokio::test]
+async fn service_wide_ban_of_an_online_mix_client() {
+    let h = room().await;
+    h.send(&format!("<presence from='{HECATE}' to='{COVEN}'/>")).await;
+    assert_eq!(coven_online_clients(&h).await, vec![HECATE.to_string()]);
+    let pid = coven_pid(&h, HECATE_BARE).await;
+    let out = h.send(&command(ADMIN, MIX, "b1", BAN, None, None, Some(&[("jid", HECATE_BARE)]))).await;
+    assert_xml(&out[0], &completed(MIX, ADMIN, "b1", BAN, "hecate@shakespeare.example is banned from the service; removed from 1 channel(s).", ""));
+    let gone = |to: &str| {
+        format!(
+            "<presence type='unavailable' from='{ROOM}/hecate' to='{to}'><priority>0</priority><x xmlns='{USER}'><item affiliation='none' role='none' jid='{HECATE_BARE}'><actor jid='{ADMIN_BARE}'/></item><status code='301'/></x>\
+               <occupant-id xmlns='urn:xmpp:occupant-id:0' id='{pid}'/></presence>"
+        )
+    };
+    assert_unordered(
+        &out[1..],
+        &[
+            gone(HAG66),
+            gone(HAG01),
+            format!(
+                "<message type='headline' from='{COVEN}' to='{HECATE_BARE}' id='{{*}}'><event xmlns='{PUBSUB_EVENT}'><items node='urn:xmpp:mix:nodes:participants'>\
+                   <retract id='{pid}#coven@{MIX}'/></items></event></message>"
+            ),
+        ],
+    );
+    assert!(coven_online_clients(&h).await.is_empty(), "its client went with it");
+}
+
 /// A domain ban covers every JID of that domain: romeo (MIX) and juliet
 /// (MUC) of montague.example are removed and refused; other domains are not.
 #[tokio::test]

@@ -128,8 +128,8 @@ impl Channels {
             let participants = self.participants(&name).await?;
             let Some(participant) = participants.iter().find(|p| p.jid == jid).cloned() else { continue };
             let sessions = self.occupants(&name).await?.iter().filter(|o| o.jid == jid).map(|o| o.full_jid.to_string()).collect();
-            // Its MIX clients go offline first (XEP-0403 4.4), as on a leave.
-            events.extend(self.clients_gone(&channel, &participant).await?);
+            // As a ban from inside the channel (`administer`): the removal
+            // alone is told (its online MIX clients go with the row).
             self.store.apply_admin_changes(&name, &AdminChanges { removals: vec![jid.clone()], ..Default::default() }).await?;
             self.forget_participants(&name).await;
             self.forget_occupants(&name).await;
