@@ -36,7 +36,7 @@ pub const BAN: &str = "urn:mixmuc:admin:0#ban";
 pub const UNBAN: &str = "urn:mixmuc:admin:0#unban";
 pub const KICK: &str = "urn:mixmuc:admin:0#kick";
 pub const STATISTICS: &str = "urn:mixmuc:admin:0#statistics";
-/// XEP-0133 §4.23 Send Announcement to Online Users (here: to every room).
+/// XEP-0133 "Send Announcement to Online Users" (here: to every room).
 pub const ANNOUNCE: &str = "http://jabber.org/protocol/admin#announce";
 pub const CLEAR_HISTORY: &str = "urn:mixmuc:room:0#clear-history";
 
