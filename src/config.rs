@@ -191,7 +191,8 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
-    /// Bare JIDs with every right on every channel.
+    /// Bare JIDs with every right on every channel; they also run the
+    /// service's ad-hoc commands (XEP-0050) on both domains.
     #[serde(default)]
     pub admins: Vec<String>,
     /// Who may create channels: `"local"` (the default: users of

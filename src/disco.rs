@@ -16,7 +16,7 @@ pub fn service_info(svc: &Service, view: View, requester: &BareJid, node: Option
     if node.is_some() {
         return Err(Error::item_not_found());
     }
-    let mut features = vec![ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING];
+    let mut features = vec![ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::COMMANDS];
     let (identity, extensions) = match view {
         View::Mix => {
             // XEP-0404 "Requesting vCard": each vCard protocol relayed to

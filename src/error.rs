@@ -28,6 +28,10 @@ pub struct Refusal {
     pub type_: ErrorType,
     pub condition: DefinedCondition,
     pub text: Option<String>,
+    /// An application-specific condition beside the defined one
+    /// (RFC 6120 §8.3.3.4): (element name, namespace), e.g. XEP-0050's
+    /// `<bad-sessionid/>`.
+    pub app: Option<(&'static str, &'static str)>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -64,7 +68,7 @@ pub fn quote(input: &str) -> String {
 
 impl Error {
     pub fn new(type_: ErrorType, condition: DefinedCondition, text: impl Into<Option<String>>) -> Self {
-        Error::Stanza(Box::new(Refusal { type_, condition, text: text.into() }))
+        Error::Stanza(Box::new(Refusal { type_, condition, text: text.into(), app: None }))
     }
     pub fn bad_request(text: impl Into<String>) -> Self {
         Self::new(ErrorType::Modify, DefinedCondition::BadRequest, Some(text.into()))
@@ -125,6 +129,13 @@ impl Error {
         }
         self
     }
+    /// The same error with an application-specific condition.
+    pub fn with_app_condition(mut self, name: &'static str, ns: &'static str) -> Self {
+        if let Error::Stanza(r) = &mut self {
+            r.app = Some((name, ns));
+        }
+        self
+    }
     pub fn internal(context: impl Into<String>) -> Self {
         Error::Internal(context.into())
     }
@@ -137,16 +148,20 @@ impl Error {
     /// The `<error/>` element shown to the sender, `by` the entity that refused.
     pub fn to_stanza_error(&self) -> StanzaError {
         match self {
-            Error::Stanza(r) => match &r.text {
-                Some(t) => StanzaError::new(r.type_.clone(), r.condition.clone(), "en", t.clone()),
-                None => StanzaError {
-                    type_: r.type_.clone(),
-                    by: None,
-                    defined_condition: r.condition.clone(),
-                    texts: Default::default(),
-                    other: None,
-                },
-            },
+            Error::Stanza(r) => {
+                let mut e = match &r.text {
+                    Some(t) => StanzaError::new(r.type_.clone(), r.condition.clone(), "en", t.clone()),
+                    None => StanzaError {
+                        type_: r.type_.clone(),
+                        by: None,
+                        defined_condition: r.condition.clone(),
+                        texts: Default::default(),
+                        other: None,
+                    },
+                };
+                e.other = r.app.map(|(name, ns)| xmpp_parsers::minidom::Element::bare(name, ns));
+                e
+            }
             Error::Internal(_) | Error::Unavailable => StanzaError {
                 type_: ErrorType::Wait,
                 by: None,

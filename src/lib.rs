@@ -15,6 +15,7 @@
 //! end the process (`panics`).
 
 pub mod app;
+mod adhoc;
 mod bounce;
 pub mod channel;
 pub mod config;

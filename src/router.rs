@@ -182,6 +182,12 @@ impl Service {
         let (from, payload) = (req.from, req.payload);
         let node = payload.attr("node");
         match (view, target, kind, payload.ns().as_str(), payload.name()) {
+            (_, Service, Get, ns::DISCO_INFO, "query") if crate::adhoc::is_command(node, false) => crate::adhoc::node_info(self, None, from, node.unwrap_or_default()).await,
+            (_, Channel(c), Get, ns::DISCO_INFO, "query") if crate::adhoc::is_command(node, true) => crate::adhoc::node_info(self, Some(c), from, node.unwrap_or_default()).await,
+            (_, Service, Get, ns::DISCO_ITEMS, "query") if node == Some(ns::COMMANDS) => crate::adhoc::service_items(self, view, from),
+            (_, Channel(c), Get, ns::DISCO_ITEMS, "query") if node == Some(ns::COMMANDS) => crate::adhoc::room_items(self, view, c, from).await,
+            (_, Service, Set, ns::COMMANDS, "command") => crate::adhoc::service_command(self, view, from, payload).await,
+            (_, Channel(c), Set, ns::COMMANDS, "command") => crate::adhoc::room_command(self, view, c, from, payload).await,
             (_, Service, Get, ns::DISCO_INFO, "query") => disco::service_info(self, view, &from.to_bare(), node).map(Reply::payload),
             (_, Service, Get, ns::DISCO_ITEMS, "query") => disco::service_items(self, view, payload).await.map(Reply::payload),
             (View::Muc, Target::Member(room, nick), Get, ns::PING, "ping") if muc::private::is_own_nick(self, room, nick, from).await? => Ok(Reply::none()),

@@ -35,6 +35,8 @@ pub struct Service {
     pub(crate) relay: crate::relay::PendingIqs,
     /// Sessions asked whether they are still there (`crate::sweep`).
     pub(crate) sweep: crate::sweep::state::IdleSweep,
+    /// Ad-hoc command sessions waiting for their form (`crate::adhoc`).
+    pub(crate) adhoc: crate::adhoc::sessions::Sessions,
 }
 
 impl Service {
@@ -50,6 +52,7 @@ impl Service {
             keep_archive: cfg.service.keep_archive_on_destroy,
             relay: crate::relay::PendingIqs::default(),
             sweep: crate::sweep::state::IdleSweep::new(&cfg.service),
+            adhoc: crate::adhoc::sessions::Sessions::default(),
         })
     }
 

@@ -270,7 +270,7 @@ fn lower_layers_import_nothing_above_them() {
     let g = graph();
     let mut bad = violations(&g, "store", &["channel", "xmpp", "mix", "muc", "disco", "mam", "router", "dispatch", "service", "link", "outgoing", "app"]);
     bad.extend(violations(&g, "xmpp", &["channel", "store", "mix", "muc", "disco", "mam", "router", "dispatch", "service", "app"]));
-    for front in ["mix", "muc", "disco", "mam", "service"] {
+    for front in ["mix", "muc", "disco", "mam", "adhoc", "service"] {
         bad.extend(violations(&g, front, &["router", "dispatch", "app"]));
     }
     bad.extend(violations(&g, "router", &["dispatch", "app"]));

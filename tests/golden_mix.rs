@@ -1320,6 +1320,7 @@ fn channel_info_result(to: &str, id: &str, node: Option<&str>) -> String {
         &format!(
             "<query xmlns='{DISCO_INFO}'{node}>
                <identity category='conference' type='mix' name='coven' xml:lang='en'/>
+               <feature var='http://jabber.org/protocol/commands'/>
                <feature var='{DISCO_INFO}'/>
                <feature var='{DISCO_ITEMS}'/>
                <feature var='{MAM}'/>

@@ -837,6 +837,7 @@ async fn room_disco_info() {
     enter(&h, HAG66, "thirdwitch").await;
     // In the order the service lists them (sorted).
     let features: String = [
+        "http://jabber.org/protocol/commands",
         DISCO_INFO,
         "http://jabber.org/protocol/muc",
         "http://jabber.org/protocol/muc#self-ping-optimization",

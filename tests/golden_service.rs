@@ -36,6 +36,7 @@ fn mix_info_result(to: &str, id: &str, create: bool) -> String {
         "<iq type='result' id='{id}' from='{MIX}' to='{to}'>
            <query xmlns='{DISCO_INFO}'>
              <identity category='conference' type='mix' name='mixmuc MIX service' xml:lang='en'/>
+             <feature var='http://jabber.org/protocol/commands'/>
              <feature var='{DISCO_INFO}'/>
              <feature var='{DISCO_ITEMS}'/>
              <feature var='urn:ietf:params:xml:ns:vcard-4.0'/>
@@ -100,6 +101,7 @@ async fn disco_info_on_the_muc_domain() {
             "<iq type='result' id='lx09df27' from='{MUC}' to='hag66@shakespeare.example/UUID-c8y/1573'>
                <query xmlns='{DISCO_INFO}'>
                  <identity category='conference' type='text' name='mixmuc MUC service' xml:lang='en'/>
+                 <feature var='http://jabber.org/protocol/commands'/>
                  <feature var='{DISCO_INFO}'/>
                  <feature var='{DISCO_ITEMS}'/>
                  <feature var='http://jabber.org/protocol/muc'/>

@@ -162,7 +162,55 @@ suite!(
     appends_go_on_after_a_cancelled_append,
     channels_created_by_user_and_domain,
     preferences_are_kept,
+    service_bans_and_figures,
 );
+
+/// Service-wide bans (migration 13): a JID or a domain, matched exactly
+/// (a participant of `axb.example` is not one of `a_b.example`: `_` is no
+/// wildcard, nor `capulet-montague.example` one of `montague.example`); the
+/// figures of a channel and of the service (the sum of the archive counts
+/// read as a BIGINT on PostgreSQL too); a channel's archive cleared.
+async fn service_bans_and_figures(db: &Db) {
+    use mixmuc::store::JidVisibility::Hidden;
+    let s = db.open().await;
+    assert!(s.add_service_ban("romeo@montague.example", "", "admin@shakespeare.example", 1).await.unwrap());
+    assert!(!s.add_service_ban("romeo@montague.example", "again", "admin@shakespeare.example", 2).await.unwrap(), "a repeated ban is not new");
+    assert!(s.service_banned("romeo@montague.example", "montague.example").await.unwrap());
+    assert!(!s.service_banned("juliet@montague.example", "montague.example").await.unwrap());
+    assert!(s.add_service_ban("a_b.example", "spam", "admin@shakespeare.example", 3).await.unwrap());
+    assert!(s.service_banned("z@a_b.example", "a_b.example").await.unwrap());
+    assert!(!s.service_banned("w@axb.example", "axb.example").await.unwrap());
+    let bans: Vec<(String, String, i64)> = s.service_bans().await.unwrap().into_iter().map(|b| (b.jid, b.reason, b.banned_at)).collect();
+    assert_eq!(bans, vec![("a_b.example".to_string(), "spam".to_string(), 3), ("romeo@montague.example".to_string(), "again".to_string(), 1)]);
+
+    for name in ["coven", "alpha"] {
+        assert!(s.create_channel(name, "hag66@shakespeare.example", false, Hidden, 1).await.unwrap());
+    }
+    for (channel, jid, id) in [("coven", "z@a_b.example", "p1"), ("coven", "w@axb.example", "p2"), ("alpha", "z@a_b.example", "p3"), ("coven", "hag01@shakespeare.example", "p4")] {
+        s.upsert_participant(channel, jid, id, &[], 1).await.unwrap();
+    }
+    let hit = s.participants_matching("a_b.example").await.unwrap();
+    assert_eq!(hit, vec![("alpha".to_string(), "z@a_b.example".to_string()), ("coven".to_string(), "z@a_b.example".to_string())]);
+    assert_eq!(s.participants_matching("w@axb.example").await.unwrap(), vec![("coven".to_string(), "w@axb.example".to_string())]);
+    assert!(s.participants_matching("montague.example").await.unwrap().is_empty());
+
+    s.add_occupant("coven", "hag01@shakespeare.example/broom", "hag01@shakespeare.example", 1).await.unwrap();
+    s.append_messages(vec![new_message("coven", "a1", 11), new_message("coven", "a2", 12), new_message("alpha", "b1", 13)]).await.unwrap();
+    let f = s.channel_figures(&["coven".to_string(), "alpha".to_string(), "nowhere".to_string()]).await.unwrap();
+    let f: Vec<(i64, i64, i64, Option<i64>)> = f.into_iter().map(|f| (f.participants, f.online, f.messages, f.last_message_at)).collect();
+    assert_eq!(f, vec![(3, 1, 2, Some(12)), (1, 0, 1, Some(13)), (0, 0, 0, None)]);
+    let g = s.service_figures().await.unwrap();
+    assert_eq!((g.channels, g.participants, g.occupants, g.mix_clients, g.messages, g.bans), (2, 4, 1, 0, 3, 2));
+
+    assert_eq!(s.clear_archive("coven").await.unwrap(), 2);
+    let f = s.channel_figures(&["coven".to_string()]).await.unwrap();
+    assert_eq!((f[0].messages, f[0].last_message_at), (0, None));
+    assert_eq!(s.service_figures().await.unwrap().messages, 1, "alpha's message stays");
+
+    assert!(s.remove_service_ban("a_b.example").await.unwrap());
+    assert!(!s.remove_service_ban("a_b.example").await.unwrap());
+    assert!(!s.service_banned("z@a_b.example", "a_b.example").await.unwrap());
+}
 
 // ---------------------------------------------------------------- cases
 

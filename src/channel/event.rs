@@ -56,6 +56,19 @@ pub enum Event {
     /// longer (a mode or preference change: `visibility`); `participants`
     /// as they are now.
     VisibilityChanged { channel: Arc<ChannelRow>, participants: Arc<Vec<ParticipantRow>> },
+    /// A service admin's announcement, from the channel itself to everyone
+    /// in it (not archived; `service_admin::announce`).
+    Announced(Arc<Announcement>),
+}
+
+/// An announcement to one channel, ready for rendering.
+#[derive(Debug)]
+pub struct Announcement {
+    pub channel: Arc<ChannelRow>,
+    pub participants: Arc<Vec<ParticipantRow>>,
+    pub occupants: Arc<Vec<OccupantRow>>,
+    /// The text (a body in both views).
+    pub text: String,
 }
 
 /// An archived message, ready for rendering.

@@ -166,6 +166,10 @@ impl Channels {
     }
 
     pub(crate) async fn check_not_banned(&self, name: &str, jid: &BareJid) -> Result<()> {
+        // A service-wide ban holds in every channel (`service_admin`).
+        if self.service_banned(jid).await? {
+            return Err(Error::forbidden("you are banned from this service"));
+        }
         // A ban names a bare JID or a whole domain (XEP-0045 §9.1, MIX banned node).
         for banned in [jid.as_str(), jid.domain().as_str()] {
             if self.store.get_affiliation(name, banned).await?.as_deref() == Some("outcast") {

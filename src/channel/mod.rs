@@ -25,6 +25,7 @@ pub mod relay;
 pub mod retract;
 pub mod rights;
 pub mod roles;
+pub mod service_admin;
 pub mod vanished;
 pub mod visibility;
 
@@ -110,6 +111,9 @@ impl Channels {
     pub async fn create(&self, name: Option<&str>, creator: &BareJid) -> Result<String> {
         if !self.rights.may_create(creator) {
             return Err(Error::forbidden("you may not create channels on this service"));
+        }
+        if self.service_banned(creator).await? {
+            return Err(Error::forbidden("you are banned from this service"));
         }
         self.check_creation_quota(creator).await?;
         let (name, adhoc) = match name {

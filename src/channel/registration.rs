@@ -62,6 +62,9 @@ impl Channels {
     /// Whether `jid` may register in channel `name` (its affiliation).
     pub async fn check_may_register(&self, name: &str, jid: &BareJid) -> Result<()> {
         self.require(name).await?;
+        if self.service_banned(jid).await? {
+            return Err(Error::forbidden("you are banned from this service"));
+        }
         match self.acting_affiliation(&self.affiliations(name).await?, jid.as_str()) {
             Affiliation::Outcast => Err(Error::forbidden("you are banned from this channel")),
             Affiliation::None => Err(Error::registration_required("only members may register a nick in this channel")),

@@ -28,6 +28,11 @@ impl Rights {
         Rights { admins: cfg.admins(), policy: cfg.service.create_channels.clone(), local_domains }
     }
 
+    /// The service admins (`[service] admins`).
+    pub fn admins(&self) -> &[BareJid] {
+        &self.admins
+    }
+
     pub fn is_admin(&self, jid: &BareJid) -> bool {
         self.admins.contains(jid)
     }

@@ -16,7 +16,7 @@ pub async fn info(svc: &Service, channel: &str, node: Option<&str>) -> Result<Re
     }
     let ch = svc.channels.require(channel).await?;
     let name = if ch.title.is_empty() { ch.name.clone() } else { ch.title.clone() };
-    let features = [ns::MIX_CORE, ns::MIX_ANON, ns::MAM, ns::MAM_EXTENDED, ns::DISCO_INFO, ns::DISCO_ITEMS, ns::SID, ns::RETRACT, ns::RETRACT_TOMBSTONE, ns::MODERATE, ns::MIX_NICK_REGISTER];
+    let features = [ns::MIX_CORE, ns::MIX_ANON, ns::MAM, ns::MAM_EXTENDED, ns::DISCO_INFO, ns::DISCO_ITEMS, ns::SID, ns::RETRACT, ns::RETRACT_TOMBSTONE, ns::MODERATE, ns::MIX_NICK_REGISTER, ns::COMMANDS];
     let info = DiscoInfoResult {
         node: node.map(str::to_string),
         identities: vec![Identity::new("conference", "mix", "en", name)],

@@ -25,6 +25,20 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::Posted(p) => Ok(crate::outgoing::expand(posted(svc, p))),
         Event::PrivateMessage(pm) => private_message(svc, pm).await,
         Event::Retracted(r) => Ok(super::retract::render(svc, r)),
+        // A service admin's announcement: from the channel itself, to every
+        // participant subscribed to messages; not archived.
+        Event::Announced(a) => Ok(a
+            .participants
+            .iter()
+            .filter(|p| p.subscribed(NODE_MESSAGES))
+            .filter_map(|p| {
+                let mut m = Message::new_with_type(MessageType::Groupchat, Some(Jid::from(BareJid::new(&p.jid).ok()?)));
+                m.from = Some(Jid::from(svc.channel_jid(View::Mix, &a.channel.name)));
+                m.id = Some(Id(ids::time_sorted_id()));
+                m.bodies.insert(xmpp_parsers::message::Lang::default(), a.text.clone());
+                Some(Stanza::Message(m))
+            })
+            .collect()),
         // MUC sessions are clients in the presence node (XEP-0403); their
         // users appear as participants through Joined/Left.
         Event::Entered { .. } | Event::Exited { .. } | Event::Presence(_) => super::presence::render(svc, ev).await,

@@ -38,6 +38,7 @@ pub async fn info(svc: &Service, room: &str, node: Option<&str>) -> Result<Reply
         ns::MODERATE_0,
         ns::REGISTER,
         ns::VCARD_TEMP,
+        ns::COMMANDS,
         "http://jabber.org/protocol/muc#self-ping-optimization",
         ns::DISCO_INFO,
     ];

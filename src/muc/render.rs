@@ -13,7 +13,7 @@ use xmpp_parsers::stanza::Stanza;
 use crate::channel::roles::Affiliation;
 use crate::channel::visibility::{sees_every_jid, shows_jid};
 use crate::channel::config::settings_differ;
-use crate::channel::event::{Event, Posted, PresenceChange, PrivateMessage, Via};
+use crate::channel::event::{Announcement, Event, Posted, PresenceChange, PrivateMessage, Via};
 use crate::error::Result;
 use crate::outgoing::{FanOut, Out};
 use crate::service::{Service, View};
@@ -107,6 +107,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
         Event::Posted(p) => (p.channel.clone(), p.occupants.clone()),
         Event::PrivateMessage(pm) => return Ok(private_message(svc, pm)),
         Event::Retracted(r) => return Ok(super::retract::render(svc, r)),
+        Event::Announced(a) => return Ok(announcement(svc, a)),
         Event::Presence(c) => (c.channel.clone(), svc.channels.occupants(&c.channel.name).await?),
         Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => return super::admin::render(svc, ev).await,
     };
@@ -185,7 +186,7 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             }
             with_status(out, leaving.as_deref())
         }
-        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } => vec![],
+        Event::AffiliationChanged { .. } | Event::RoleChanged { .. } | Event::Removed { .. } | Event::Announced(_) => vec![],
         Event::ConfigChanged { old, affiliations, .. } => config_changed(&ctx, old, affiliations).await?,
         Event::Presence(c) => presence_changed(&ctx, c),
         // The presence of each whose JID is now shown, with it (one now
@@ -204,6 +205,23 @@ pub async fn event(svc: &Service, ev: &Event) -> Result<Vec<Stanza>> {
             })
             .collect(),
     })
+}
+
+/// A service admin's announcement: a groupchat from the room itself (no
+/// nick: XEP-0045 §7.2.16 messages of the room) to every session, not
+/// archived, so without a stanza-id.
+fn announcement(svc: &Service, a: &Announcement) -> Vec<Stanza> {
+    let room = Jid::from(svc.channel_jid(View::Muc, &a.channel.name));
+    a.occupants
+        .iter()
+        .map(|o| {
+            let mut m = Message::new_with_type(MessageType::Groupchat, Some(o.full_jid.clone()));
+            m.from = Some(room.clone());
+            m.id = Some(Id(crate::channel::ids::time_sorted_id()));
+            m.bodies.insert(xmpp_parsers::message::Lang::default(), a.text.clone());
+            Stanza::Message(m)
+        })
+        .collect()
 }
 
 /// A configuration change: a groupchat from the room to every session

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (10, "retraction", include_str!("../../migrations/sqlite/0010_retraction.sql"), include_str!("../../migrations/postgres/0010_retraction.sql")),
     (11, "registered_nicks", include_str!("../../migrations/sqlite/0011_registered_nicks.sql"), include_str!("../../migrations/postgres/0011_registered_nicks.sql")),
     (12, "avatars", include_str!("../../migrations/sqlite/0012_avatars.sql"), include_str!("../../migrations/postgres/0012_avatars.sql")),
+    (13, "service_bans", include_str!("../../migrations/sqlite/0013_service_bans.sql"), include_str!("../../migrations/postgres/0013_service_bans.sql")),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ mod occupants;
 mod participants;
 mod presence;
 mod registered_nicks;
+mod service_admin;
 mod preferences;
 mod migrate;
 mod appender;
@@ -28,6 +29,7 @@ pub use presence::{IdleSessionRow, MixClientRow};
 pub use preferences::{JidPreference, JidVisibility, Preferences};
 pub use migrate::{MigrateReport, StoreError};
 pub use registered_nicks::SERVICE as SERVICE_SCOPE;
+pub use service_admin::{ChannelFigures, ServiceBan, ServiceFigures};
 pub use health::{Health, PROBE_INTERVAL};
 pub use stats::Totals;
 

@@ -56,3 +56,39 @@ pub fn jids(f: &Field) -> Result<Vec<BareJid>> {
     }
     Ok(out)
 }
+
+/// The field `var` of a submitted form, if it is there.
+pub fn find<'a>(form: &'a DataForm, name: &str) -> Option<&'a Field> {
+    form.fields.iter().find(|f| var(f) == name)
+}
+
+/// A non-empty text value of field `name`; `bad-request` naming the field
+/// when it is missing or empty.
+pub fn required(form: &DataForm, name: &str) -> Result<String> {
+    match find(form, name).map(text).transpose()? {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Error::bad_request(format!("{name}: a value is required"))),
+    }
+}
+
+/// A whole number between `min` and `max`; no value: None.
+pub fn number(f: &Field, min: usize, max: usize) -> Result<Option<usize>> {
+    match single(f)?.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(Error::bad_request(format!("{}: {} is not a number from {min} to {max}", var(f), crate::error::quote(&v)))),
+        },
+    }
+}
+
+/// A bare JID or a domain (no resource), normalised; `bad-request`
+/// naming the field otherwise.
+pub fn jid_or_domain(f: &Field) -> Result<Option<String>> {
+    let Some(v) = single(f)?.filter(|v| !v.is_empty()) else { return Ok(None) };
+    let jid: xmpp_parsers::jid::Jid = v.parse().map_err(|_| Error::bad_request(format!("{}: {} is not a JID", var(f), crate::error::quote(&v))))?;
+    if jid.resource().is_some() {
+        return Err(Error::bad_request(format!("{}: {} is not a bare JID or a domain", var(f), crate::error::quote(&v))));
+    }
+    Ok(Some(jid.to_bare().to_string()))
+}

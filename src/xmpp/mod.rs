@@ -1,5 +1,6 @@
 //! Wire types and helpers that xmpp-parsers lacks. No I/O here.
 
+pub mod adhoc;
 pub mod content;
 pub mod form;
 pub mod mam;

@@ -83,3 +83,7 @@ pub const MIX_NICK_REGISTER: &str = "urn:xmpp:mix:core:1#nick-register";
 /// XEP-0084 User Avatar nodes (on a MIX channel: the channel's avatar).
 pub const AVATAR_DATA: &str = "urn:xmpp:avatar:data";
 pub const AVATAR_METADATA: &str = "urn:xmpp:avatar:metadata";
+/// XEP-0050 Ad-Hoc Commands.
+pub const COMMANDS: &str = "http://jabber.org/protocol/commands";
+/// XEP-0133 Service Administration (its forms' FORM_TYPE, its announce node).
+pub const ADMIN: &str = "http://jabber.org/protocol/admin";
