@@ -434,8 +434,9 @@ impl Config {
     /// Reads the file (which must exist) and the environment, then checks.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         if !path.exists() {
+            let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "?".into());
             return Err(ConfigError(format!(
-                "configuration file {} not found (see config/mixmuc.example.toml)",
+                "configuration file {} not found (working directory {cwd}): copy config/mixmuc.example.toml to it and edit it, or name another with --config",
                 path.display()
             )));
         }

@@ -16,6 +16,7 @@
 pub mod app;
 mod bounce;
 pub mod channel;
+pub mod cli;
 pub mod config;
 mod disco;
 mod dispatch;

@@ -1,4 +1,5 @@
-//! The `mixmuc` command: serve, migrate, check-config.
+//! The `mixmuc` command: serve, migrate, check-config, and the host's
+//! commands on the store (admin, backup: `mixmuc::cli`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,41 @@ enum Command {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
     },
+    /// Look at the channels in the store, or destroy one (with the service
+    /// stopped). Reading works while the service runs.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        #[arg(long, global = true, default_value = "config/mixmuc.toml")]
+        config: PathBuf,
+    },
+    /// Write a consistent copy of the SQLite store to PATH, also while the
+    /// service runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write (refused when it exists, unless --force).
+        path: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, default_value = "config/mixmuc.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Every channel: participants, MUC occupants, archived messages, last activity.
+    Channels,
+    /// One channel: its settings, affiliations and counts.
+    Show { name: String },
+    /// Remove a channel with everything of it, as a destroy by its owner
+    /// does. Refused (exit status 3) while the service runs.
+    Destroy {
+        name: String,
+        /// Why (written to the log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 /// glibc gives every thread that allocates an arena of its own (up to 8 per
@@ -54,7 +90,11 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
     let path = match &cli.command {
-        Command::Serve { config } | Command::Migrate { config } | Command::CheckConfig { config } => config.clone(),
+        Command::Serve { config }
+        | Command::Migrate { config }
+        | Command::CheckConfig { config }
+        | Command::Admin { config, .. }
+        | Command::Backup { config, .. } => config.clone(),
     };
     let cfg = match Config::load(&path) {
         Ok(c) => c,
@@ -83,6 +123,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::Admin { .. } | Command::Backup { .. } = &cli.command {
+        return rt.block_on(host_command(&cfg, cli.command));
+    }
     let result: Result<(), String> = rt.block_on(async {
         match cli.command {
             Command::CheckConfig { .. } => {
@@ -97,6 +140,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Serve { .. } => mixmuc::app::serve(cfg).await.map_err(|e| e.to_string()),
+            Command::Admin { .. } | Command::Backup { .. } => unreachable!("run by host_command"),
         }
     });
     match result {
@@ -105,6 +149,38 @@ fn main() -> ExitCode {
             tracing::error!("{e}");
             eprintln!("mixmuc: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `admin` and `backup`: what they print goes to standard output, notes
+/// and errors to standard error; a refusal because the service runs exits
+/// with status 3 (`mixmuc::cli::EXIT_RUNNING`).
+async fn host_command(cfg: &Config, command: Command) -> ExitCode {
+    use mixmuc::cli::admin::AdminCommand as A;
+    let result = match command {
+        Command::Admin { command, .. } => {
+            let cmd = match command {
+                AdminCommand::Channels => A::Channels,
+                AdminCommand::Show { name } => A::Show { name },
+                AdminCommand::Destroy { name, reason } => A::Destroy { name, reason },
+            };
+            mixmuc::cli::admin::run(cfg, &cmd).await
+        }
+        Command::Backup { path, force, .. } => mixmuc::cli::backup::run(cfg, &path, force).await.map(|out| (out, None)),
+        _ => unreachable!("only admin and backup"),
+    };
+    match result {
+        Ok((out, note)) => {
+            print!("{out}");
+            if let Some(n) = note {
+                eprintln!("{n}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mixmuc: {e}");
+            ExitCode::from(e.code)
         }
     }
 }
