@@ -123,11 +123,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Command::Admin { .. } | Command::Backup { .. } = &cli.command {
-        return rt.block_on(host_command(&cfg, cli.command));
-    }
+    let command = match cli.command {
+        Command::Admin { command, .. } => return rt.block_on(host_command(&cfg, HostCommand::Admin(command))),
+        Command::Backup { path, force, .. } => return rt.block_on(host_command(&cfg, HostCommand::Backup { path, force })),
+        other => other,
+    };
     let result: Result<(), String> = rt.block_on(async {
-        match cli.command {
+        match command {
             Command::CheckConfig { .. } => {
                 println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
                 Ok(())
@@ -140,7 +142,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Serve { .. } => mixmuc::app::serve(cfg).await.map_err(|e| e.to_string()),
-            Command::Admin { .. } | Command::Backup { .. } => unreachable!("run by host_command"),
+            Command::Admin { .. } | Command::Backup { .. } => unreachable!("handled above"),
         }
     });
     match result {
@@ -156,10 +158,15 @@ fn main() -> ExitCode {
 /// `admin` and `backup`: what they print goes to standard output, notes
 /// and errors to standard error; a refusal because the service runs exits
 /// with status 3 (`mixmuc::cli::EXIT_RUNNING`).
-async fn host_command(cfg: &Config, command: Command) -> ExitCode {
+enum HostCommand {
+    Admin(AdminCommand),
+    Backup { path: PathBuf, force: bool },
+}
+
+async fn host_command(cfg: &Config, command: HostCommand) -> ExitCode {
     use mixmuc::cli::admin::AdminCommand as A;
     let result = match command {
-        Command::Admin { command, .. } => {
+        HostCommand::Admin(command) => {
             let cmd = match command {
                 AdminCommand::Channels => A::Channels,
                 AdminCommand::Show { name } => A::Show { name },
@@ -167,8 +174,7 @@ async fn host_command(cfg: &Config, command: Command) -> ExitCode {
             };
             mixmuc::cli::admin::run(cfg, &cmd).await
         }
-        Command::Backup { path, force, .. } => mixmuc::cli::backup::run(cfg, &path, force).await.map(|out| (out, None)),
-        _ => unreachable!("only admin and backup"),
+        HostCommand::Backup { path, force } => mixmuc::cli::backup::run(cfg, &path, force).await.map(|out| (out, None)),
     };
     match result {
         Ok((out, note)) => {
