@@ -402,6 +402,45 @@ async fn postgres_services_share_the_lock_and_backup_points_to_pg_dump() {
     serving.release().await;
 }
 
+/// A database restart ends the service's lock session: the service takes
+/// the lock again on a new connection (`ServingLock::keep`), so `admin
+/// destroy` keeps seeing it; once it stops, the lock is gone.
+#[tokio::test]
+async fn postgres_lock_is_taken_again_after_its_session_ends() {
+    let Some(bed) = Bed::postgres("retake").await else { return };
+    let (class, key) = mixmuc::store::advisory_key(bed.cfg.store.schema.as_deref());
+    let mut c = bed.raw().await;
+    let sql = format!("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = {} AND objid = {} AND objsubid = 2 AND granted", class as u32, key as u32);
+    let lock = ServingLock::serve(&bed.cfg.store).await.expect("the serving lock");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let keeper = tokio::spawn(lock.keep(stopped));
+    let first = holders(&mut c, &sql).await;
+    assert_eq!(first.len(), 1, "one session holds the lock: {first:?}");
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(first[0]).fetch_one(&mut c).await.expect("terminating");
+    assert!(ended);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    let again = loop {
+        let now = holders(&mut c, &sql).await;
+        if !now.is_empty() && now != first {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "the lock was not taken again (holders {now:?})");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(again.len(), 1);
+    let out = bed.run(&["admin", "destroy", "coven"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    stop.send(true).unwrap();
+    keeper.await.unwrap();
+    assert!(holders(&mut c, &sql).await.is_empty(), "the lock outlived its service");
+    let _ = c.close().await;
+}
+
+/// The sessions holding a lock, as `sql` asks `pg_locks`.
+async fn holders(c: &mut AnyConnection, sql: &str) -> Vec<i32> {
+    sqlx::query_scalar::<_, i32>(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(c).await.expect("pg_locks")
+}
+
 fn pg_url() -> Option<String> {
     match std::env::var("MIXMUC_TEST_PG_URL") {
         Ok(u) if !u.trim().is_empty() => Some(u),

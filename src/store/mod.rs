@@ -31,7 +31,7 @@ pub use preferences::{JidPreference, JidVisibility, Preferences};
 pub use migrate::{known_version, MigrateReport, StoreError};
 pub use registered_nicks::SERVICE as SERVICE_SCOPE;
 pub use health::{Health, PROBE_INTERVAL};
-pub use serving::{lock_file, ServingLock};
+pub use serving::{advisory_key, lock_file, ServingLock};
 pub use admin::{ChannelDetail, ChannelSummary};
 pub use backup::{backup_sqlite, BackupReport};
 

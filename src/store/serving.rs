@@ -37,8 +37,10 @@ const ADVISORY_CLASS: i32 = 0x6d78_6d63;
 /// command, which is short) before it refuses to start.
 const SERVE_WAIT: Duration = Duration::from_secs(5);
 /// How often a service checks that its PostgreSQL lock's connection is
-/// still there.
-const KEEP_INTERVAL: Duration = Duration::from_secs(10);
+/// still there (one round trip), and tries again to take the lock when it
+/// is not: the longest an admin command may not see a service after a
+/// database restart, once the database answers.
+const KEEP_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What the lock is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +89,13 @@ fn place(cfg: &StoreConfig) -> Result<Place, StoreError> {
         Location::Memory => Place::Memory,
         Location::Postgres => Place::Pg { url: cfg.url.clone(), key: schema_key(cfg.schema.as_deref()) },
     })
+}
+
+/// The PostgreSQL advisory lock's two keys for a store in `schema` (none:
+/// the default schema), as `pg_locks` shows them (`classid`, and `objid`
+/// as an unsigned number).
+pub fn advisory_key(schema: Option<&str>) -> (i32, i32) {
+    (ADVISORY_CLASS, schema_key(schema))
 }
 
 /// The second half of the PostgreSQL key: FNV-1a of the schema's name
