@@ -103,8 +103,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A copy or a whole-table count is slow by nature: sqlx's "slow
+    // statement" warnings would only be noise on a host command's terminal.
+    let filter = match cli.command {
+        Command::Admin { .. } | Command::Backup { .. } => format!("{},sqlx::query=error", cfg.log.filter),
+        _ => cfg.log.filter.clone(),
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cfg.log.filter))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&filter))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
