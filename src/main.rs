@@ -60,10 +60,14 @@ enum AdminCommand {
     /// Every channel: participants, MUC occupants, archived messages, last activity.
     Channels,
     /// One channel: its settings, affiliations and counts.
-    Show { name: String },
+    Show {
+        /// The channel's name, or its MIX or MUC JID.
+        name: String,
+    },
     /// Remove a channel with everything of it, as a destroy by its owner
     /// does. Refused (exit status 3) while the service runs.
     Destroy {
+        /// The channel's name, or its MIX or MUC JID.
         name: String,
         /// Why (written to the log).
         #[arg(long)]

@@ -217,6 +217,16 @@ async fn show_prints_settings_affiliations_and_counts(bed: &Bed) {
     assert_eq!(field("avatar"), "sha1 0123456789abcdef0123456789abcdef01234567");
     assert!(stdout.contains("affiliations (1)"), "{stdout}");
 
+    // Named as in XMPP, or by either JID: the same channel.
+    for name in ["Coven", &format!("coven@{MIX}"), ROOM] {
+        let again = bed.run(&["admin", "show", name]);
+        assert!(again.status.success(), "{name}: {}", text(&again.stderr));
+        assert_eq!(text(&again.stdout), stdout, "{name}");
+    }
+    let out = bed.run(&["admin", "show", "coven@elsewhere.example"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a channel of this service"), "{}", text(&out.stderr));
+
     let out = bed.run(&["admin", "show", "nosuch"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no channel named 'nosuch'"), "{}", text(&out.stderr));

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{open_existing, require_file, time, CliError, EXIT_RUNNING};
+use crate::channel::names;
 use crate::config::Config;
 use crate::store::{ChannelDetail, ServingLock, StoreError};
 
@@ -18,8 +19,14 @@ pub enum AdminCommand {
 }
 
 /// Runs `cmd` on the store of `cfg`. Returns what to print on standard
-/// output, and a note for standard error (or none).
+/// output, and a note for standard error (or none). A channel is named as
+/// in XMPP (`Coven` is `coven`), or by its MIX or MUC JID.
 pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(String, Option<String>), CliError> {
+    let cmd = &match cmd {
+        AdminCommand::Channels => AdminCommand::Channels,
+        AdminCommand::Show { name } => AdminCommand::Show { name: channel_name(cfg, name)? },
+        AdminCommand::Destroy { name, reason } => AdminCommand::Destroy { name: channel_name(cfg, name)?, reason: reason.clone() },
+    };
     match cmd {
         AdminCommand::Channels | AdminCommand::Show { .. } => {
             require_file(&cfg.store)?;
@@ -39,6 +46,18 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(String, Option<Str
         }
         AdminCommand::Destroy { name, reason } => destroy(cfg, name, reason.as_deref()).await.map(|out| (out, None)),
     }
+}
+
+/// The stored name of a channel an operator named: its local part when
+/// given a JID of one of the service's domains, normalised as a request
+/// over XMPP is (`channel::names`).
+fn channel_name(cfg: &Config, raw: &str) -> Result<String, CliError> {
+    let local = match raw.split_once('@') {
+        Some((local, domain)) if domain == cfg.mix.domain || domain == cfg.muc.domain => local,
+        Some(_) => return Err(CliError::new(format!("{raw} is not a channel of this service (its domains: {} and {})", cfg.mix.domain, cfg.muc.domain))),
+        None => raw,
+    };
+    names::normalise(local).map_err(|e| CliError::new(format!("'{raw}': {e}")))
 }
 
 fn no_channel(name: &str) -> CliError {
