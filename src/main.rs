@@ -24,7 +24,8 @@ enum Command {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
     },
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and exit. Refused (exit status 3)
+    /// while the service runs.
     Migrate {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
@@ -133,42 +134,30 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let command = match cli.command {
-        Command::Admin { command, .. } => return rt.block_on(host_command(&cfg, HostCommand::Admin(command))),
-        Command::Backup { path, force, .. } => return rt.block_on(host_command(&cfg, HostCommand::Backup { path, force })),
-        other => other,
-    };
-    let result: Result<(), String> = rt.block_on(async {
-        match command {
-            Command::CheckConfig { .. } => {
-                println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
-                Ok(())
-            }
-            Command::Migrate { .. } => {
-                let store = mixmuc::store::Store::connect(&cfg.store).await.map_err(|e| e.to_string())?;
-                let report = store.migrate().await.map_err(|e| e.to_string())?;
-                println!("schema version {} (was {})", report.after, report.before.map(|v| v.to_string()).unwrap_or_else(|| "empty".into()));
-                store.close().await;
-                Ok(())
-            }
-            Command::Serve { .. } => mixmuc::app::serve(cfg).await.map_err(|e| e.to_string()),
-            Command::Admin { .. } | Command::Backup { .. } => unreachable!("handled above"),
+    match cli.command {
+        Command::CheckConfig { .. } => {
+            println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
+            ExitCode::SUCCESS
         }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("mixmuc: {e}");
-            ExitCode::FAILURE
-        }
+        Command::Serve { .. } => match rt.block_on(mixmuc::app::serve(cfg)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("mixmuc: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Migrate { .. } => rt.block_on(host_command(&cfg, HostCommand::Migrate)),
+        Command::Admin { command, .. } => rt.block_on(host_command(&cfg, HostCommand::Admin(command))),
+        Command::Backup { path, force, .. } => rt.block_on(host_command(&cfg, HostCommand::Backup { path, force })),
     }
 }
 
-/// `admin` and `backup`: what they print goes to standard output, notes
+/// `migrate`, `admin` and `backup`: what they print goes to standard output, notes
 /// and errors to standard error; a refusal because the service runs exits
 /// with status 3 (`mixmuc::cli::EXIT_RUNNING`).
 enum HostCommand {
+    Migrate,
     Admin(AdminCommand),
     Backup { path: PathBuf, force: bool },
 }
@@ -184,6 +173,7 @@ async fn host_command(cfg: &Config, command: HostCommand) -> ExitCode {
             };
             mixmuc::cli::admin::run(cfg, &cmd).await
         }
+        HostCommand::Migrate => mixmuc::cli::migrate::run(cfg).await.map(|out| (out, None)),
         HostCommand::Backup { path, force } => mixmuc::cli::backup::run(cfg, &path, force).await.map(|out| (out, None)),
     };
     match result {

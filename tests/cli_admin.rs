@@ -244,6 +244,9 @@ async fn destroy_refused_while_serving_then_complete(bed: &Bed) {
     assert_eq!(out.status.code(), Some(3), "stdout {} stderr {stderr}", text(&out.stdout));
     assert!(stderr.contains("the service is running") && stderr.contains("stop it"), "{stderr}");
     assert!(bed.store.get_channel("coven").await.unwrap().is_some(), "coven destroyed while refused");
+    let out = bed.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(3), "migrate while serving: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("the service is running"), "{}", text(&out.stderr));
 
     let out = bed.run(&["admin", "channels"]);
     assert!(out.status.success(), "admin channels while serving: {}", text(&out.stderr));
@@ -258,6 +261,10 @@ async fn destroy_refused_while_serving_then_complete(bed: &Bed) {
     let other_before = rows_of(&mut c, sqlite, "other").await;
     serving.release().await;
 
+    let out = bed.run(&["migrate"]);
+    let version = mixmuc::store::known_version();
+    assert!(out.status.success(), "migrate once stopped: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("schema version {version} (was {version})\n"));
     let out = bed.run(&["admin", "destroy", "coven", "--reason", "spam"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "destroy once stopped: {}", text(&out.stderr));

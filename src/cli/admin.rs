@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{open_existing, require_file, time, CliError, EXIT_RUNNING};
+use super::{open_existing, refused_while_running, require_file, time, CliError};
 use crate::channel::names;
 use crate::config::Config;
 use crate::store::{ChannelDetail, ServingLock, StoreError};
@@ -153,14 +153,11 @@ async fn destroy(cfg: &Config, name: &str, reason: Option<&str>) -> Result<Strin
     let lock = match ServingLock::admin(&cfg.store).await {
         Ok(l) => l,
         Err(StoreError::Running(why)) => {
-            return Err(CliError {
-                code: EXIT_RUNNING,
-                message: format!(
-                    "refused: the service is running ({why}). `admin destroy` changes the store and needs it stopped: stop it (e.g. `systemctl stop mixmuc`) and run this again, \
-                     or destroy the channel over XMPP as its owner or a service admin ([service] admins): a MUC owner's destroy or a MIX destroy, which also tells its users. \
-                     `admin channels`, `admin show` and `backup` work while it runs."
-                ),
-            })
+            return Err(refused_while_running(
+                &why,
+                "`admin destroy` changes the store and needs it stopped: stop it (e.g. `systemctl stop mixmuc`) and run this again, \
+                 or destroy the channel over XMPP as its owner or a service admin ([service] admins): a MUC owner's destroy or a MIX destroy, which also tells its users",
+            ))
         }
         Err(e) => return Err(e.into()),
     };

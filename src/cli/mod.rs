@@ -5,13 +5,15 @@
 //!
 //! Who may run what while `mixmuc serve` runs (`store::ServingLock`):
 //! reading (`admin channels`, `admin show`) and `backup` always; a command
-//! that changes the store (`admin destroy`) only while no service uses it,
+//! that changes the store (`admin destroy`, `migrate`: `migrate.rs`) only
+//! while no service uses it,
 //! since the service keeps the channels it serves in its cache and would
 //! not learn of the change. It holds the lock while it works, so a service
 //! cannot start under it.
 
 pub mod admin;
 pub mod backup;
+pub mod migrate;
 
 use std::path::Path;
 
@@ -49,6 +51,16 @@ impl From<crate::error::Error> for CliError {
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
+    }
+}
+
+/// A command that changes the store, refused because a service holds the
+/// serving lock (`why`): what to do instead (`instead`), and that the
+/// reading commands work meanwhile.
+fn refused_while_running(why: &str, instead: &str) -> CliError {
+    CliError {
+        code: EXIT_RUNNING,
+        message: format!("refused: the service is running ({why}). {instead}. `admin channels`, `admin show` and `backup` work while it runs."),
     }
 }
 

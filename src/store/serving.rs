@@ -49,6 +49,8 @@ enum Mode {
     Serve,
     /// A command that writes: exclusive.
     Admin,
+    /// A look (`is_held`): exclusive, released at once; creates no folder.
+    Probe,
 }
 
 /// A held lock; dropped (or `release`d), it is released.
@@ -114,7 +116,7 @@ impl ServingLock {
     /// The lock of a starting service. Waits up to `SERVE_WAIT` while an
     /// admin command (or, on SQLite, another service) holds it, then
     /// refuses with `StoreError::Running`. Creates the SQLite file's folder
-    /// when missing, as the store does.
+    /// when missing, as the store does (so does `admin`).
     pub async fn serve(cfg: &StoreConfig) -> Result<ServingLock, StoreError> {
         let deadline = tokio::time::Instant::now() + SERVE_WAIT;
         loop {
@@ -136,7 +138,7 @@ impl ServingLock {
     /// For a look that changes nothing: the answer may be stale the moment
     /// it is given.
     pub async fn is_held(cfg: &StoreConfig) -> Result<bool, StoreError> {
-        match Self::try_take(cfg, Mode::Admin).await? {
+        match Self::try_take(cfg, Mode::Probe).await? {
             Ok(lock) => {
                 lock.release().await;
                 Ok(false)
@@ -150,10 +152,12 @@ impl ServingLock {
         match place(cfg)? {
             Place::Memory => Ok(Ok(ServingLock { held: Held::Nothing, shown: "in-memory database".into() })),
             Place::File { db, lock } => {
-                if mode == Mode::Serve {
-                    if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect(cfg.url.clone(), format!("creating {}: {e}", dir.display())))?;
+                if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    if mode == Mode::Probe && !dir.is_dir() {
+                        // No folder, no lock file: nobody holds it.
+                        return Ok(Ok(ServingLock { held: Held::Nothing, shown: lock.display().to_string() }));
                     }
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect(cfg.url.clone(), format!("creating {}: {e}", dir.display())))?;
                 }
                 let file = std::fs::OpenOptions::new()
                     .read(true)
@@ -180,7 +184,7 @@ impl ServingLock {
                 } else {
                     let _ = conn.close().await;
                     Ok(Err(match mode {
-                        Mode::Admin => format!("a `mixmuc serve` is using the PostgreSQL store {shown}"),
+                        Mode::Admin | Mode::Probe => format!("a `mixmuc serve` is using the PostgreSQL store {shown}"),
                         Mode::Serve => format!("an admin command holds the PostgreSQL store {shown}"),
                     }))
                 }
@@ -251,7 +255,7 @@ async fn pg_connect(url: &str) -> Result<AnyConnection, StoreError> {
 async fn pg_try_lock(conn: &mut AnyConnection, mode: Mode, key: i32) -> sqlx::Result<bool> {
     let sql = match mode {
         Mode::Serve => "SELECT pg_try_advisory_lock_shared($1, $2)",
-        Mode::Admin => "SELECT pg_try_advisory_lock($1, $2)",
+        Mode::Admin | Mode::Probe => "SELECT pg_try_advisory_lock($1, $2)",
     };
     sqlx::query_scalar::<_, bool>(sql).bind(ADVISORY_CLASS).bind(key).fetch_one(conn).await
 }
