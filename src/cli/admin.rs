@@ -34,13 +34,13 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(String, Option<Str
                 .await?
                 .then(|| "note: the service is running; these figures are a snapshot and may change as you read them".to_string());
             let store = open_existing(&cfg.store).await?;
-            let out = match cmd {
-                AdminCommand::Show { name } => match store.channel_detail(name).await? {
-                    Some(d) => Ok(show(cfg, &d)),
-                    None => Err(no_channel(name)),
-                },
-                _ => Ok(channels(&store.channel_summaries().await?)),
-            };
+            let out = async {
+                match cmd {
+                    AdminCommand::Show { name } => store.channel_detail(name).await?.map(|d| show(cfg, &d)).ok_or_else(|| no_channel(name)),
+                    _ => Ok(channels(&store.channel_summaries().await?)),
+                }
+            }
+            .await;
             store.close().await;
             Ok((out?, note))
         }

@@ -278,7 +278,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_service_excludes_a_second_and_an_admin_command() {
+    async fn a_service_keeps_an_admin_command_out_until_it_ends() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = StoreConfig { url: format!("sqlite://{}", dir.path().join("s.db").display()), ..StoreConfig::default() };
         let serving = ServingLock::serve(&cfg).await.expect("first service");
