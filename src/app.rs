@@ -17,7 +17,7 @@ use crate::link::{self, LinkConfig, LinkError, LinkState, Outbox};
 use crate::metrics::{self, Domain, Kind};
 use crate::outgoing::Out;
 use crate::service::{Service, View};
-use crate::store::Store;
+use crate::store::{ServingLock, Store};
 
 /// Stanzas read and not yet handled (both links together). When the
 /// dispatcher waits for room in a link's queue (`[server]
@@ -83,11 +83,20 @@ fn link_config(cfg: &Config, d: &DomainConfig) -> LinkConfig {
 /// Runs until a signal asks to stop (or a link cannot authenticate at all).
 /// `reload`: what SIGHUP re-reads (none: SIGHUP is ignored).
 pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError> {
+    // Held until the end: the host's commands that change the store refuse
+    // while it is (`store/serving.rs`); a second service on one SQLite file
+    // is refused here.
+    let lock = ServingLock::serve(&cfg.store).await?;
+    tracing::info!(lock = %lock.shown(), "serving lock held");
     let store = Store::open(&cfg.store).await?;
     tracing::info!(store = %crate::config::redact_url(&cfg.store.url), backend = ?store.backend(), "store ready");
     let svc = Service::new(&cfg, store.clone());
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Released after the store is closed (`unlock` dropped), not at the
+    // shutdown signal: stanzas read before it are still handled meanwhile.
+    let (unlock, unlocked) = watch::channel(false);
+    let lock = tokio::spawn(lock.keep(unlocked));
     let (in_tx, mut in_rx) = mpsc::channel::<Stanza>(INBOUND);
     let (mix_out, mix_in) = link::queue(&cfg.mix.domain, cfg.server.send_queue_bytes);
     let (muc_out, muc_in) = link::queue(&cfg.muc.domain, cfg.server.send_queue_bytes);
@@ -225,6 +234,8 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
         l.abort();
     }
     store.close().await;
+    drop(unlock);
+    let _ = lock.await;
     outcome
 }
 

@@ -462,8 +462,9 @@ impl Config {
     /// Reads the file (which must exist) and the environment, then checks.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         if !path.exists() {
+            let cwd = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "?".into());
             return Err(ConfigError(format!(
-                "configuration file {} not found: copy config/mixmuc.example.toml there and edit it (domains, secrets, store), or name another file with --config",
+                "configuration file {} not found (working directory {cwd}): copy config/mixmuc.example.toml to it and edit it, or name another with --config",
                 path.display()
             )));
         }

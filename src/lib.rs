@@ -18,6 +18,7 @@ pub mod app;
 mod adhoc;
 mod bounce;
 pub mod channel;
+pub mod cli;
 pub mod config;
 mod disco;
 mod dispatch;

@@ -1,4 +1,5 @@
-//! The `mixmuc` command: serve, migrate, check-config.
+//! The `mixmuc` command: serve, migrate, check-config, and the host's
+//! commands on the store (admin, backup: `mixmuc::cli`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +24,8 @@ enum Command {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
     },
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and exit. Refused (exit status 3)
+    /// while the service runs.
     Migrate {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
@@ -32,6 +34,45 @@ enum Command {
     CheckConfig {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
+    },
+    /// Look at the channels in the store, or destroy one (with the service
+    /// stopped). Reading works while the service runs.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        #[arg(long, global = true, default_value = "config/mixmuc.toml")]
+        config: PathBuf,
+    },
+    /// Write a consistent copy of the SQLite store to PATH, also while the
+    /// service runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write (refused when it exists, unless --force).
+        path: PathBuf,
+        /// Replace PATH if it exists.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, default_value = "config/mixmuc.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Every channel: participants, MUC occupants, archived messages, last activity.
+    Channels,
+    /// One channel: its settings, affiliations and counts.
+    Show {
+        /// The channel's name, or its MIX or MUC JID.
+        name: String,
+    },
+    /// Remove a channel with everything of it, as a destroy by its owner
+    /// does. Refused (exit status 3) while the service runs.
+    Destroy {
+        /// The channel's name, or its MIX or MUC JID.
+        name: String,
+        /// Why (written to the log).
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -54,7 +95,11 @@ fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
     let path = match &cli.command {
-        Command::Serve { config } | Command::Migrate { config } | Command::CheckConfig { config } => config.clone(),
+        Command::Serve { config }
+        | Command::Migrate { config }
+        | Command::CheckConfig { config }
+        | Command::Admin { config, .. }
+        | Command::Backup { config, .. } => config.clone(),
     };
     let cfg = match Config::load(&path) {
         Ok(c) => c,
@@ -63,7 +108,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let logging = mixmuc::logging::Logging::init(&cfg.log);
+    // A copy or a whole-table count is slow by nature: sqlx's "slow
+    // statement" warnings would only be noise on a host command's terminal.
+    let mut log = cfg.log.clone();
+    if let Command::Admin { .. } | Command::Backup { .. } = cli.command {
+        log.filter = format!("{},sqlx::query=error", cfg.log.filter);
+    }
+    let logging = mixmuc::logging::Logging::init(&log);
     // A panic outside a request's handling ends the process with status
     // 101, so that systemd restarts it (src/panics.rs).
     mixmuc::panics::exit_on_uncontained_panics();
@@ -83,37 +134,75 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result: Result<(), String> = rt.block_on(async {
-        match cli.command {
-            Command::CheckConfig { .. } => {
-                for w in &warnings {
-                    println!("warning: {w}");
-                }
-                println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
-                Ok(())
+    match cli.command {
+        Command::CheckConfig { .. } => {
+            for w in &warnings {
+                println!("warning: {w}");
             }
-            Command::Migrate { .. } => {
-                let store = mixmuc::store::Store::connect(&cfg.store).await.map_err(|e| e.to_string())?;
-                let report = store.migrate().await.map_err(|e| e.to_string())?;
-                println!("schema version {} (was {})", report.after, report.before.map(|v| v.to_string()).unwrap_or_else(|| "empty".into()));
-                store.close().await;
-                Ok(())
-            }
-            Command::Serve { .. } => {
-                for w in &warnings {
-                    tracing::warn!("{w}");
-                }
-                let reload = mixmuc::app::Reload { path: path.clone(), logging };
-                mixmuc::app::serve(cfg, Some(reload)).await.map_err(|e| e.to_string())
-            }
+            println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
+            ExitCode::SUCCESS
         }
-    });
+        Command::Serve { .. } => {
+            for w in &warnings {
+                tracing::warn!("{w}");
+            }
+            let reload = mixmuc::app::Reload { path: path.clone(), logging };
+            serve_exit(rt.block_on(mixmuc::app::serve(cfg, Some(reload))))
+        }
+        Command::Migrate { .. } => rt.block_on(host_command(&cfg, HostCommand::Migrate)),
+
+        Command::Admin { command, .. } => rt.block_on(host_command(&cfg, HostCommand::Admin(command))),
+        Command::Backup { path, force, .. } => rt.block_on(host_command(&cfg, HostCommand::Backup { path, force })),
+    }
+}
+
+/// `serve`'s exit status: non-zero when it ends with an error, so that a
+/// supervisor restarts it.
+fn serve_exit(result: Result<(), mixmuc::app::ServeError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("mixmuc: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `migrate`, `admin` and `backup`: what they print goes to standard output, notes
+/// and errors to standard error; a refusal because the service runs exits
+/// with status 3 (`mixmuc::cli::EXIT_RUNNING`).
+enum HostCommand {
+    Migrate,
+    Admin(AdminCommand),
+    Backup { path: PathBuf, force: bool },
+}
+
+async fn host_command(cfg: &Config, command: HostCommand) -> ExitCode {
+    use mixmuc::cli::admin::AdminCommand as A;
+    let result = match command {
+        HostCommand::Admin(command) => {
+            let cmd = match command {
+                AdminCommand::Channels => A::Channels,
+                AdminCommand::Show { name } => A::Show { name },
+                AdminCommand::Destroy { name, reason } => A::Destroy { name, reason },
+            };
+            mixmuc::cli::admin::run(cfg, &cmd).await
+        }
+        HostCommand::Migrate => mixmuc::cli::migrate::run(cfg).await.map(|out| (out, None)),
+        HostCommand::Backup { path, force } => mixmuc::cli::backup::run(cfg, &path, force).await.map(|out| (out, None)),
+    };
+    match result {
+        Ok((out, note)) => {
+            print!("{out}");
+            if let Some(n) = note {
+                eprintln!("{n}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mixmuc: {e}");
+            ExitCode::from(e.code)
         }
     }
 }

@@ -155,13 +155,16 @@ impl Store {
             .await?)
     }
 
-    /// Removes a channel with its participants and affiliations; the archive
-    /// too when `drop_archive`. Returns false when there was no such channel.
+    /// Removes a channel with everything of it: its participants (with
+    /// their online MIX clients), MUC sessions, affiliations, avatar and
+    /// the nicks registered in it; the archive (and its count) too when
+    /// `drop_archive`. Returns false when there was no such channel. The
+    /// service's destroys and the host's `mixmuc admin destroy` alike.
     #[tracing::instrument(skip(self), level = "debug")]
     pub async fn delete_channel(&self, name: &str, drop_archive: bool) -> Result<bool> {
         let mut conn = self.conn().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        for table in ["occupants", "participants", "affiliations", "avatars"] {
+        for table in ["occupants", "mix_presence", "participants", "affiliations", "avatars"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE channel = $1")))
                 .bind(name)
                 .execute(&mut *tx)
@@ -170,6 +173,8 @@ impl Store {
         sqlx::query("DELETE FROM registered_nicks WHERE channel = $1 AND channel <> ''").bind(name).execute(&mut *tx).await?;
         if drop_archive {
             sqlx::query("DELETE FROM archive WHERE channel = $1").bind(name).execute(&mut *tx).await?;
+            // Its count, 0 now, would otherwise stay behind.
+            sqlx::query("DELETE FROM archive_counts WHERE channel = $1").bind(name).execute(&mut *tx).await?;
         }
         let gone = sqlx::query("DELETE FROM channels WHERE name = $1").bind(name).execute(&mut *tx).await?.rows_affected() == 1;
         tx.commit().await?;

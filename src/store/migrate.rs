@@ -33,6 +33,12 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("migration failed: {0}")]
     Migrate(String),
+    /// A service is using the store (`serving.rs`): who holds its lock.
+    #[error("{0}")]
+    Running(String),
+    /// A backup was not made (`backup.rs`): why.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 /// What `migrate` did.
@@ -57,10 +63,15 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
+/// The schema version this mixmuc writes: its newest migration.
+pub fn known_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
 impl Store {
     /// Applies pending migrations; refuses a database newer than the code.
     pub async fn migrate(&self) -> Result<MigrateReport, StoreError> {
-        let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        let known = known_version();
         let before = self.schema_version().await;
         if let Some(found) = before {
             if found > known {

@@ -19,6 +19,9 @@ mod sqlite_conn;
 mod checkpoint;
 mod health;
 mod stats;
+mod serving;
+mod admin;
+mod backup;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage, NewRetraction, Tombstone, EMPTY_PAYLOAD};
@@ -27,11 +30,14 @@ pub use occupants::OccupantRow;
 pub use participants::ParticipantRow;
 pub use presence::{IdleSessionRow, MixClientRow};
 pub use preferences::{JidPreference, JidVisibility, Preferences};
-pub use migrate::{MigrateReport, StoreError};
+pub use migrate::{known_version, MigrateReport, StoreError};
 pub use registered_nicks::SERVICE as SERVICE_SCOPE;
 pub use service_admin::{ChannelFigures, ServiceBan, ServiceFigures};
 pub use health::{Health, PROBE_INTERVAL};
 pub use stats::Totals;
+pub use serving::{advisory_key, lock_file, ServingLock};
+pub use admin::{ChannelDetail, ChannelSummary};
+pub use backup::{backup_sqlite, BackupReport};
 
 use std::time::Duration;
 
@@ -206,6 +212,32 @@ fn prepare_url(url: &str) -> Result<(Backend, String, Option<String>), StoreErro
     Ok((Backend::Sqlite, format!("sqlite://{path}?{query}"), direct_file(path, &query)))
 }
 
+/// Where a store URL's database is, decided from the URL alone (nothing
+/// is created or opened).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite database file (the path as the URL names it: relative to
+    /// the working directory unless it starts with `/`).
+    File(String),
+    /// An in-memory SQLite database.
+    Memory,
+    Postgres,
+}
+
+/// Where `url`'s database is.
+pub fn location(url: &str) -> Result<Location, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Location::Postgres);
+    }
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| StoreError::Url(redact_url(url)))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory = path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory");
+    Ok(if memory { Location::Memory } else { Location::File(path.to_string()) })
+}
+
 /// The file the direct appender opens for a SQLite URL's path and query;
 /// `None` for in-memory databases (private to each connection) and for a
 /// path with percent-escapes (sqlx decodes them; those keep sqlx's
@@ -234,5 +266,16 @@ mod tests {
         assert_eq!(file(":memory:", "mode=rwc"), None);
         assert_eq!(file("x.db", "mode=memory&cache=shared"), None);
         assert_eq!(file("with%20space.db", "mode=rwc"), None);
+    }
+
+    #[test]
+    fn locations_from_urls() {
+        use super::{location, Location};
+        assert_eq!(location("sqlite://data/mixmuc.db").unwrap(), Location::File("data/mixmuc.db".into()));
+        assert_eq!(location("sqlite:///var/lib/m.db?cache=private").unwrap(), Location::File("/var/lib/m.db".into()));
+        assert_eq!(location("sqlite::memory:").unwrap(), Location::Memory);
+        assert_eq!(location("sqlite://x.db?mode=memory").unwrap(), Location::Memory);
+        assert_eq!(location("postgres://u:p@h/db").unwrap(), Location::Postgres);
+        assert!(location("mysql://h/db").is_err());
     }
 }
