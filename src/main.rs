@@ -74,6 +74,22 @@ enum AdminCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Ban a bare JID, or every JID of a domain, from the whole service
+    /// (both views, every channel), and take it out of the channels it is
+    /// in. Refused (exit status 3) while the service runs: use the service
+    /// admins' ad-hoc command then.
+    Ban {
+        /// A bare JID (user@example.org) or a domain (example.org).
+        jid: String,
+        /// Why (kept with the ban).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a service-wide ban. Refused (exit status 3) while the service runs.
+    Unban {
+        /// The banned bare JID or domain.
+        jid: String,
+    },
 }
 
 /// glibc gives every thread that allocates an arena of its own (up to 8 per
@@ -186,6 +202,8 @@ async fn host_command(cfg: &Config, command: HostCommand) -> ExitCode {
                 AdminCommand::Channels => A::Channels,
                 AdminCommand::Show { name } => A::Show { name },
                 AdminCommand::Destroy { name, reason } => A::Destroy { name, reason },
+                AdminCommand::Ban { jid, reason } => A::Ban { jid, reason },
+                AdminCommand::Unban { jid } => A::Unban { jid },
             };
             mixmuc::cli::admin::run(cfg, &cmd).await
         }

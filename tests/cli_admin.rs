@@ -282,6 +282,52 @@ async fn destroy_refused_while_serving_then_complete(bed: &Bed) {
     let _ = c.close().await;
 }
 
+/// `admin ban`: refused while serving; once stopped, a whole domain is
+/// banned and its users leave every channel (hecate of
+/// shakespeare.example was in both, hag66 and hag01 of the same domain
+/// in coven); the service, started again on the store, refuses them in
+/// both views; `admin unban` lifts it. A service admin cannot be banned.
+async fn ban_refused_while_serving_then_holds_in_both_views(bed: &Bed) {
+    let serving = ServingLock::serve(&bed.cfg.store).await.expect("the serving lock");
+    let out = bed.run(&["admin", "ban", HECATE_BARE, "--reason", "spam"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("Ban from the service"), "{}", text(&out.stderr));
+    assert!(!bed.store.service_banned(HECATE_BARE, "shakespeare.example").await.unwrap());
+    serving.release().await;
+
+    let out = bed.run(&["admin", "ban", "shakespeare.example", "--reason", "spam wave"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "ban once stopped: {}", text(&out.stderr));
+    assert!(stdout.starts_with("banned shakespeare.example from the whole service"), "{stdout}");
+    assert!(stdout.contains(&format!("{HECATE_BARE} in other")) && stdout.contains(&format!("{HAG66_BARE} in coven")), "{stdout}");
+    assert!(bed.store.service_banned(HECATE_BARE, "shakespeare.example").await.unwrap());
+    for channel in ["coven", "other"] {
+        let left = bed.store.list_participants(channel).await.unwrap();
+        assert!(left.iter().all(|p| !p.jid.ends_with("@shakespeare.example")), "{channel}: {left:?}");
+        assert!(bed.store.list_occupants(channel).await.unwrap().iter().all(|o| !o.jid.ends_with("@shakespeare.example")));
+    }
+    // The service on this store: both views refuse a user of that domain.
+    let service = Service::new(&bed.cfg, bed.store.clone());
+    let out = send(&service, &format!("<presence from='{HAG01}' to='{ROOM}/again'><x xmlns='http://jabber.org/protocol/muc'/></presence>")).await;
+    let error = out.iter().find(|e| e.attr("type") == Some("error")).unwrap_or_else(|| panic!("{out:?}"));
+    assert!(error.children().any(|c| c.name() == "error" && c.children().any(|d| d.name() == "forbidden")), "{error:?}");
+    let join = format!("<iq type='set' id='jb' from='{HECATE_BARE}' to='other@{MIX}'><join xmlns='urn:xmpp:mix:core:1'><subscribe node='urn:xmpp:mix:nodes:messages'/><nick>hecate</nick></join></iq>");
+    let out = send(&service, &join).await;
+    assert_eq!(out[0].attr("type"), Some("error"), "{out:?}");
+
+    let out = bed.run(&["admin", "ban", "romeo@montague.example"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("it was in no channel"), "{}", text(&out.stdout));
+    let out = bed.run(&["admin", "unban", "shakespeare.example"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!bed.store.service_banned(HECATE_BARE, "shakespeare.example").await.unwrap());
+    let out = bed.run(&["admin", "unban", "shakespeare.example"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is not banned"), "{}", text(&out.stderr));
+    let out = bed.run(&["admin", "ban", "not a jid@"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
 macro_rules! both {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -305,7 +351,12 @@ macro_rules! both {
     };
 }
 
-both!(channels_lists_each_with_its_counts, show_prints_settings_affiliations_and_counts, destroy_refused_while_serving_then_complete);
+both!(
+    channels_lists_each_with_its_counts,
+    show_prints_settings_affiliations_and_counts,
+    destroy_refused_while_serving_then_complete,
+    ban_refused_while_serving_then_holds_in_both_views
+);
 
 // ------------------------------------------------------------ SQLite only
 

@@ -1,4 +1,5 @@
-//! `mixmuc admin channels`, `admin show NAME`, `admin destroy NAME`.
+//! `mixmuc admin channels`, `admin show NAME`, `admin destroy NAME`,
+//! `admin ban JID`, `admin unban JID`.
 
 use std::fmt::Write as _;
 
@@ -16,6 +17,11 @@ pub enum AdminCommand {
     Show { name: String },
     /// Removes a channel as the service's destroy does.
     Destroy { name: String, reason: Option<String> },
+    /// Bans a bare JID or a whole domain from the service, as the service
+    /// admins' ad-hoc command does, and takes it out of every channel.
+    Ban { jid: String, reason: Option<String> },
+    /// Lifts a service-wide ban.
+    Unban { jid: String },
 }
 
 /// Runs `cmd` on the store of `cfg`. Returns what to print on standard
@@ -26,6 +32,7 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(String, Option<Str
         AdminCommand::Channels => AdminCommand::Channels,
         AdminCommand::Show { name } => AdminCommand::Show { name: channel_name(cfg, name)? },
         AdminCommand::Destroy { name, reason } => AdminCommand::Destroy { name: channel_name(cfg, name)?, reason: reason.clone() },
+        other => other.clone(),
     };
     match cmd {
         AdminCommand::Channels | AdminCommand::Show { .. } => {
@@ -45,7 +52,75 @@ pub async fn run(cfg: &Config, cmd: &AdminCommand) -> Result<(String, Option<Str
             Ok((out?, note))
         }
         AdminCommand::Destroy { name, reason } => destroy(cfg, name, reason.as_deref()).await.map(|out| (out, None)),
+        AdminCommand::Ban { jid, reason } => service_ban(cfg, jid, Some(reason.as_deref().unwrap_or(""))).await.map(|out| (out, None)),
+        AdminCommand::Unban { jid } => service_ban(cfg, jid, None).await.map(|out| (out, None)),
     }
+}
+
+/// A bare JID or a domain, as the service-wide ban takes it (`example.org`
+/// bans every JID of that domain).
+fn ban_target(cfg: &Config, raw: &str) -> Result<String, CliError> {
+    let jid = xmpp_parsers::jid::BareJid::new(raw.trim()).map_err(|e| CliError::new(format!("'{raw}' is neither a bare JID nor a domain: {e}")))?;
+    let target = jid.to_string();
+    if let Some(a) = cfg.admins().into_iter().find(|a| a.as_str() == target || a.domain().as_str() == target) {
+        return Err(CliError::new(format!("{target} is or covers the service admin {a} ([service] admins): not banned")));
+    }
+    Ok(target)
+}
+
+/// `admin ban` (`reason`: Some) or `admin unban` (None), with the service
+/// stopped: the ban is stored, and whoever it covers leaves every channel
+/// (its participant row and MUC sessions). Nobody is told; at the next
+/// start, the ban holds in both views.
+async fn service_ban(cfg: &Config, raw: &str, reason: Option<&str>) -> Result<String, CliError> {
+    let target = ban_target(cfg, raw)?;
+    require_file(&cfg.store)?;
+    let verb = if reason.is_some() { "ban" } else { "unban" };
+    let lock = match ServingLock::admin(&cfg.store).await {
+        Ok(l) => l,
+        Err(StoreError::Running(why)) => {
+            return Err(refused_while_running(
+                &why,
+                &format!(
+                    "`admin {verb}` changes the store and needs it stopped: stop it and run this again, or, as a service admin                      ([service] admins), use the ad-hoc command \"{}\" from your client, which also removes and tells those it covers",
+                    if reason.is_some() { "Ban from the service" } else { "Lift a service-wide ban" }
+                ),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let done = async {
+        let store = open_existing(&cfg.store).await?;
+        let outcome = async {
+            let Some(reason) = reason else {
+                if !store.remove_service_ban(&target).await? {
+                    return Err(CliError::new(format!("{target} is not banned from the service")));
+                }
+                tracing::info!(target = %target, "service-wide ban lifted by the host (mixmuc admin unban)");
+                return Ok(format!("lifted the service-wide ban of {target}\n"));
+            };
+            let new = store.add_service_ban(&target, reason, "mixmuc admin ban", crate::store::now_ms()).await?;
+            let covered = store.participants_matching(&target).await?;
+            for (channel, jid) in &covered {
+                store.evict(channel, jid).await?;
+            }
+            tracing::info!(target = %target, reason, channels = covered.len(), "service-wide ban by the host (mixmuc admin ban)");
+            let mut out = format!("{} {target} from the whole service", if new { "banned" } else { "still banned (reason updated):" });
+            if covered.is_empty() {
+                out.push_str("; it was in no channel\n");
+            } else {
+                let list: Vec<String> = covered.iter().map(|(c, j)| format!("{j} in {c}")).collect();
+                let _ = writeln!(out, "; removed, without telling anyone (the service is stopped): {}", list.join(", "));
+            }
+            Ok(out)
+        }
+        .await;
+        store.close().await;
+        outcome
+    }
+    .await;
+    lock.release().await;
+    done
 }
 
 /// The stored name of a channel an operator named: its local part when
