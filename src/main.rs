@@ -1,9 +1,9 @@
-//! The `mixmuc` command: serve, migrate, check-config.
+//! The `mixmuc` command: serve, migrate, check-config, import.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use mixmuc::config::Config;
 
 #[global_allocator]
@@ -33,6 +33,48 @@ enum Command {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
     },
+    /// Import the rooms of another MUC service into the store
+    /// (docs/deploy/migrate.md).
+    #[command(subcommand)]
+    Import(ImportFrom),
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    /// From a Prosody 0.12 MUC component's storage (SQL on SQLite, or internal files).
+    Prosody(ProsodyImport),
+}
+
+#[derive(Args)]
+struct ProsodyImport {
+    #[arg(long, default_value = "config/mixmuc.toml")]
+    config: PathBuf,
+    /// Prosody's SQLite database (mod_storage_sql).
+    #[arg(long, value_name = "PATH", required_unless_present = "data_dir", conflicts_with = "data_dir")]
+    sql: Option<PathBuf>,
+    /// Prosody's data folder (internal storage).
+    #[arg(long, value_name = "PATH")]
+    data_dir: Option<PathBuf>,
+    /// The MUC component's domain in Prosody.
+    #[arg(long, value_name = "MUC_DOMAIN")]
+    host: String,
+    /// Read and check everything; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Replace rooms that mixmuc has with other settings.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+impl ProsodyImport {
+    fn options(&self) -> mixmuc::import::Options {
+        let source = match (&self.sql, &self.data_dir) {
+            (Some(p), _) => mixmuc::import::Source::ProsodySql(p.clone()),
+            (None, Some(p)) => mixmuc::import::Source::ProsodyFiles(p.clone()),
+            (None, None) => unreachable!("clap requires --sql or --data-dir"),
+        };
+        mixmuc::import::Options { source, host: self.host.clone(), dry_run: self.dry_run, overwrite: self.overwrite }
+    }
 }
 
 /// glibc gives every thread that allocates an arena of its own (up to 8 per
@@ -55,6 +97,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let path = match &cli.command {
         Command::Serve { config } | Command::Migrate { config } | Command::CheckConfig { config } => config.clone(),
+        Command::Import(ImportFrom::Prosody(p)) => p.config.clone(),
     };
     let cfg = match Config::load(&path) {
         Ok(c) => c,
@@ -79,27 +122,35 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result: Result<(), String> = rt.block_on(async {
+    // Ok(false): done, with problems to report in the exit code.
+    let result: Result<bool, String> = rt.block_on(async {
         match cli.command {
             Command::CheckConfig { .. } => {
                 println!("configuration {} is valid (mix {}, muc {}, store {})", path.display(), cfg.mix.domain, cfg.muc.domain, mixmuc::config::redact_url(&cfg.store.url));
-                Ok(())
+                Ok(true)
             }
             Command::Migrate { .. } => {
                 let store = mixmuc::store::Store::connect(&cfg.store).await.map_err(|e| e.to_string())?;
                 let report = store.migrate().await.map_err(|e| e.to_string())?;
                 println!("schema version {} (was {})", report.after, report.before.map(|v| v.to_string()).unwrap_or_else(|| "empty".into()));
                 store.close().await;
-                Ok(())
+                Ok(true)
             }
             Command::Serve { .. } => {
                 let reload = mixmuc::app::Reload { path: path.clone(), logging };
-                mixmuc::app::serve(cfg, Some(reload)).await.map_err(|e| e.to_string())
+                mixmuc::app::serve(cfg, Some(reload)).await.map(|()| true).map_err(|e| e.to_string())
+            }
+            Command::Import(ImportFrom::Prosody(p)) => {
+                let store = mixmuc::store::Store::open(&cfg.store).await.map_err(|e| e.to_string())?;
+                let summary = mixmuc::import::run(&store, &cfg.muc.domain.to_string(), &p.options()).await;
+                store.close().await;
+                Ok(summary?.rooms_skipped == 0)
             }
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("mixmuc: {e}");

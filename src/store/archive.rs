@@ -213,7 +213,7 @@ fn bind_rows<'q>(q: AnyQuery<'q>, rows: Vec<NewMessage>) -> AnyQuery<'q> {
 }
 
 /// Binds one row's 9 values (`INSERT_COLUMNS`), in order.
-fn bind_row(q: AnyQuery<'_>, m: NewMessage) -> AnyQuery<'_> {
+pub(super) fn bind_row(q: AnyQuery<'_>, m: NewMessage) -> AnyQuery<'_> {
     q.bind(m.channel)
         .bind(m.id)
         .bind(m.ts)

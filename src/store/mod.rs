@@ -18,6 +18,7 @@ mod sqlite_conn;
 mod checkpoint;
 mod health;
 mod stats;
+mod import;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage, NewRetraction, Tombstone, EMPTY_PAYLOAD};
@@ -30,6 +31,7 @@ pub use migrate::{MigrateReport, StoreError};
 pub use registered_nicks::SERVICE as SERVICE_SCOPE;
 pub use health::{Health, PROBE_INTERVAL};
 pub use stats::Totals;
+pub use import::RoomImport;
 
 use std::time::Duration;
 
