@@ -56,7 +56,8 @@ pub struct Options {
 /// What an import did (or, dry, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// Rooms written (new, or replaced with `overwrite`).
+    /// Rooms written (new, or replaced with `overwrite`); in a dry run,
+    /// to write (and so on below).
     pub rooms_written: u64,
     /// Rooms that mixmuc has already as they are (their archive's new
     /// messages are still added).
@@ -75,13 +76,23 @@ pub struct Summary {
     pub items_left_out: u64,
 }
 
-impl std::fmt::Display for Summary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "rooms: {} written, {} unchanged, {} skipped, {} temporary left out; members: {} affiliations, {} registered nicks; \
-             messages: {} added, {} already there, {} other items left out",
-            self.rooms_written, self.rooms_unchanged, self.rooms_skipped, self.rooms_temporary, self.affiliations, self.nicks, self.messages_added, self.messages_present, self.items_left_out
+impl Summary {
+    /// The summary line; `dry`: of a dry run (what would be written).
+    pub fn line(&self, dry: bool) -> String {
+        let (written, added) = if dry { ("to write", "to add") } else { ("written", "added") };
+        format!(
+            "{}rooms: {} {written}, {} unchanged, {} skipped, {} temporary left out; members: {} affiliations, {} registered nicks; \
+             messages: {} {added}, {} already there, {} other items left out",
+            if dry { "dry run, nothing written: " } else { "" },
+            self.rooms_written,
+            self.rooms_unchanged,
+            self.rooms_skipped,
+            self.rooms_temporary,
+            self.affiliations,
+            self.nicks,
+            self.messages_added,
+            self.messages_present,
+            self.items_left_out
         )
     }
 }
@@ -176,7 +187,7 @@ pub async fn run(store: &Store, muc_domain: &str, o: &Options) -> Result<Summary
             eprintln!("skipped room {name}: {problem}");
         }
     }
-    println!("{}summary: {summary}", if o.dry_run { "dry run " } else { "" });
+    println!("summary: {}", summary.line(o.dry_run));
     Ok(summary)
 }
 

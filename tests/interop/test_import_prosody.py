@@ -329,6 +329,7 @@ async def test_import_from_prosody_sql(bed, xmpp):
     dry = run_import(bed, config, source, "--dry-run")
     assert dry.returncode == 0, said(dry)
     assert re.search(rf"room {coven}: new, 4 affiliation\(s\), 1 registered nick\(s\), {len(old['coven_mam'])} message\(s\) \({len(old['coven_mam'])} new\)", dry.stdout), said(dry)
+    assert f"messages: {n} to add, 0 already there" in dry.stdout, said(dry)
     again = run_import(bed, config, source, "--dry-run")
     assert f"room {coven}: new" in again.stdout, "a dry run wrote something:\n" + said(again)
 
