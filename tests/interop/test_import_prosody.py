@@ -33,7 +33,7 @@ from slixmpp import JID
 from slixmpp.xmlstream import ET
 
 from bed import IQ_TIMEOUT, Client, unique_name
-from test_muc import NS_MUC_OWNER, RoomLog, body, enter, error, kind, subject
+from test_muc import NS_MUC_OWNER, RoomLog, body, enter, error, kind, room_stanza_id, subject
 
 OLD_HOST = "rooms.localhost"
 NS_DATA = "jabber:x:data"
@@ -298,8 +298,11 @@ async def check_served(bed, xmpp, old: dict) -> None:
     assert subject(entry.subject) == "Brooms at dawn"
     assert taken.error is None, taken.stanzas
 
-    got = await mam(carol, coven)
     want = old["coven_mam"]
+    # The history sent on entering: the archive's last messages, with their ids.
+    history = [(room_stanza_id(m, coven), body(m)) for m in entry.history]
+    assert history and history == [(w[0], w[3]) for w in want[-len(history):]], history
+    got = await mam(carol, coven)
     assert len(want) >= 30
     assert got == want, f"mixmuc:\n{got}\nProsody:\n{want}"
     assert {r[2] for r in got} == {"Al", "Caz"}
