@@ -66,6 +66,8 @@ pub struct Summary {
     pub rooms_skipped: u64,
     /// Temporary (not persistent) rooms, left out as Prosody would drop them.
     pub rooms_temporary: u64,
+    /// Destroyed rooms (Prosody's tombstones), left out.
+    pub rooms_destroyed: u64,
     /// Affiliations and registered nicks of the rooms written.
     pub affiliations: u64,
     pub nicks: u64,
@@ -81,13 +83,14 @@ impl Summary {
     pub fn line(&self, dry: bool) -> String {
         let (written, added) = if dry { ("to write", "to add") } else { ("written", "added") };
         format!(
-            "{}rooms: {} {written}, {} unchanged, {} skipped, {} temporary left out; members: {} affiliations, {} registered nicks; \
+            "{}rooms: {} {written}, {} unchanged, {} skipped, {} temporary and {} destroyed left out; members: {} affiliations, {} registered nicks; \
              messages: {} {added}, {} already there, {} other items left out",
             if dry { "dry run, nothing written: " } else { "" },
             self.rooms_written,
             self.rooms_unchanged,
             self.rooms_skipped,
             self.rooms_temporary,
+            self.rooms_destroyed,
             self.affiliations,
             self.nicks,
             self.messages_added,
@@ -201,6 +204,15 @@ enum State {
 /// One room, checked whole, then written (unless dry).
 async fn import_room(store: &Store, old: &mut Old, name: &str, o: &Options, salt: &str, summary: &mut Summary) -> Result<(), String> {
     let room = old.room(name).await?;
+    if room.destroyed {
+        summary.rooms_destroyed += 1;
+        if store.room_for_import(name).await.map_err(|e| format!("reading mixmuc's store: {e}"))?.is_some() {
+            println!("room {name}: destroyed in Prosody (a tombstone), left out; mixmuc has it from an earlier import and keeps it: destroy it there if it should go");
+        } else {
+            println!("room {name}: destroyed in Prosody (a tombstone), left out");
+        }
+        return Ok(());
+    }
     if !room.persistent {
         summary.rooms_temporary += 1;
         println!("room {name}: temporary (not persistent), left out");

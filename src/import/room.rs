@@ -17,6 +17,9 @@ pub struct Room {
     pub name: String,
     /// A temporary room (Prosody removes it when the last occupant leaves).
     pub persistent: bool,
+    /// A destroyed room's tombstone (Prosody's `muc_tombstones`: kept for
+    /// a month to answer that the room is gone).
+    pub destroyed: bool,
     pub title: String,
     pub description: String,
     pub members_only: bool,
@@ -52,7 +55,7 @@ pub struct Room {
 /// set).
 const READ: &[&str] = &[
     "persistent", "name", "description", "members_only", "hidden", "moderated", "whois", "subject", "subject_from", "subject_time",
-    "allow_member_invites", "changesubject", "language", "locked", "password",
+    "allow_member_invites", "changesubject", "language", "locked", "password", "destroyed", "newjid", "reason",
 ];
 const NOT_KEPT: &[(&str, &str)] = &[
     ("history_length", "the number of messages sent on join (mixmuc's own setting applies)"),
@@ -155,6 +158,7 @@ impl Room {
         Ok(Room {
             name: name.to_string(),
             persistent: flag("persistent"),
+            destroyed: flag("destroyed"),
             title: text("name")?,
             description: text("description")?,
             members_only: flag("members_only"),
@@ -337,6 +341,16 @@ mod tests {
         other.affiliations.pop();
         other.channel.title = "x".into();
         assert_eq!(differences(&other, &imp).len(), 2);
+    }
+
+    /// What mod_muc leaves of a destroyed room: a tombstone.
+    #[test]
+    fn a_tombstone_is_a_destroyed_room() {
+        let r = room(r#"return { ["_jid"] = "coven@rooms.localhost"; ["_data"] = { ["destroyed"] = true; ["persistent"] = true;
+            ["hidden"] = true; ["reason"] = "gone"; ["newjid"] = "new@rooms.localhost"; ["locked"] = 1796325032; }; };"#)
+        .unwrap();
+        assert!(r.destroyed && r.persistent);
+        assert!(r.notes.is_empty(), "{:?}", r.notes);
     }
 
     #[test]

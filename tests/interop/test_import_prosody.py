@@ -241,7 +241,16 @@ async def fill_old_service(old: OldProsody) -> dict:
         await set_affiliation(bob, hollow_jid, "eve@localhost", "outcast", "trolling")
         for i in range(3):
             await post(bob, hollow_jid, f"hollow {i}", i, bob_log)
-        return {"coven": coven, "hollow": hollow, "coven_mam": await mam(alice, coven_jid),
+        # gone: destroyed by its owner; Prosody keeps a tombstone of it.
+        gone = unique_name("gone")
+        gone_jid = f"{gone}@{OLD_HOST}"
+        entry = await enter(alice, gone_jid, "Al")
+        assert entry.error is None, entry.stanzas
+        await configure(alice, gone_jid, {"persistentroom": "1"})
+        iq = alice.make_iq_set(ito=gone_jid)
+        iq.append(ET.fromstring(f"<query xmlns='{NS_MUC_OWNER}'><destroy><reason>moved</reason></destroy></query>"))
+        await iq.send(timeout=IQ_TIMEOUT)
+        return {"coven": coven, "hollow": hollow, "gone": gone, "coven_mam": await mam(alice, coven_jid),
                 "hollow_mam": await mam(bob, hollow_jid)}
     finally:
         for c in (alice, bob, carol):
@@ -339,6 +348,8 @@ async def test_import_from_prosody_sql(bed, xmpp):
     first = run_import(bed, config, source)
     assert first.returncode == 0, said(first)
     assert f"messages: {n} added, 0 already there" in first.stdout, said(first)
+    assert f"room {old['gone']}: destroyed in Prosody (a tombstone), left out" in first.stdout, said(first)
+    assert "0 temporary and 1 destroyed left out" in first.stdout, said(first)
     second = run_import(bed, config, source)
     assert second.returncode == 0, said(second)
     assert f"room {coven}: unchanged" in second.stdout and f"room {hollow}: unchanged" in second.stdout, said(second)
