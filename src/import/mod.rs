@@ -100,8 +100,9 @@ impl Summary {
     }
 }
 
-/// Rows per archive batch (one transaction each) and per id check.
+/// Rows per archive batch (one statement each) and per id check.
 const BATCH: usize = 500;
+const _: () = assert!(BATCH <= crate::store::IMPORT_BATCH);
 /// Archives at least this long get a progress bar (on a terminal).
 const PROGRESS_FROM: u64 = 1000;
 

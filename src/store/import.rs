@@ -5,10 +5,14 @@
 
 use sqlx::Row;
 
-use super::archive::{NewMessage, INSERT_COLUMNS};
+use super::archive::{bind_rows, values_list, NewMessage, INSERT_COLUMNS};
 use super::channels::ChannelRow;
 use super::Store;
 use crate::error::Result;
+
+/// The most archive rows `import_archive` takes at once (9 values each:
+/// within SQLite's and PostgreSQL's limits on a statement's parameters).
+pub const IMPORT_BATCH: usize = 1000;
 
 /// A room as an import writes it: the channel's row, its affiliations
 /// (bare JID, affiliation) and the nicks registered with it (bare JID,
@@ -124,20 +128,20 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("channel")?))).collect::<sqlx::Result<_>>().map_err(Into::into)
     }
 
-    /// Archives imported messages in the order given, in one transaction,
-    /// each with the archive id it had; a row whose id the archive holds
-    /// already is skipped. Returns how many were added.
+    /// Archives imported messages in the order given, each with the
+    /// archive id it had, all or none (one multi-row INSERT, atomic by
+    /// itself); a row whose id the archive holds already is skipped.
+    /// Returns how many were added. At most `IMPORT_BATCH` rows.
     #[tracing::instrument(skip(self, rows), fields(n = rows.len()), level = "debug")]
     pub async fn import_archive(&self, rows: Vec<NewMessage>) -> Result<u64> {
-        let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let sql = format!("INSERT INTO archive ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING");
-        let mut added = 0;
-        for m in rows {
-            let q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            added += super::archive::bind_row(q, m).execute(&mut *tx).await?.rows_affected();
+        if rows.is_empty() {
+            return Ok(0);
         }
-        tx.commit().await?;
-        Ok(added)
+        if rows.len() > IMPORT_BATCH {
+            return Err(crate::error::Error::internal(format!("{} archive rows in one import batch (at most {IMPORT_BATCH})", rows.len())));
+        }
+        let sql = format!("INSERT INTO archive ({INSERT_COLUMNS}) VALUES {} ON CONFLICT (id) DO NOTHING", values_list(self.backend, rows.len()));
+        let q = bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)), rows);
+        Ok(q.execute(&mut *self.conn().await?).await?.rows_affected())
     }
 }

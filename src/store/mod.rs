@@ -31,7 +31,7 @@ pub use migrate::{MigrateReport, StoreError};
 pub use registered_nicks::SERVICE as SERVICE_SCOPE;
 pub use health::{Health, PROBE_INTERVAL};
 pub use stats::Totals;
-pub use import::RoomImport;
+pub use import::{RoomImport, IMPORT_BATCH};
 
 use std::time::Duration;
 
