@@ -33,7 +33,7 @@ from slixmpp import JID
 from slixmpp.xmlstream import ET
 
 from bed import IQ_TIMEOUT, Client, unique_name
-from test_muc import NS_MUC_OWNER, RoomLog, body, enter, error, kind, room_stanza_id, subject
+from test_muc import NS_MUC_OWNER, RoomLog, body, enter, error, kind, mam_all, mix_join_direct, room_stanza_id, subject
 
 OLD_HOST = "rooms.localhost"
 NS_DATA = "jabber:x:data"
@@ -319,6 +319,15 @@ async def check_served(bed, xmpp, old: dict) -> None:
     assert await mam(carol, coven, after=want[9][0]) == want[10:]
     got = await mam(dave, hollow)
     assert got == old["hollow_mam"] and len(got) == 3, got
+
+    # The same archive in the MIX view of the channel.
+    channel = f"{old['coven']}@{bed.alt.mix}"
+    mix_client = await xmpp.connect("carol", resource="mix")
+    await mix_join_direct(mix_client, channel, "Caz")
+    rows = await mam_all(mix_client, channel)
+    seen = [(i, m.xml.findtext(f"{{{NS_CLIENT}}}body"), m.xml.findtext("{urn:xmpp:mix:core:1}mix/{urn:xmpp:mix:core:1}nick"))
+            for i, m in rows]
+    assert seen == [(w[0], w[3], w[2]) for w in want], seen
 
 
 # ---------------------------------------------------------------------------
