@@ -120,9 +120,10 @@ impl Old {
         })
     }
 
-    async fn rooms(&mut self) -> Result<Vec<String>, String> {
+    /// The rooms, and what looked like a room but was not (problems).
+    async fn rooms(&mut self) -> Result<(Vec<String>, Vec<String>), String> {
         match self {
-            Old::Sql(db) => db.rooms().await,
+            Old::Sql(db) => Ok((db.rooms().await?, vec![])),
             Old::Files(f) => f.rooms(),
         }
     }
@@ -182,9 +183,13 @@ pub async fn run(store: &Store, muc_domain: &str, o: &Options) -> Result<Summary
     if !o.host.eq_ignore_ascii_case(muc_domain) {
         println!("note: importing rooms of {} into the store of a mixmuc whose MUC domain is {muc_domain}: they will be served as <room>@{muc_domain}", o.host);
     }
-    let rooms = old.rooms().await?;
+    let (rooms, strays) = old.rooms().await?;
     println!("{} room(s) of {} found{}", rooms.len(), o.host, if o.dry_run { " (dry run: nothing is written)" } else { "" });
     let mut summary = Summary::default();
+    for stray in strays {
+        summary.rooms_skipped += 1;
+        eprintln!("skipped {stray}");
+    }
     for name in rooms {
         if let Err(problem) = import_room(store, &mut old, &name, o, &salt, &mut summary).await {
             summary.rooms_skipped += 1;

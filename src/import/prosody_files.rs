@@ -56,26 +56,29 @@ impl ProsodyFiles {
         &self.host
     }
 
-    /// The localparts of the rooms stored for the host, sorted.
-    pub fn rooms(&self) -> Result<Vec<String>, String> {
+    /// The localparts of the rooms stored for the host, sorted, and the
+    /// files of the folder that are no room Prosody wrote (each a problem
+    /// to report).
+    pub fn rooms(&self) -> Result<(Vec<String>, Vec<String>), String> {
         let dir = self.host_dir.join("config");
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
             Err(e) => return Err(format!("{}: {e}", dir.display())),
         };
-        let mut rooms = Vec::new();
+        let (mut rooms, mut strays) = (Vec::new(), Vec::new());
         for entry in entries {
             let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
             let file = entry.file_name().to_string_lossy().into_owned();
             let Some(stem) = file.strip_suffix(".dat") else { continue };
-            match decode(stem) {
+            match decode(stem).filter(|name| encode(name) == stem) {
                 Some(name) => rooms.push(name),
-                None => return Err(format!("{}: a file name Prosody does not write", entry.path().display())),
+                None => strays.push(format!("{}: a file name Prosody does not write", entry.path().display())),
             }
         }
         rooms.sort();
-        Ok(rooms)
+        strays.sort();
+        Ok((rooms, strays))
     }
 
     /// The frozen room.

@@ -440,8 +440,10 @@ async def test_import_from_prosody_files(bed, xmpp):
     shutil.copytree(old_prosody.data, broken)
     cut = broken / "rooms%2elocalhost" / "config" / coven_file.name
     cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    (cut.parent / "not a room.dat").write_text("return {};\n")
     scratch = scratch_config(bed, unique_name("scratch-files"))
     bad = run_import(bed, scratch, ["--data-dir", str(broken)])
     assert bad.returncode != 0, said(bad)
     assert re.search(rf"skipped room {coven}: .*{re.escape(cut.name)}: line \d+: .*truncated", bad.stderr), said(bad)
     assert f"room {hollow}: new" in bad.stdout, said(bad)
+    assert "not a room.dat: a file name Prosody does not write" in bad.stderr and "2 skipped" in bad.stdout, said(bad)
