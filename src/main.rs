@@ -67,13 +67,13 @@ struct ProsodyImport {
 }
 
 impl ProsodyImport {
-    fn options(&self) -> mixmuc::import::Options {
+    fn options(&self) -> Result<mixmuc::import::Options, String> {
         let source = match (&self.sql, &self.data_dir) {
-            (Some(p), _) => mixmuc::import::Source::ProsodySql(p.clone()),
+            (Some(p), None) => mixmuc::import::Source::ProsodySql(p.clone()),
             (None, Some(p)) => mixmuc::import::Source::ProsodyFiles(p.clone()),
-            (None, None) => unreachable!("clap requires --sql or --data-dir"),
+            _ => return Err("give one of --sql or --data-dir".into()),
         };
-        mixmuc::import::Options { source, host: self.host.clone(), dry_run: self.dry_run, overwrite: self.overwrite }
+        Ok(mixmuc::import::Options { source, host: self.host.clone(), dry_run: self.dry_run, overwrite: self.overwrite })
     }
 }
 
@@ -141,8 +141,9 @@ fn main() -> ExitCode {
                 mixmuc::app::serve(cfg, Some(reload)).await.map(|()| true).map_err(|e| e.to_string())
             }
             Command::Import(ImportFrom::Prosody(p)) => {
+                let options = p.options()?;
                 let store = mixmuc::store::Store::open(&cfg.store).await.map_err(|e| e.to_string())?;
-                let summary = mixmuc::import::run(&store, &cfg.muc.domain.to_string(), &p.options()).await;
+                let summary = mixmuc::import::run(&store, &cfg.muc.domain.to_string(), &options).await;
                 store.close().await;
                 Ok(summary?.rooms_skipped == 0)
             }
