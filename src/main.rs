@@ -46,11 +46,12 @@ enum ImportFrom {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["sql", "data_dir"])))]
 struct ProsodyImport {
     #[arg(long, default_value = "config/mixmuc.toml")]
     config: PathBuf,
     /// Prosody's SQLite database (mod_storage_sql).
-    #[arg(long, value_name = "PATH", required_unless_present = "data_dir", conflicts_with = "data_dir")]
+    #[arg(long, value_name = "PATH")]
     sql: Option<PathBuf>,
     /// Prosody's data folder (internal storage).
     #[arg(long, value_name = "PATH")]
