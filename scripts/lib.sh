@@ -74,6 +74,8 @@ mm_stop_system_prosody() {
 mm_install() {
 	local pkgs=()
 	command -v prosody >/dev/null 2>&1 && command -v prosodyctl >/dev/null 2>&1 || pkgs+=(prosody)
+	# `mixmuc import prosody --sql` is tested against a Prosody with SQL storage on SQLite.
+	[ -d /usr/share/doc/lua-dbi-sqlite3 ] || pkgs+=(lua-dbi-sqlite3)
 	# The store-outage trial runs a private PostgreSQL server (initdb, postgres, pg_isready);
 	# installing the package creates the system cluster but policy-rc.d keeps it stopped.
 	mm_pg_bindir >/dev/null 2>&1 || pkgs+=(postgresql)

@@ -24,6 +24,7 @@ mod disco;
 mod dispatch;
 pub mod error;
 mod expire;
+pub mod import;
 /// For the libFuzzer targets only (fuzz/): `--cfg fuzzing` builds.
 #[cfg(fuzzing)]
 #[doc(hidden)]

@@ -1,10 +1,11 @@
 //! The `mixmuc` command: serve, migrate, check-config, and the host's
-//! commands on the store (admin, backup: `mixmuc::cli`).
+//! commands on the store (admin, backup: `mixmuc::cli`), import
+//! (`mixmuc::import`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use mixmuc::config::Config;
 
 #[global_allocator]
@@ -54,6 +55,49 @@ enum Command {
         #[arg(long, default_value = "config/mixmuc.toml")]
         config: PathBuf,
     },
+    /// Import the rooms of another MUC service into the store
+    /// (docs/deploy/migrate.md).
+    #[command(subcommand)]
+    Import(ImportFrom),
+}
+
+#[derive(Subcommand)]
+enum ImportFrom {
+    /// From a Prosody 0.12 MUC component's storage (SQL on SQLite, or internal files).
+    Prosody(ProsodyImport),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["sql", "data_dir"])))]
+struct ProsodyImport {
+    #[arg(long, default_value = "config/mixmuc.toml")]
+    config: PathBuf,
+    /// Prosody's SQLite database (mod_storage_sql).
+    #[arg(long, value_name = "PATH")]
+    sql: Option<PathBuf>,
+    /// Prosody's data folder (internal storage).
+    #[arg(long, value_name = "PATH")]
+    data_dir: Option<PathBuf>,
+    /// The MUC component's domain in Prosody.
+    #[arg(long, value_name = "MUC_DOMAIN")]
+    host: String,
+    /// Read and check everything; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Replace rooms that mixmuc has with other settings.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+impl ProsodyImport {
+    fn options(&self) -> Result<mixmuc::import::Options, String> {
+        let source = match (&self.sql, &self.data_dir) {
+            (Some(p), None) => mixmuc::import::Source::ProsodySql(p.clone()),
+            (None, Some(p)) => mixmuc::import::Source::ProsodyFiles(p.clone()),
+            _ => return Err("give one of --sql or --data-dir".into()),
+        };
+        Ok(mixmuc::import::Options { source, host: self.host.clone(), dry_run: self.dry_run, overwrite: self.overwrite })
+    }
 }
 
 #[derive(Subcommand)]
@@ -116,6 +160,7 @@ fn main() -> ExitCode {
         | Command::CheckConfig { config }
         | Command::Admin { config, .. }
         | Command::Backup { config, .. } => config.clone(),
+        Command::Import(ImportFrom::Prosody(p)) => p.config.clone(),
     };
     let cfg = match Config::load(&path) {
         Ok(c) => c,
@@ -169,6 +214,28 @@ fn main() -> ExitCode {
 
         Command::Admin { command, .. } => rt.block_on(host_command(&cfg, HostCommand::Admin(command))),
         Command::Backup { path, force, .. } => rt.block_on(host_command(&cfg, HostCommand::Backup { path, force })),
+        Command::Import(ImportFrom::Prosody(p)) => rt.block_on(import(&cfg, &p)),
+    }
+}
+
+/// `mixmuc import prosody`: exit status 1 when a room was skipped (or the
+/// import failed), 0 when everything was imported.
+async fn import(cfg: &Config, p: &ProsodyImport) -> ExitCode {
+    let run = async {
+        let options = p.options()?;
+        let store = mixmuc::store::Store::open(&cfg.store).await.map_err(|e| e.to_string())?;
+        let summary = mixmuc::import::run(&store, &cfg.muc.domain.to_string(), &options).await;
+        store.close().await;
+        Ok::<bool, String>(summary.map_err(|e| e.to_string())?.rooms_skipped == 0)
+    };
+    match run.await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("mixmuc: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -11,6 +11,8 @@
 //! - the wire types (`xmpp/`) import nothing above them;
 //! - front ends and the service context import neither the router nor the
 //!   dispatcher, and the router not the dispatcher (arrows run downwards);
+//! - the import (`import/`) names no layer of the running service above the
+//!   store and the domain, and none of them names it;
 //! - no cycle between files (a file's imports of its own folder's `mod.rs`,
 //!   whose type it extends with an `impl` block, are not counted).
 
@@ -275,6 +277,21 @@ fn lower_layers_import_nothing_above_them() {
     }
     bad.extend(violations(&g, "router", &["dispatch", "app"]));
     assert!(bad.is_empty(), "arrows running upwards:\n{}", bad.join("\n"));
+}
+
+/// `mixmuc import` (`import/`) writes through the store and converts with
+/// the domain's pure helpers and the wire types' archive form; it is no
+/// part of the running service, and nothing of the service names it.
+#[test]
+fn the_import_stands_beside_the_service() {
+    let g = graph();
+    // The graph sees import/'s own arrows (it writes through the store).
+    assert!(!violations(&g, "import", &["store"]).is_empty(), "import/ not seen naming the store");
+    let mut bad = violations(&g, "import", &["mix", "muc", "disco", "mam", "router", "dispatch", "service", "link", "outgoing", "app"]);
+    for layer in ["store", "xmpp", "channel", "mix", "muc", "disco", "mam", "router", "dispatch", "service", "link", "outgoing", "app"] {
+        bad.extend(violations(&g, layer, &["import"]));
+    }
+    assert!(bad.is_empty(), "the import and the service tangled:\n{}", bad.join("\n"));
 }
 
 #[test]

@@ -163,6 +163,7 @@ suite!(
     channels_created_by_user_and_domain,
     preferences_are_kept,
     service_bans_and_figures,
+    imported_rooms_and_archives,
 );
 
 /// Service-wide bans (migration 13): a JID or a domain, matched exactly
@@ -240,6 +241,54 @@ async fn preferences_are_kept(db: &Db) {
     s.set_preferences("coven", "hag01@shakespeare.example", &prefs).await.unwrap();
     assert_eq!(s.get_participant("coven", "hag01@shakespeare.example").await.unwrap().unwrap().prefs, prefs);
     assert!(s.set_preferences("coven", "nobody@shakespeare.example", &prefs).await.is_err());
+}
+
+/// `mixmuc import`'s writes (store/import.rs): a room written whole and
+/// read back as written; written again, its affiliations and registered
+/// nicks are exactly the new ones and its other channels' untouched;
+/// archive rows keep their ids, in the order given, and a second import of
+/// the same ids adds nothing (the per-channel count follows); ids are found
+/// with their channel.
+async fn imported_rooms_and_archives(db: &Db) {
+    use mixmuc::store::{JidVisibility, RoomImport};
+    let s = db.open().await;
+    assert!(s.create_channel("other", "hag66@shakespeare.example", false, JidVisibility::Hidden, 1).await.unwrap());
+    s.register_nick("other", "hag01@shakespeare.example", "Hag", "hag").await.unwrap();
+    let mut channel = s.get_channel("other").await.unwrap().unwrap();
+    channel.name = "coven".into();
+    channel.title = "The Coven".into();
+    channel.subject = "Brooms".into();
+    channel.subject_at = 5_000;
+    channel.members_only = true;
+    channel.public = false;
+    channel.jid_visibility = JidVisibility::Visible;
+    let aff = |j: &str, a: &str| (j.to_string(), a.to_string());
+    let mut room = RoomImport {
+        channel,
+        affiliations: vec![aff("crone@shakespeare.example", "outcast"), aff("hag01@shakespeare.example", "member"), aff("hag66@shakespeare.example", "owner")],
+        nicks: vec![("hag01@shakespeare.example".into(), "Caz".into(), "caz".into())],
+    };
+    assert_eq!(s.room_for_import("coven").await.unwrap(), None);
+    s.write_imported_room(&room).await.unwrap();
+    assert_eq!(s.room_for_import("coven").await.unwrap().as_ref(), Some(&room));
+    room.affiliations.remove(0);
+    room.nicks = vec![("hag66@shakespeare.example".into(), "Third".into(), "third".into())];
+    room.channel.title = "Renamed".into();
+    s.write_imported_room(&room).await.unwrap();
+    assert_eq!(s.room_for_import("coven").await.unwrap().as_ref(), Some(&room));
+    assert_eq!(s.registered_nick("other", "hag01@shakespeare.example").await.unwrap().as_deref(), Some("Hag"));
+
+    let rows: Vec<NewMessage> = (0..4).map(|i| new_message("coven", &format!("5f1c-{i}"), 100 + i)).collect();
+    assert_eq!(s.import_archive(rows[..3].to_vec()).await.unwrap(), 3);
+    assert_eq!(s.import_archive(rows.clone()).await.unwrap(), 1);
+    assert_eq!(s.import_archive(rows.clone()).await.unwrap(), 0);
+    let all = s.query_archive(&ArchiveQuery { channel: "coven".into(), ..ArchiveQuery::default() }, 10, false).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["5f1c-0", "5f1c-1", "5f1c-2", "5f1c-3"]);
+    assert_eq!((all[1].submission_id.as_deref(), all[3].jid_visible, all[0].payload.as_str()), (None, false, rows[0].payload.as_str()));
+    assert_eq!(s.count_archive(&ArchiveQuery { channel: "coven".into(), ..ArchiveQuery::default() }).await.unwrap(), 4);
+    let found = s.archive_ids_present(&["5f1c-2".into(), "nope".into()]).await.unwrap();
+    assert_eq!(found, vec![("5f1c-2".to_string(), "coven".to_string())]);
+    assert!(s.archive_ids_present(&[]).await.unwrap().is_empty());
 }
 
 fn new_message(channel: &str, id: &str, ts: i64) -> NewMessage {

@@ -197,7 +197,7 @@ pub(super) const INSERT_COLUMNS: &str = "channel, id, ts, sender_jid, participan
 /// that both preparing and sqlx's binding search linearly, per parameter
 /// (with 1,024 parameters that was 15 % of mixmuc's CPU at saturation).
 /// PostgreSQL: `$N`.
-fn values_list(backend: super::Backend, n: usize) -> String {
+pub(super) fn values_list(backend: super::Backend, n: usize) -> String {
     let row = |r: usize| match backend {
         super::Backend::Sqlite => "(?, ?, ?, ?, ?, ?, ?, ?, ?)".to_string(),
         super::Backend::Postgres => format!("({})", (1..=9).map(|c| format!("${}", r * 9 + c)).collect::<Vec<_>>().join(", ")),
@@ -208,12 +208,12 @@ fn values_list(backend: super::Backend, n: usize) -> String {
 /// Binds the 9 values of each row, in order. The rows are moved in: sqlx
 /// keeps a bound string as its own copy (an `Arc<String>`), and a borrowed
 /// one is copied first.
-fn bind_rows<'q>(q: AnyQuery<'q>, rows: Vec<NewMessage>) -> AnyQuery<'q> {
+pub(super) fn bind_rows<'q>(q: AnyQuery<'q>, rows: Vec<NewMessage>) -> AnyQuery<'q> {
     rows.into_iter().fold(q, bind_row)
 }
 
 /// Binds one row's 9 values (`INSERT_COLUMNS`), in order.
-fn bind_row(q: AnyQuery<'_>, m: NewMessage) -> AnyQuery<'_> {
+pub(super) fn bind_row(q: AnyQuery<'_>, m: NewMessage) -> AnyQuery<'_> {
     q.bind(m.channel)
         .bind(m.id)
         .bind(m.ts)

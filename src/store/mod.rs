@@ -22,6 +22,7 @@ mod stats;
 mod serving;
 mod admin;
 mod backup;
+mod import;
 
 pub use affiliations::AdminChanges;
 pub use archive::{ArchiveQuery, ArchiveRow, NewMessage, NewRetraction, Tombstone, EMPTY_PAYLOAD};
@@ -38,6 +39,7 @@ pub use stats::Totals;
 pub use serving::{advisory_key, lock_file, ServingLock};
 pub use admin::{ChannelDetail, ChannelSummary};
 pub use backup::{backup_sqlite, BackupReport};
+pub use import::{RoomImport, IMPORT_BATCH};
 
 use std::time::Duration;
 
