@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,10 +56,13 @@ class Notified:
         return self.log.read_text(errors="replace")
 
     def close(self) -> None:
+        """Stops it if still running; removes the socket and the log (the
+        assertions above quote the log when they fail)."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
         self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
