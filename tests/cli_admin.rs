@@ -8,6 +8,7 @@
 //! (as tests/store_suite.rs).
 
 mod common;
+mod pg;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,6 +18,7 @@ use common::{config_toml, stanza, HAG01, HAG66, HAG66_BARE, HECATE_BARE, MIX, RO
 use mixmuc::config::Config;
 use mixmuc::service::Service;
 use mixmuc::store::{ServingLock, Store};
+use pg::{pg_url, PgSchema};
 use sqlx::{AnyConnection, Connection, Executor};
 
 /// Messages hag66 writes to coven, and to the other channel.
@@ -45,7 +47,7 @@ impl Bed {
 
     /// None (after a warning) without `MIXMUC_TEST_PG_URL`.
     async fn postgres(case: &str) -> Option<Bed> {
-        let url = pg_url()?;
+        let url = pg_url("the admin CLI tests")?;
         let schema = format!("mxcli_{}_{case}", std::process::id());
         let store_toml = format!("[store]\nurl = \"{url}\"\nschema = \"{schema}\"\n");
         let guard = PgSchema { url, name: schema };
@@ -509,52 +511,3 @@ async fn holders(c: &mut AnyConnection, sql: &str) -> Vec<i32> {
     sqlx::query_scalar::<_, i32>(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(c).await.expect("pg_locks")
 }
 
-fn pg_url() -> Option<String> {
-    match std::env::var("MIXMUC_TEST_PG_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-                panic!("MIXMUC_TEST_PG_URL is unset but CI=true: the PostgreSQL half of the admin CLI tests must run in CI");
-            }
-            static WARNED: std::sync::Once = std::sync::Once::new();
-            WARNED.call_once(|| {
-                use std::io::Write as _;
-                let _ = std::io::stderr().write_all(
-                    b"\n\
-                    ***********************************************************************\n\
-                    * WARNING: MIXMUC_TEST_PG_URL is unset: the admin CLI tests run on    *\n\
-                    * SQLite ONLY. PostgreSQL is NOT tested (postgres::* pass as skips).  *\n\
-                    ***********************************************************************\n\n",
-                );
-            });
-            None
-        }
-    }
-}
-
-/// Drops its schema when dropped (also when the test panicked).
-struct PgSchema {
-    url: String,
-    name: String,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async {
-                sqlx::any::install_default_drivers();
-                let mut c = AnyConnection::connect(&url).await.map_err(|e| e.to_string())?;
-                c.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"))).await.map_err(|e| e.to_string())?;
-                c.close().await.map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("warning: could not drop test schema {}: {e}", self.name),
-            Err(_) => eprintln!("warning: dropping test schema {} panicked", self.name),
-        }
-    }
-}

@@ -10,10 +10,13 @@
 //! Every case is a plain `async fn(&Db)`; the `suite!` macro turns each into
 //! `sqlite::<case>` and `postgres::<case>` tests.
 
+mod pg;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mixmuc::config::StoreConfig;
 use mixmuc::store::{ArchiveQuery, Backend, NewMessage, Store, StoreError};
+use pg::{pg_url, PgSchema};
 use sqlx::{AnyConnection, Connection, Executor};
 
 /// A database for one test.
@@ -35,7 +38,7 @@ impl Db {
 
     /// `None` (after a warning) when no PostgreSQL is configured.
     fn postgres(case: &str) -> Option<Db> {
-        let url = pg_url()?;
+        let url = pg_url("the store suite")?;
         static N: AtomicU32 = AtomicU32::new(0);
         let mut case: String = case.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
         case.truncate(30);
@@ -70,60 +73,6 @@ impl Db {
     }
 }
 
-fn pg_url() -> Option<String> {
-    match std::env::var("MIXMUC_TEST_PG_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u),
-        _ => {
-            if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-                panic!("MIXMUC_TEST_PG_URL is unset but CI=true: the PostgreSQL half of the store suite must run in CI");
-            }
-            // Once per run, and straight to the process's stderr: libtest
-            // captures `eprintln!` of passing tests, which would hide it.
-            static WARNED: std::sync::Once = std::sync::Once::new();
-            WARNED.call_once(|| {
-                use std::io::Write as _;
-                let _ = std::io::stderr().write_all(
-                    b"\n\
-                    ***********************************************************************\n\
-                    * WARNING: MIXMUC_TEST_PG_URL is unset: the store suite runs on       *\n\
-                    * SQLite ONLY. PostgreSQL is NOT tested (postgres::* pass as skips).  *\n\
-                    * Set e.g. MIXMUC_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/test *\n\
-                    ***********************************************************************\n\n",
-                );
-            });
-            None
-        }
-    }
-}
-
-/// Drops its schema when dropped (also when the test panicked).
-struct PgSchema {
-    url: String,
-    name: String,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime: do the async work on a thread
-        // with a runtime of its own.
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async {
-                sqlx::any::install_default_drivers();
-                let mut c = AnyConnection::connect(&url).await.map_err(|e| e.to_string())?;
-                c.execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"))).await.map_err(|e| e.to_string())?;
-                c.close().await.map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("warning: could not drop test schema {}: {e}", self.name),
-            Err(_) => eprintln!("warning: dropping test schema {} panicked", self.name),
-        }
-    }
-}
 
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
