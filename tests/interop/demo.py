@@ -13,7 +13,9 @@ dict for values such as the channel name), and fail with ``check(...)``.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import urllib.request
 import traceback
 from pathlib import Path
 
@@ -302,6 +304,64 @@ async def moderation(demo: Demo):
     stones = [r["mam_result"]["forwarded"]["stanza"] for r in page["mam"]["results"] if r["mam_result"]["id"] == sid]
     check(bool(stones) and stones[0].xml.find("{urn:xmpp:message-retract:1}retracted") is not None and "potions" not in str(stones[0]),
           "MAM returns a tombstone in its place, without the text")
+
+
+@scene("the operator: /health and /metrics, then admin@ (a service admin) bans carol from the whole service from a client (XEP-0050)")
+async def operator(demo: Demo):
+    if not demo.bed.has_mix_pam:
+        raise Skip("Prosody runs without contrib/prosody/mod_mix_pam.lua")
+    listen = os.environ.get("MM_METRICS_LISTEN")
+    if not listen:
+        raise Skip("no [metrics] listen in this bed (scripts/demo sets one)")
+    base = f"http://{listen}"
+    health = await asyncio.to_thread(lambda: urllib.request.urlopen(base + "/health", timeout=5).read().decode().strip())
+    say(f"GET {base}/health -> {health!r}")
+    check(health == "ok", "both links up and the store answers")
+    text = await asyncio.to_thread(lambda: urllib.request.urlopen(base + "/metrics", timeout=5).read().decode())
+    shown = [line for line in text.splitlines()
+             if line.startswith(("mixmuc_stanzas_in_total{domain=\"muc\",kind=\"message\"}", "mixmuc_fanout_copies_total",
+                                 "mixmuc_channels ", "mixmuc_link_up"))]
+    for line in shown:
+        say(f"  {line}")
+    check(any(line.startswith("mixmuc_link_up") and line.endswith(" 1") for line in shown), "Prometheus metrics: links up, stanzas counted")
+
+    admin, bob, carol = await demo.client("admin"), await demo.client("bob"), await demo.client("carol")
+    admin.register_plugin("xep_0050")
+    name = demo.state["channel"]
+    room = f"{name}@{demo.bed.main.muc}"
+    commands = await admin.plugin["xep_0050"].get_commands(JID(demo.bed.main.muc), timeout=15)
+    nodes = [node for _, node, _ in commands["disco_items"]["items"]]
+    say(f"admin: commands of {demo.bed.main.muc}: {nodes}")
+    check("urn:mixmuc:admin:0#ban" in nodes, "a service admin sees the admin commands")
+    carol.queue("groupchat_presence")
+    bob.queue("pubsub_retract")
+    form = admin.plugin["xep_0004"].make_form(ftype="submit")
+    form.add_field(var="jid", value=demo.bed.jid("carol"))
+    form.add_field(var="reason", value="spam wave")
+    first = await admin.plugin["xep_0050"].send_command(JID(demo.bed.main.muc), "urn:mixmuc:admin:0#ban", timeout=15)
+    done = await admin.plugin["xep_0050"].send_command(JID(demo.bed.main.muc), "urn:mixmuc:admin:0#ban", action="complete",
+                                                     sessionid=first["command"]["sessionid"], payload=form, timeout=15)
+    say(f"admin -> ban {demo.bed.jid('carol')}: {done['command'].xml.findtext('{http://jabber.org/protocol/commands}note')}")
+    gone = await carol.next("groupchat_presence")
+    while not (gone["type"] == "unavailable" and 301 in gone["muc"]["status_codes"]):
+        gone = await carol.next("groupchat_presence")
+    say(f"carol <- {gone['from']}: unavailable, codes {sorted(gone['muc']['status_codes'])}")
+    check(True, "carol (MUC) is banned from the room (301)")
+    retracted = await bob.next("pubsub_retract")
+    say(f"bob <- {retracted['from']}: participants node, retract")
+    check(True, "bob (MIX) sees carol leave the participants")
+    try:
+        await carol.plugin["xep_0045"].join_muc_wait(JID(room), "Carol", timeout=10)
+        refused = None
+    except Exception as exc:  # slixmpp raises on the error presence
+        refused = exc
+    check(refused is not None, "carol cannot enter the room again")
+    first = await admin.plugin["xep_0050"].send_command(JID(demo.bed.main.muc), "urn:mixmuc:admin:0#unban", timeout=15)
+    form = admin.plugin["xep_0004"].make_form(ftype="submit")
+    form.add_field(var="jid", value=demo.bed.jid("carol"))
+    await admin.plugin["xep_0050"].send_command(JID(demo.bed.main.muc), "urn:mixmuc:admin:0#unban", action="complete",
+                                              sessionid=first["command"]["sessionid"], payload=form, timeout=15)
+    say("admin -> unban carol")
 
 
 # --------------------------------------------------------------------------
