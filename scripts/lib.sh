@@ -10,6 +10,8 @@
 #   mm_bed_down DIR       stop every process of the bed, by PID
 #   mm_prosody_start DIR / mm_prosody_stop DIR
 #   mm_mixmuc_config DIR NAME / mm_mixmuc_start DIR NAME / mm_mixmuc_stop DIR NAME
+#                         (NAME: main, alt, or standby: alt's domains; MM_START_NOWAIT=1 does not
+#                         wait for "link up")
 #   mm_mixmuc_wait_link DIR NAME OFFSET   wait for "link up" of both domains after byte OFFSET
 #   mm_cargo_deb          install cargo-deb when missing (cargo install cargo-deb --locked)
 #   mm_deb_assets         target/deb-assets/mixmuc.toml, the packaged configuration
@@ -337,8 +339,10 @@ mm_prosody_stop() {
 mm_mixmuc_domains() {
 	case "$1" in
 	main) MIX_DOMAIN=$MAIN_MIX_DOMAIN MUC_DOMAIN=$MAIN_MUC_DOMAIN MIX_SECRET=$MAIN_MIX_SECRET MUC_SECRET=$MAIN_MUC_SECRET ;;
-	alt) MIX_DOMAIN=$ALT_MIX_DOMAIN MUC_DOMAIN=$ALT_MUC_DOMAIN MIX_SECRET=$ALT_MIX_SECRET MUC_SECRET=$ALT_MUC_SECRET ;;
-	*) mm_die "unknown mixmuc instance '$1' (main or alt)"; return 1 ;;
+	# "standby": a second process for alt's domains (on a shared PostgreSQL
+	# store), which waits while alt holds them (docs/deploy/scale-out.md).
+	alt | standby) MIX_DOMAIN=$ALT_MIX_DOMAIN MUC_DOMAIN=$ALT_MUC_DOMAIN MIX_SECRET=$ALT_MIX_SECRET MUC_SECRET=$ALT_MUC_SECRET ;;
+	*) mm_die "unknown mixmuc instance '$1' (main, alt or standby)"; return 1 ;;
 	esac
 }
 
@@ -464,6 +468,11 @@ mm_mixmuc_start() {
 	env "${MM_ENV_ARGS[@]}" "$BINARY" serve --config "$idir/mixmuc.toml" >>"$idir/mixmuc.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$idir/pid"
+	if [ "${MM_START_NOWAIT:-0}" = 1 ]; then
+		# A standby: its links wait while another process holds the domains.
+		mm_log "mixmuc ($name) started (pid $pid, $MIX_DOMAIN + $MUC_DOMAIN, log $idir/mixmuc.log); not waiting for its links"
+		return 0
+	fi
 	if ! mm_mixmuc_wait_link "$dir" "$name" "$offset" "${MM_START_TIMEOUT:-30}"; then
 		mm_stop_pidfile "$idir/pid" "$idir/mixmuc.toml"
 		return 1

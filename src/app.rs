@@ -121,6 +121,14 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
     let mut muc_link = tokio::spawn(link::run(link_config(&cfg, &cfg.muc), "muc", in_tx, muc_in, shutdown_rx, muc_state));
     // READY=1 to systemd once both links are up, STATUS= at each change
     // (src/notify.rs); stopped at shutdown.
+    // The rounds below (idle sessions, end of life) run only while both
+    // links are up: a standby waiting for the domains (or a service whose
+    // server is away) would otherwise take the sessions whose pings it
+    // could not send for gone, and remove them from a shared store.
+    let links_up = {
+        let (mix, muc) = (mix_watch.clone(), muc_watch.clone());
+        move || *mix.borrow() == LinkState::Up && *muc.borrow() == LinkState::Up
+    };
     let notices = tokio::spawn(crate::notify::follow_links((cfg.mix.domain.clone(), mix_watch), (cfg.muc.domain.clone(), muc_watch)));
 
     // Created once: a signal that arrives while a stanza is being handled
@@ -162,6 +170,10 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
                 }
             }
             _ = expiry.tick() => {
+                if !links_up() {
+                    tracing::debug!("end-of-life round skipped: a link is down");
+                    continue;
+                }
                 let outs = svc.expire_channels(crate::store::now_ms()).await;
                 tokio::select! {
                     biased;
@@ -170,6 +182,10 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
                 }
             }
             () = next_round(&mut rounds) => {
+                if !links_up() {
+                    tracing::debug!("idle-session round skipped: a link is down");
+                    continue;
+                }
                 let outs = svc.idle_sweep(crate::store::now_ms()).await;
                 // Waiting for room in a link's queue must not keep a
                 // shutdown waiting (a server that does not read).

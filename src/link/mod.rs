@@ -69,7 +69,15 @@ enum AttemptError {
     Auth(String),
     #[error("{0}")]
     Io(String),
+    /// The server holds another connection for the domain (`conflict`).
+    #[error("the server holds another link for this domain: {0}")]
+    Held(String),
 }
+
+/// How often a domain the server holds for another connection is tried
+/// (a standby instance behind Prosody, which takes one connection per
+/// component domain; docs/deploy/scale-out.md).
+pub const STANDBY_RETRY: Duration = Duration::from_secs(1);
 
 pub type Stream = XmppStream<io::LinkIo>;
 
@@ -104,6 +112,7 @@ async fn run_link(
     let mut backoff = Duration::from_secs(1);
     let mut ever_up = false;
     let mut attempt: u32 = 0;
+    let mut standing_by = false;
     let metric = crate::metrics::Domain::from_section(section);
     let up = |is_up: bool| {
         if let Some(d) = metric {
@@ -115,14 +124,18 @@ async fn run_link(
             return Ok(());
         }
         attempt += 1;
-        tracing::info!(domain = %cfg.domain, host = %cfg.host, port = cfg.port, attempt, "connecting");
+        if standing_by {
+            tracing::debug!(domain = %cfg.domain, host = %cfg.host, port = cfg.port, attempt, "connecting");
+        } else {
+            tracing::info!(domain = %cfg.domain, host = %cfg.host, port = cfg.port, attempt, "connecting");
+        }
         let connected = tokio::select! {
             r = connect(&cfg) => r,
             _ = shutdown.changed() => return Ok(()),
         };
         match connected {
             Ok((stream, slot, dropped)) => {
-                tracing::info!(domain = %cfg.domain, "link up");
+                tracing::info!(domain = %cfg.domain, took_over = standing_by, "link up");
                 state.send_replace(LinkState::Up);
                 ever_up = true;
                 attempt = 0;
@@ -142,8 +155,23 @@ async fn run_link(
             Err(AttemptError::Auth(reason)) if !ever_up => {
                 return Err(LinkError::Auth { domain: cfg.domain.clone(), host: cfg.host.clone(), port: cfg.port, section, reason });
             }
+            Err(AttemptError::Held(why)) => {
+                // Said once per wait; each retry at debug.
+                if !standing_by {
+                    tracing::info!(domain = %cfg.domain, reason = %why, every = ?STANDBY_RETRY, "domain held by another connection (another instance?): standing by");
+                    standing_by = true;
+                } else {
+                    tracing::debug!(domain = %cfg.domain, "domain still held; standing by");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(STANDBY_RETRY) => {}
+                    _ = shutdown.changed() => return Ok(()),
+                }
+                continue;
+            }
             Err(e) => tracing::warn!(domain = %cfg.domain, error = %e, retry_in = ?backoff, "connection attempt failed"),
         }
+        standing_by = false;
         tokio::select! {
             _ = tokio::time::sleep(backoff) => {}
             _ = shutdown.changed() => return Ok(()),
@@ -183,10 +211,12 @@ async fn connect(cfg: &LinkConfig) -> Result<(Stream, io::WriteSlot, mpsc::Recei
             .map_err(|_| AttemptError::Io("no answer to the handshake".into()))?;
         match next {
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::ComponentHandshake(_)))) => return Ok((stream, slot, dropped)),
-            // `conflict`: the server still holds an earlier link for this
-            // domain; that passes, so it is retried like a network fault.
+            // `conflict`: the server holds another link for this domain: an
+            // earlier one of ours not yet noticed gone, or another instance
+            // (Prosody takes one per domain): retried every
+            // `STANDBY_RETRY`, so that a standby takes over at once.
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) if e.0.condition == DefinedCondition::Conflict => {
-                return Err(AttemptError::Io(format!("the server still holds a link for this domain: {}", e.0)))
+                return Err(AttemptError::Held(e.0.to_string()))
             }
             Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) => return Err(AttemptError::Auth(e.0.to_string())),
             Some(Ok(other)) => return Err(AttemptError::Io(format!("unexpected answer to the handshake: {other:?}"))),

@@ -123,8 +123,9 @@ class Bed:
         self._run("mixmuc-config", name, env=env)
         return self.dir / f"mixmuc-{name}" / "mixmuc.toml"
 
-    def mixmuc_start(self, name: str = "main") -> None:
-        self._run("mixmuc-start", name)
+    def mixmuc_start(self, name: str = "main", *, wait: bool = True) -> None:
+        """Start instance NAME; without WAIT, do not wait for its links (a standby)."""
+        self._run("mixmuc-start", name, env=None if wait else {"MM_START_NOWAIT": "1"})
 
     def mixmuc_stop(self, name: str = "main") -> None:
         self._run("mixmuc-stop", name)
