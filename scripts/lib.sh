@@ -2,7 +2,8 @@
 # Shared helpers for scripts/demo, scripts/test and scripts/bed.
 #
 # Source it from bash (set -euo pipefail friendly). It provides:
-#   mm_install            install what is missing (Debian prosody, .venv with slixmpp + pytest)
+#   mm_install            install what is missing (Debian prosody, postgresql, ejabberd,
+#                         .venv with slixmpp + pytest)
 #   mm_build [ARGS]       cargo build (dev profile) with ARGS (the root package, mixmuc, unless
 #                         ARGS name others: -p mixmuc-bench or --workspace for the bench/ tools)
 #   mm_bed_init DIR       create a test bed folder (ports, domains, secrets in DIR/bed.env)
@@ -19,6 +20,11 @@
 #   mm_pg_start DIR / mm_pg_stop DIR [fast|immediate] / mm_pg_url DIR
 #                         a private PostgreSQL server of the bed (own data, port and socket
 #                         folder in DIR/postgres/), for store-outage trials
+#   mm_ejabberd_install   install the Debian package ejabberd when ejabberdctl is missing
+#   mm_ejabberd_start DIR / mm_ejabberd_stop DIR / mm_ejabberd_ctl DIR ARGS...
+#                         a private ejabberd: the caller writes DIR/ejabberd.yml (loopback
+#                         listeners); its own node name, Erlang distribution port, spool,
+#                         logs and PID files in DIR; run as the user ejabberd; stopped by PID
 #
 # A bed is one folder: DIR/bed.env (settings), DIR/prosody/ (config, data, empty certs,
 # prosody.log, pid), DIR/mixmuc-NAME/ (mixmuc.toml, mixmuc.db, mixmuc.log, pid), and when a
@@ -81,6 +87,16 @@ mm_install() {
 	# The store-outage trial runs a private PostgreSQL server (initdb, postgres, pg_isready);
 	# installing the package creates the system cluster but policy-rc.d keeps it stopped.
 	mm_pg_bindir >/dev/null 2>&1 || pkgs+=(postgresql)
+	# tests/interop/test_ejabberd.py runs a private ejabberd (mm_ejabberd_start); the
+	# package's own service stays stopped (policy-rc.d) and is never used. Not a reason to
+	# stop a non-root run: that test then skips loudly (and fails under CI=true).
+	if ! command -v ejabberdctl >/dev/null 2>&1; then
+		if [ "$(id -u)" = 0 ]; then
+			pkgs+=(ejabberd)
+		else
+			mm_log "ejabberd is missing and this is not root: tests/interop/test_ejabberd.py will skip"
+		fi
+	fi
 	if ! command -v python3 >/dev/null 2>&1; then
 		pkgs+=(python3 python3-venv)
 	elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -635,4 +651,138 @@ mm_pg_url() {
 	mm_bed_load "$1" || return 1
 	[ -f "$BED_DIR/postgres/port" ] || mm_die "no private PostgreSQL in $1 (mm_pg_start first)" || return 1
 	printf 'postgres://postgres@127.0.0.1:%s/postgres\n' "$(cat "$BED_DIR/postgres/port")"
+}
+
+# ---------------------------------------------------------------- ejabberd
+
+# mm_ejabberd_install: the Debian package ejabberd, when ejabberdctl is missing. Its system
+# service is kept from starting (mm_apt_install); we only ever run private servers.
+mm_ejabberd_install() {
+	command -v ejabberdctl >/dev/null 2>&1 && return 0
+	[ "$(id -u)" = 0 ] || mm_die "ejabberd is missing; run as root or install the Debian package ejabberd" || return 1
+	mm_apt_install ejabberd || return 1
+	command -v ejabberdctl >/dev/null 2>&1 || mm_die "the package ejabberd brought no ejabberdctl"
+}
+
+# mm_ejabberd_node DIR: the Erlang node name of DIR's private ejabberd (one per folder, so it
+# never meets a system ejabberd's node or another test's).
+mm_ejabberd_node() {
+	printf 'mmej%s@localhost\n' "$(printf '%s' "$(cd "$1" && pwd)" | cksum | cut -d' ' -f1)"
+}
+
+# mm_ejabberd_beam_pid NODE: the beam.smp running NODE (not any other Erlang VM on the machine).
+mm_ejabberd_beam_pid() {
+	local p
+	for p in /proc/[0-9]*; do
+		if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "beam.smp.* -s\{0,1\}name $1 "; then
+			basename "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# mm_ejabberd_user: sets MM_EJ_AS, the command prefix that runs a program as the user ejabberd
+# with that user's HOME (its Erlang cookie, which ejabberdctl's commands need to reach the
+# node). As root through setpriv, which keeps our open-files limit (ejabberdctl's own `su`
+# resets it to 1,024) and execs, so in `(exec "${MM_EJ_AS[@]}" cmd) &`, $! is cmd itself.
+# As another user: nothing (that user runs it).
+mm_ejabberd_user() {
+	MM_EJ_AS=()
+	if [ "$(id -u)" = 0 ]; then
+		id ejabberd >/dev/null 2>&1 || mm_die "running as root, and there is no user ejabberd to run ejabberd as" || return 1
+		MM_EJ_AS=(env HOME="$(getent passwd ejabberd | cut -d: -f6)" setpriv --reuid=ejabberd --regid=ejabberd --init-groups)
+	fi
+}
+
+# mm_ejabberd_start DIR: a private ejabberd with the configuration DIR/ejabberd.yml (written by
+# the caller; every listener on 127.0.0.1). Writes DIR/ejabberdctl.cfg (from
+# scripts/bench.d/ejabberdctl.cfg.in: node name, an Erlang distribution port of its own on
+# 127.0.0.1 without epmd), spool/, logs/ (ejabberd.log, error.log) and ejabberd.out; waits until
+# every `port:` of the configuration accepts connections (60 s). DIR/pid is the beam.smp's PID,
+# DIR/ctl.pid the ejabberdctl job's. As root, DIR belongs to the user ejabberd and its parent
+# folder gets o+x (traverse only) so that user reaches it.
+mm_ejabberd_start() {
+	local dir="$1" node port ports dist pid beam deadline
+	command -v ejabberdctl >/dev/null 2>&1 || mm_die "no ejabberdctl (mm_ejabberd_install)" || return 1
+	[ -f "$dir/ejabberd.yml" ] || mm_die "no $dir/ejabberd.yml" || return 1
+	dir="$(cd "$dir" && pwd)"
+	if [ -f "$dir/pid" ] && mm_pid_alive "$(cat "$dir/pid")"; then
+		mm_log "ejabberd already running (pid $(cat "$dir/pid"))"
+		return 0
+	fi
+	node="$(mm_ejabberd_node "$dir")"
+	ports="$(sed -n 's/^[[:space:]-]*port:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/ejabberd.yml")"
+	[ -n "$ports" ] || mm_die "$dir/ejabberd.yml has no listener port" || return 1
+	for port in $ports; do
+		! mm_port_open "$port" || mm_die "port $port on 127.0.0.1 is already taken" || return 1
+	done
+	dist=""
+	for port in $(seq 25950 26049); do
+		mm_port_open "$port" || { dist="$port"; break; }
+	done
+	[ -n "$dist" ] || mm_die "no free port between 25950 and 26049 for ejabberd's Erlang distribution" || return 1
+	mkdir -p "$dir/spool" "$dir/logs" "$dir/modules.d"
+	sed -e "s|@NODE@|$node|g" -e "s|@DIST_PORT@|$dist|g" -e "s|@DIR@|$dir|g" \
+		"$MM_ROOT/scripts/bench.d/ejabberdctl.cfg.in" >"$dir/ejabberdctl.cfg"
+	mm_ejabberd_user || return 1
+	if [ "$(id -u)" = 0 ]; then
+		chmod o+x "$(dirname "$dir")"
+		chown -R ejabberd: "$dir"
+		"${MM_EJ_AS[@]}" test -w "$dir/spool" || mm_die "the user ejabberd cannot reach $dir (a parent folder without o+x?)" || return 1
+	fi
+	(cd "$dir/spool" && exec "${MM_EJ_AS[@]}" ejabberdctl -c "$dir/ejabberdctl.cfg" -s "$dir/spool" -l "$dir/logs" foreground) \
+		>>"$dir/ejabberd.out" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$dir/ctl.pid"
+	deadline=$((SECONDS + 60))
+	for port in $ports; do
+		until mm_port_open "$port"; do
+			if ! mm_pid_alive "$pid" || [ "$SECONDS" -ge "$deadline" ]; then
+				tail -n 30 "$dir/ejabberd.out" "$dir/logs/error.log" >&2 2>/dev/null || true
+				mm_ejabberd_stop "$dir"
+				mm_die "ejabberd did not start listening on 127.0.0.1:$port (log $dir/logs/ejabberd.log)"
+				return 1
+			fi
+			sleep 0.2
+		done
+	done
+	if ! beam="$(mm_ejabberd_beam_pid "$node")"; then
+		mm_ejabberd_stop "$dir"
+		mm_die "ejabberd listens, but there is no beam.smp for node $node"
+		return 1
+	fi
+	echo "$beam" >"$dir/pid"
+	mm_log "ejabberd up (beam.smp pid $beam, node $node, ports ${ports//$'\n'/ }, log $dir/logs/ejabberd.log)"
+}
+
+# mm_ejabberd_ctl DIR ARGS...: ejabberdctl ARGS against DIR's running ejabberd (e.g.
+# `register alice localhost pass`).
+mm_ejabberd_ctl() {
+	local dir
+	dir="$(cd "$1" && pwd)" || return 1
+	shift
+	mm_ejabberd_user || return 1
+	(cd "$dir/spool" && exec "${MM_EJ_AS[@]}" ejabberdctl -c "$dir/ejabberdctl.cfg" -s "$dir/spool" -l "$dir/logs" "$@")
+}
+
+# mm_ejabberd_stop DIR: TERM to the beam.smp of DIR's node (by the PID in DIR/pid, checked
+# against its command line; looked up by node name when the start did not get that far), KILL
+# after 10 s; then the ejabberdctl job by its PID.
+mm_ejabberd_stop() {
+	local dir="$1" node beam
+	[ -d "$dir" ] || return 0
+	dir="$(cd "$dir" && pwd)"
+	node="$(mm_ejabberd_node "$dir")"
+	beam="$(cat "$dir/pid" 2>/dev/null || true)"
+	[ -n "$beam" ] || beam="$(mm_ejabberd_beam_pid "$node" || true)"
+	if [ -n "$beam" ]; then
+		mm_kill_pid "$beam" "name $node "
+		mm_log "ejabberd stopped (beam.smp pid $beam, node $node)"
+	fi
+	rm -f "$dir/pid"
+	if [ -f "$dir/ctl.pid" ]; then
+		mm_kill_pid "$(cat "$dir/ctl.pid")" ejabberdctl
+		rm -f "$dir/ctl.pid"
+	fi
 }
