@@ -17,7 +17,7 @@ use crate::link::{self, LinkConfig, LinkError, LinkState, Outbox};
 use crate::metrics::{self, Domain, Kind};
 use crate::outgoing::Out;
 use crate::service::{Service, View};
-use crate::store::{ServingLock, Store};
+use crate::store::{ActiveLock, ServingLock, Store};
 
 /// Stanzas read and not yet handled (both links together). When the
 /// dispatcher waits for room in a link's queue (`[server]
@@ -34,6 +34,8 @@ pub enum ServeError {
     Link(#[from] LinkError),
     #[error("a link task ended abnormally: {0}")]
     LinkTask(String),
+    #[error(transparent)]
+    Superseded(#[from] crate::store::Superseded),
     #[error("[metrics] listen = \"{addr}\": {error}")]
     Metrics { addr: std::net::SocketAddr, error: std::io::Error },
 }
@@ -115,6 +117,38 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
         None => None,
     };
     let mut links = Links { mix: mix_out, muc: muc_out };
+    // Created once: a signal that arrives while a stanza is being handled
+    // is kept for the next turn of the loop (a future made anew each turn
+    // would miss it, and a busy dispatcher would never stop).
+    let stop = signal();
+    tokio::pin!(stop);
+    // On a PostgreSQL store shared by several processes, one is active:
+    // the others wait here, before their links, so that both domains go
+    // to one process together (`store/active.rs`, docs/deploy/scale-out.md).
+    let active = tokio::select! {
+        biased;
+        _ = &mut stop => {
+            tracing::info!("shutting down (standing by)");
+            drop(unlock);
+            let _ = lock.await;
+            store.close().await;
+            return Ok(());
+        }
+        a = ActiveLock::wait(&cfg.store, || {
+            tracing::info!(every_ms = crate::store::ACTIVE_POLL.as_millis() as u64, "another process is active on this store: standing by");
+            crate::notify::standing_by();
+        }) => a?,
+    };
+    if active.is_some() {
+        tracing::info!("active on this store");
+    }
+    let superseded = async move {
+        match active {
+            Some(a) => a.keep().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(superseded);
     let (mix_state, mix_watch) = watch::channel(LinkState::Down);
     let (muc_state, muc_watch) = watch::channel(LinkState::Down);
     let mut mix_link = tokio::spawn(link::run(link_config(&cfg, &cfg.mix), "mix", in_tx.clone(), mix_in, shutdown_rx.clone(), mix_state));
@@ -131,11 +165,6 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
     };
     let notices = tokio::spawn(crate::notify::follow_links((cfg.mix.domain.clone(), mix_watch), (cfg.muc.domain.clone(), muc_watch)));
 
-    // Created once: a signal that arrives while a stanza is being handled
-    // is kept for the next turn of the loop (a future made anew each turn
-    // would miss it, and a busy dispatcher would never stop).
-    let stop = signal();
-    tokio::pin!(stop);
     let mut hangups = match &reload {
         Some(_) => tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
         None => None,
@@ -164,6 +193,10 @@ pub async fn serve(cfg: Config, reload: Option<Reload>) -> Result<(), ServeError
             _ = &mut stop => { tracing::info!("shutting down"); break Ok(()) }
             r = &mut mix_link => break link_outcome(r),
             r = &mut muc_link => break link_outcome(r),
+            lost = &mut superseded => {
+                tracing::error!("{lost}: stopping, so that one process serves the domains");
+                break Err(ServeError::Superseded(lost));
+            }
             () = next_hangup(&mut hangups) => {
                 if let Some(r) = &reload {
                     r.apply();

@@ -37,6 +37,13 @@ pub async fn follow_links(mix: (String, watch::Receiver<LinkState>), muc: (Strin
     }
 }
 
+/// A standby (another process is active on the store): started as far as
+/// systemd is concerned (READY=1, or a `Type=notify` unit would time out),
+/// with a status that says it waits.
+pub fn standing_by() {
+    send(&[NotifyState::Ready, NotifyState::Status("standing by: another process is active on this store")]);
+}
+
 /// Says that mixmuc is stopping.
 pub fn stopping() {
     send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);

@@ -32,7 +32,7 @@ use super::{Location, StoreError};
 use crate::config::{redact_url, StoreConfig};
 
 /// The first half of the PostgreSQL advisory lock's key: "mxmc".
-const ADVISORY_CLASS: i32 = 0x6d78_6d63;
+pub(super) const ADVISORY_CLASS: i32 = 0x6d78_6d63;
 /// How long a starting service waits for the lock (held by an admin
 /// command, which is short) before it refuses to start.
 const SERVE_WAIT: Duration = Duration::from_secs(5);
@@ -103,7 +103,7 @@ pub fn advisory_key(schema: Option<&str>) -> (i32, i32) {
 /// The second half of the PostgreSQL key: FNV-1a of the schema's name
 /// (none: the default schema), so that stores in two schemas of one
 /// database do not share a lock.
-fn schema_key(schema: Option<&str>) -> i32 {
+pub(super) fn schema_key(schema: Option<&str>) -> i32 {
     let mut h: u32 = 0x811c_9dc5;
     for b in schema.unwrap_or("").bytes() {
         h ^= u32::from(b);
@@ -247,7 +247,7 @@ impl ServingLock {
     }
 }
 
-async fn pg_connect(url: &str) -> Result<AnyConnection, StoreError> {
+pub(super) async fn pg_connect(url: &str) -> Result<AnyConnection, StoreError> {
     sqlx::any::install_default_drivers();
     AnyConnection::connect(url).await.map_err(|e| StoreError::Connect(redact_url(url), e.to_string()))
 }
